@@ -1,0 +1,188 @@
+"""`warroom` — the command line: check, db, audit, serve, run, local."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.observability import configure_logging, log_event
+from bot.playbook import PlaybookError, load_playbook
+from bot.settings import SLACK_DEFAULT_API_URL, Settings
+
+log = logging.getLogger("warroom")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        _fail("settings", [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()])
+        raise SystemExit(2) from None
+
+
+def _fail(what: str, problems: list[str]) -> None:
+    print(f"warroom: {what}: {len(problems)} problem(s):", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    settings = _settings()
+    try:
+        book = load_playbook(settings.warroom_playbook)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    source = settings.warroom_playbook or "bundled default"
+    print(f"playbook: OK ({source}) — {book.name}")
+    print(
+        f"  timezone {book.timezone}; war room {book.channels.war_room}; "
+        f"flags {', '.join(book.flags)}; segments {', '.join(book.segments)}"
+    )
+    print(
+        f"  {len(book.shifts)} shifts, {len(book.milestones)} milestones, "
+        f"{len(book.triggers)} triggers, {len(book.kpis)} KPIs, roles: "
+        + ", ".join(f"{r} ({len(m)})" for r, m in book.roles.items())
+    )
+    print("settings:")
+
+    def line(name: str, configured: bool, detail: str) -> None:
+        print(f"  {name:<22} {'set' if configured else 'not set':<8} {detail}")
+
+    line("SLACK_BOT_TOKEN", bool(settings.slack_bot_token), "needed by serve and run")
+    line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
+    line("SLACK_APP_TOKEN", bool(settings.slack_app_token), "needed by run (Socket Mode)")
+    custom_api = settings.slack_api_url != SLACK_DEFAULT_API_URL
+    line("SLACK_API_URL", custom_api, settings.slack_api_url)
+    line("DATABASE_URL", True, _safe_url(settings.database_url))
+    ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
+    print("ready for: " + ", ".join(["local", *ready]))
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage import migrate
+    from storage.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot import decision_log
+    from storage import migrate
+    from storage.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    migrate.upgrade(engine)
+    report = decision_log.verify(engine)
+    if report.ok:
+        print(f"decision log OK: {report.records} records, chain intact")
+        return 0
+    print(
+        f"decision log BROKEN at record #{report.first_broken_seq}: {report.problem} "
+        f"({report.records} records)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _services_or_exit(mode: str):  # type: ignore[no-untyped-def]
+    from bot.services import build_services
+
+    settings = _settings()
+    problems = settings.problems_for(mode)
+    if problems:
+        _fail(f"cannot start `{mode}`", problems + ["try `warroom local` to run without Slack"])
+        raise SystemExit(2)
+    try:
+        return build_services(settings)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import build_app
+    from bot.web import build_web
+
+    services = _services_or_exit("serve")
+    web = build_web(build_app(services), services)
+    log_event(log, "serve.start", host=args.host, port=args.port)
+    uvicorn.run(web, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import build_app
+
+    services = _services_or_exit("run")
+    app = build_app(services)
+    app_token = services.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+    log_event(log, "socket_mode.start")
+    asyncio.run(AsyncSocketModeHandler(app, app_token).start_async())
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from bot.local.workspace import LocalWorkspace
+
+    settings = _settings()
+    if args.db:
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{args.db}"})
+    try:
+        workspace = LocalWorkspace(settings, sys.stdout, user=args.as_)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    asyncio.run(workspace.run(sys.stdin, prompt=sys.stdin.isatty()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate the playbook and settings").set_defaults(fn=cmd_check)
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(fn=cmd_db)
+    audit = sub.add_parser("audit", help="decision log integrity")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(fn=cmd_audit)
+    serve = sub.add_parser("serve", help="HTTP mode (POST /slack/events)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(fn=cmd_serve)
+    sub.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN)").set_defaults(fn=cmd_run)
+    local = sub.add_parser("local", help="the local workspace: no Slack account needed")
+    local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
+    local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")
+    local.set_defaults(fn=cmd_local)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(Settings().warroom_log_level if args.command != "local" else "WARNING")
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Every action_id, callback_id and block_id, one module per surface."""

@@ -1,0 +1,1 @@
+"""The local workspace: the real app, an in-process Slack stand-in, a terminal."""

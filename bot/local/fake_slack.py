@@ -1,0 +1,259 @@
+"""A loopback stand-in for the Slack Web API that records every call.
+
+The local workspace posts to it instead of Slack, and the tests use it the way
+bolt-python tests itself (a client whose base_url points here). It also serves
+`response_url`s, and can be told to fail the next calls of a method (429, 500).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_USER = "UWARROOMBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    authorization: str
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict]
+    user: str = BOT_USER
+    thread_ts: str | None = None
+    ephemeral_to: str | None = None  # set for ephemeral replies
+    updated: int = 0
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    retry_after: int = 1
+
+
+@dataclass
+class FakeSlack:
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    faults: dict[str, Fault] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._cond = threading.Condition()
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self.response_urls: dict[str, dict] = {}  # id → {"channel", "user", "ts"}
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet: tests read calls, not logs
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                status, payload, headers = fake._handle(self.path, raw, self.headers)
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
+        key = f"r{next(self._ts)}"
+        self.response_urls[key] = {"channel": channel, "user": user, "ts": message_ts}
+        return f"{self.url}/response/{key}"
+
+    # ---- test helpers -------------------------------------------------------------------
+    def fail_next(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
+        self.faults[method] = Fault(status, times, retry_after)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+        """Wait until predicate(self) is truthy; return its value or raise TimeoutError."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the fake Slack never saw what was awaited")
+                self._cond.wait(remaining)
+
+    def channel_messages(self, channel: str | None = None) -> list[Message]:
+        with self._cond:
+            return [
+                m
+                for m in self.messages
+                if m.ephemeral_to is None and (channel is None or m.channel == channel)
+            ]
+
+    def ephemerals(self, user: str | None = None) -> list[Message]:
+        with self._cond:
+            return [
+                m
+                for m in self.messages
+                if m.ephemeral_to and (user is None or m.ephemeral_to == user)
+            ]
+
+    # ---- the API ------------------------------------------------------------------------
+    def _handle(self, path: str, raw: str, headers: Any) -> tuple[int, dict, dict]:
+        params = _parse_body(raw, headers.get("Content-Type", ""))
+        if path.startswith("/response/"):
+            return 200, self._respond(path.rsplit("/", 1)[-1], params), {}
+        method = path.removeprefix("/api/")
+        with self._cond:
+            self.calls.append(Call(method, params, headers.get("Authorization", "")))
+            fault = self.faults.get(method)
+            if fault and fault.times > 0:
+                fault.times -= 1
+                self._cond.notify_all()
+                extra = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+                return (
+                    fault.status,
+                    {
+                        "ok": False,
+                        "error": "ratelimited" if fault.status == 429 else "internal_error",
+                    },
+                    extra,
+                )
+            result = self._api(method, params)
+            self._cond.notify_all()
+        return 200, result, {}
+
+    def _next_ts(self) -> str:
+        return f"{1700000000 + next(self._ts)}.000100"
+
+    def _api(self, method: str, p: dict[str, Any]) -> dict:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": "BWARROOM",
+                "team_id": "TLOCAL",
+                "team": "local",
+                "user": "warroom",
+                "url": "https://local.invalid/",
+            }
+        if method == "chat.postMessage":
+            message = Message(
+                str(p.get("channel")),
+                self._next_ts(),
+                p.get("text", ""),
+                _blocks(p),
+                thread_ts=p.get("thread_ts"),
+            )
+            self.messages.append(message)
+            return {
+                "ok": True,
+                "channel": message.channel,
+                "ts": message.ts,
+                "message": {"text": message.text, "blocks": message.blocks},
+            }
+        if method == "chat.update":
+            for message in self.messages:
+                if message.channel == p.get("channel") and message.ts == p.get("ts"):
+                    message.text, message.blocks = p.get("text", ""), _blocks(p)
+                    message.updated += 1
+                    return {"ok": True, "channel": message.channel, "ts": message.ts}
+            return {"ok": False, "error": "message_not_found"}
+        if method == "chat.postEphemeral":
+            message = Message(
+                str(p.get("channel")),
+                self._next_ts(),
+                p.get("text", ""),
+                _blocks(p),
+                ephemeral_to=p.get("user"),
+            )
+            self.messages.append(message)
+            return {"ok": True, "message_ts": message.ts}
+        if method == "usergroups.users.list":
+            group = p.get("usergroup")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.usergroups[group]}
+        return {"ok": True}
+
+    def _respond(self, key: str, p: dict[str, Any]) -> dict:
+        target = self.response_urls.get(key)
+        if target is None:
+            return {"ok": False, "error": "expired_url"}
+        with self._cond:
+            if p.get("replace_original") in (True, "true") and target.get("ts"):
+                for message in self.messages:
+                    if message.ts == target["ts"]:
+                        message.text, message.blocks = p.get("text", ""), _blocks(p)
+                        message.updated += 1
+            elif p.get("delete_original") in (True, "true"):
+                self.messages = [m for m in self.messages if m.ts != target.get("ts")]
+            else:
+                in_channel = p.get("response_type") == "in_channel"
+                self.messages.append(
+                    Message(
+                        target["channel"],
+                        self._next_ts(),
+                        p.get("text", ""),
+                        _blocks(p),
+                        ephemeral_to=None if in_channel else target["user"],
+                    )
+                )
+            self._cond.notify_all()
+        return {"ok": True}
+
+
+def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        return json.loads(raw)
+    return {k: v[0] for k, v in parse_qs(raw).items()}
+
+
+def _blocks(p: dict[str, Any]) -> list[dict]:
+    blocks = p.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)

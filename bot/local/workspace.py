@@ -1,0 +1,190 @@
+"""`warroom local`: the real app and handlers, an in-process Slack, a terminal.
+
+You type slash commands as a chosen user; the bot's posts and ephemeral replies are
+rendered readably; buttons are numbered and `click N` presses one. Nothing leaves the
+machine: the Slack Web API is a loopback stand-in and the flags live in SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shlex
+from typing import TextIO
+
+from pydantic import SecretStr
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.app import build_app
+from bot.local import payloads
+from bot.local.fake_slack import FakeSlack, Message
+from bot.local.render import Button, render_blocks
+from bot.services import Services, build_services
+from bot.settings import Settings
+
+INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
+Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, ...
+Workspace commands: as ROLE|USER · whoami · click N · help · quit"""
+
+WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
+  as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
+  whoami         who you are and your roles
+  click N        press button [N] of a message shown above
+  quit           leave (the database keeps what happened)"""
+
+
+class LocalWorkspace:
+    def __init__(self, settings: Settings, out: TextIO, user: str = "sre") -> None:
+        self.out = out
+        self.fake = FakeSlack().start()
+        self.secret = secrets.token_hex(16)
+        local = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr("xoxb-local-workspace"),
+                "slack_signing_secret": SecretStr(self.secret),
+                "slack_api_url": self.fake.api_url,
+            }
+        )
+        self.services: Services = build_services(local)
+        self.app = build_app(self.services)
+        self.channel = self.services.playbook.channels.war_room
+        self.user = self._resolve_user(user) or user
+        self.buttons: dict[int, Button] = {}
+        self._seen: dict[str, int] = {}  # message ts → update count already shown
+        self._numbers = iter(range(1, 10**6))
+
+    # ---- identities ---------------------------------------------------------------------
+    def _resolve_user(self, who: str) -> str | None:
+        members = self.services.playbook.roles.get(who.lower())
+        if members:
+            return members[0]
+        if who.upper().startswith(("U", "W")):
+            return who.upper()
+        return None
+
+    def name_of(self, user: str) -> str:
+        roles = sorted(self.services.authz.roles_of(user))
+        return f"{user} ({', '.join(roles)})" if roles else user
+
+    # ---- the loop -----------------------------------------------------------------------
+    async def run(self, lines: TextIO, prompt: bool = True) -> None:
+        self.say(
+            INTRO.format(
+                user=self.user,
+                roles=", ".join(sorted(self.services.authz.roles_of(self.user))) or "no role",
+            )
+        )
+        while True:
+            if prompt:
+                self.out.write(f"{self.user}> ")
+                self.out.flush()
+            line = await asyncio.to_thread(lines.readline)
+            if not line:
+                break
+            if not await self.handle(line.strip()):
+                break
+        self.fake.stop()
+
+    async def handle(self, line: str) -> bool:
+        if not line:
+            return True
+        if line in ("quit", "exit"):
+            return False
+        if line == "help":
+            self.say(WORKSPACE_HELP)
+        elif line == "whoami":
+            self.say(self.name_of(self.user))
+        elif line.startswith("as "):
+            who = line[3:].strip()
+            user = self._resolve_user(who)
+            if user is None:
+                self.say(
+                    f"error: `{who}` is neither a role ({', '.join(self.services.playbook.roles)})"
+                    " nor a user ID (U…)"
+                )
+            else:
+                self.user = user
+                self.say(f"you are now {self.name_of(user)}")
+        elif line.startswith("click"):
+            await self._click(line)
+        elif line.startswith("/"):
+            await self._command(line)
+        else:
+            self.say(f"error: unknown input `{line}`. Type `help`.")
+        return True
+
+    async def _command(self, line: str) -> None:
+        command, _, text = line.partition(" ")
+        response_url = self.fake.response_url(self.channel, self.user)
+        body = payloads.slash_command(command, text.strip(), self.user, self.channel, response_url)
+        await self._dispatch(body)
+
+    async def _click(self, line: str) -> None:
+        parts = shlex.split(line)
+        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) not in self.buttons:
+            shown = ", ".join(str(n) for n in sorted(self.buttons)) or "none shown yet"
+            self.say(f"error: say `click N` with a button number ({shown})")
+            return
+        button = self.buttons[int(parts[1])]
+        response_url = self.fake.response_url(button.channel, self.user, button.message_ts)
+        body = payloads.block_actions(
+            self.user,
+            button.channel,
+            button.message_ts,
+            button.action_id,
+            button.value,
+            button.block_id,
+            response_url,
+        )
+        await self._dispatch(body)
+
+    async def _dispatch(self, body: str) -> None:
+        request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(self.secret, body))
+        response = await self.app.async_dispatch(request)
+        if response.status != 200:
+            self.say(f"error: the app answered {response.status}: {response.body}")
+        elif response.body:
+            self.say(response.body)
+        await self._settle()
+        self._show_new()
+
+    async def _settle(self, timeout: float = 15) -> None:
+        """Wait for the listeners' work after the ack (Bolt runs it as background tasks)."""
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    # ---- output -------------------------------------------------------------------------
+    def _show_new(self) -> None:
+        for message in list(self.fake.messages):
+            if self._seen.get(message.ts) == message.updated:
+                continue
+            if message.ephemeral_to and message.ephemeral_to != self.user:
+                continue
+            edited = message.ts in self._seen
+            self._seen[message.ts] = message.updated
+            self._print_message(message, edited)
+
+    def _print_message(self, message: Message, edited: bool) -> None:
+        if message.ephemeral_to:
+            head = "(only you can see this)"
+        else:
+            head = f"[{message.channel}] warroom" + (" (edited)" if edited else "")
+        buttons: list[Button] = []
+        body = render_blocks(
+            message.blocks,
+            message.text,
+            self.name_of,
+            lambda: next(self._numbers),
+            message.channel,
+            message.ts,
+            buttons,
+        )
+        self.buttons.update({b.number: b for b in buttons})
+        self.say(head)
+        self.say("\n".join("  " + line for line in body))
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()

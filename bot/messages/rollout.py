@@ -1,0 +1,205 @@
+"""Messages of the rollout surface: status, announcements, history, help."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.ids.rollout import RolloutAction, RolloutBlock
+from bot.messages.common import context, local_time, who
+from bot.rollout import RolloutStatus
+from storage.models import DecisionRecord
+
+HELP = """*`/rollout` — control the staged launch*
+• `/rollout status` — each flag, the freeze, T
+• `/rollout set FLAG PERCENT [SEGMENT[,SEGMENT]] [-- reason]` — e.g. `/rollout set SMART_PRICING 25 internal_beta,external_beta -- metrics green`
+• `/rollout launch TIME` — set T, e.g. `/rollout launch 2026-12-01 10:00` (local) or ISO-8601
+• `/rollout freeze REASON` / `/rollout unfreeze` — pause the rollout and block deployments
+• `/rollout history [N]` — the last N decisions (default 10)
+• `/rollout help` — this text"""
+
+
+def _segments(segments: list[str]) -> str:
+    return ", ".join(segments) if segments else "none"
+
+
+def _state(data: dict | None) -> str:
+    if not data:
+        return "—"
+    if "percent" in data:
+        return f"{data['percent']} % ({_segments(data.get('segments') or [])})"
+    return ", ".join(f"{k}: {v}" for k, v in data.items())
+
+
+def status_message(status: RolloutStatus, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    freeze = status.freeze
+    blocks: list[Block] = [HeaderBlock(text="Rollout status")]
+    if freeze.frozen:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f":snowflake: *Frozen* by {who(freeze.by)} since "
+                    f"{local_time(freeze.at, zone)}: {freeze.reason}\nDeployments are blocked."
+                )
+            )
+        )
+    else:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=":white_check_mark: *Not frozen*: changes and deployments may proceed."
+                )
+            )
+        )
+    for flag in status.flags:
+        last = status.last_changes.get(flag.name)
+        change = (
+            f"last change {local_time(last.at, zone)} by {who(last.actor)}"
+            if last
+            else "no change recorded yet"
+        )
+        blocks.append(
+            SectionBlock(
+                fields=[
+                    MarkdownTextObject(text=f"*{flag.name}*\n{flag.percent} %"),
+                    MarkdownTextObject(text=f"*Segments*\n{_segments(flag.segments)}"),
+                ]
+            )
+        )
+        rules = f" · {flag.user_rules} user rule(s)" if flag.user_rules else ""
+        blocks.append(context(f"{change}{rules}"))
+    blocks.append(DividerBlock())
+    t = (
+        local_time(status.launch_at, zone)
+        if status.launch_at
+        else "not set (`/rollout launch TIME`)"
+    )
+    blocks.append(context(f"T (launch): {t} · flag provider: {status.provider}"))
+    lines = [f"{f.name} {f.percent} % ({_segments(f.segments)})" for f in status.flags]
+    text = ("FROZEN. " if freeze.frozen else "") + "; ".join(lines)
+    return text, blocks
+
+
+def flag_changed_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    text = (
+        f"{who(record.actor)} set *{record.subject}*: {_state(record.before)} → "
+        f"*{_state(record.after)}*"
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f":triangular_flag_on_post: {text}"))
+    ]
+    why = f"Why: {record.reason} · " if record.reason else ""
+    blocks.append(context(f"{why}{local_time(record.at, zone)} · decision #{record.seq}"))
+    return text, blocks
+
+
+def launch_set_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    from datetime import datetime
+
+    when = datetime.fromisoformat(record.after["launch_at"])
+    text = f"{who(record.actor)} set the launch time T to *{local_time(when, zone, '%a %d %b %Y %H:%M %Z')}*"
+    if record.before and record.before.get("launch_at"):
+        before = datetime.fromisoformat(record.before["launch_at"])
+        text += f" (was {local_time(before, zone)})"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f":rocket: {text}")),
+        context(f"Every milestone and shift hangs on T · decision #{record.seq}"),
+    ]
+    return text, blocks
+
+
+def frozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    text = f"{who(record.actor)} *froze the rollout*: {record.reason}"
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f":snowflake: {text}\nFlag changes are refused and deployments blocked."
+            )
+        ),
+        ActionsBlock(
+            block_id=RolloutBlock.FREEZE_ACTIONS,
+            elements=[
+                ButtonElement(
+                    text="Unfreeze",
+                    action_id=RolloutAction.UNFREEZE,
+                    value=str(record.seq),
+                    confirm=ConfirmObject(
+                        title="Lift the freeze?",
+                        text="Flag changes and deployments will be allowed again.",
+                        confirm="Unfreeze",
+                        deny="Keep frozen",
+                    ),
+                )
+            ],
+        ),
+        context(f"{local_time(record.at, zone)} · decision #{record.seq}"),
+    ]
+    return text, blocks
+
+
+def unfrozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    was = record.before or {}
+    text = f"{who(record.actor)} *lifted the freeze* (was: {was.get('reason', '')})"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f":sunny: {text}")),
+        context(f"{local_time(record.at, zone)} · decision #{record.seq}"),
+    ]
+    return text, blocks
+
+
+def freeze_lifted_note(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    """Replaces a freeze message once its button has been used: no button is left to press."""
+    text = f"Freeze lifted by {who(record.actor)} at {local_time(record.at, zone)}"
+    return text, [
+        SectionBlock(text=MarkdownTextObject(text=f":sunny: {text}")),
+        context(f"decision #{record.seq}"),
+    ]
+
+
+def history_message(records: list[DecisionRecord], zone: ZoneInfo) -> tuple[str, list[Block]]:
+    if not records:
+        return "No decisions recorded yet.", [SectionBlock(text="No decisions recorded yet.")]
+    lines = []
+    for r in records:
+        change = f"{_state(r.before)} → {_state(r.after)}" if (r.before or r.after) else ""
+        failed = " *FAILED*" if r.outcome != "applied" else ""
+        why = f" — {r.reason}" if r.reason else ""
+        lines.append(
+            f"`#{r.seq}` {local_time(r.at, zone, '%d %b %H:%M')} {who(r.actor)} "
+            f"*{r.action}* {r.subject} {change}{failed}{why}"
+        )
+    text = "\n".join(lines)
+    if len(text) > 2900:  # a section holds 3,000 characters
+        text = text[:2900] + "\n…"
+    return f"Last {len(records)} decisions", [
+        HeaderBlock(text=f"Decision log (last {len(records)})"),
+        SectionBlock(text=MarkdownTextObject(text=text)),
+    ]
+
+
+def help_message() -> tuple[str, list[Block]]:
+    return "How to use /rollout", [SectionBlock(text=MarkdownTextObject(text=HELP))]
+
+
+def change_confirmation(
+    record: DecisionRecord, announced: bool, channel: str
+) -> tuple[str, list[Block]]:
+    """The actor's ephemeral receipt; the channel gets the announcement itself."""
+    if announced:
+        text = f"Done: decision #{record.seq} recorded and announced in {channel}."
+    else:
+        text = (
+            f":warning: Done: decision #{record.seq} recorded, but the announcement in "
+            f"{channel} could not be posted (Slack did not accept it). Tell the channel."
+        )
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]

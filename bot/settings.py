@@ -1,0 +1,38 @@
+"""Settings from the environment. Secrets are SecretStr: never printed, never logged."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-… for Socket Mode
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    database_url: str = "sqlite:///./warroom.db"
+    warroom_playbook: str | None = Field(None, description="path; default the bundled playbook")
+    warroom_log_level: str = "INFO"
+
+    @property
+    def api_url(self) -> str:
+        """slack_sdk joins method names onto this, so it must end with a slash."""
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+    def problems_for(self, mode: str) -> list[str]:
+        """What is missing to run in `mode` (serve | run)."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+        if mode == "serve" and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET is not set (Basic Information → App Credentials)")
+        if mode == "run" and not self.slack_app_token:
+            missing.append(
+                "SLACK_APP_TOKEN is not set (an app-level token xapp-… with connections:write)"
+            )
+        return missing

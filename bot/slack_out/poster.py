@@ -1,0 +1,83 @@
+"""The one poster every service and job uses to post, update and thread messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
+
+from bot.messages import rollout as rollout_messages
+from bot.messages.common import as_dicts
+from bot.observability import log_event
+
+log = logging.getLogger(__name__)
+
+Builder = Callable[..., tuple[str, list[Block]]]
+
+
+class Poster:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(
+        self, channel: str, text: str, blocks: list[Block], thread_ts: str | None = None
+    ) -> str | None:
+        """Returns the message ts, or None when Slack refused or could not be reached
+        after the client's retries. The failure is logged, never raised: the change it
+        announces is already recorded."""
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=as_dicts(blocks),
+                thread_ts=thread_ts,
+                unfurl_links=False,
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            error = (
+                exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            )
+            log_event(
+                log, "slack.post", logging.ERROR, channel=channel, outcome="failed", error=error
+            )
+            return None
+        return response.get("ts")
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> bool:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=as_dicts(blocks))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log_event(
+                log,
+                "slack.update",
+                logging.ERROR,
+                channel=channel,
+                outcome="failed",
+                error=str(exc)[:200],
+            )
+            return False
+        return True
+
+
+class WarRoomAnnouncer:
+    """Turns a service's `announce(kind, ...)` into a war-room post."""
+
+    BUILDERS: dict[str, Builder] = {
+        "flag_changed": rollout_messages.flag_changed_message,
+        "launch_set": rollout_messages.launch_set_message,
+        "frozen": rollout_messages.frozen_message,
+        "unfrozen": rollout_messages.unfrozen_message,
+    }
+
+    def __init__(self, poster: Poster, channel: str, zone: ZoneInfo) -> None:
+        self.poster = poster
+        self.channel = channel
+        self.zone = zone
+
+    def announce(self, kind: str, **data: object) -> str | None:
+        text, blocks = self.BUILDERS[kind](data["record"], self.zone)
+        return self.poster.post(self.channel, text, blocks)

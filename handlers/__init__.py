@@ -1,0 +1,26 @@
+"""The Slack surface only: one module per surface, each with register(app).
+
+Each surface declares what it listens to (SLASH_COMMANDS, BOT_EVENTS) so that the
+manifest test can hold manifest.yml to exactly this set.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import events, rollout
+
+SURFACES = (rollout, events)
+
+
+def register_all(app: AsyncApp) -> None:
+    for surface in SURFACES:
+        surface.register(app)
+
+
+def slash_commands() -> set[str]:
+    return {c for s in SURFACES for c in getattr(s, "SLASH_COMMANDS", ())}
+
+
+def bot_events() -> set[str]:
+    return {e for s in SURFACES for e in getattr(s, "BOT_EVENTS", ())}

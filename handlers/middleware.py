@@ -1,0 +1,76 @@
+"""Global middleware: hand the services to listeners, count requests, drop Slack retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import IntegrityError
+
+from bot.observability import log_event
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import ProcessedSlackEvent
+
+log = logging.getLogger(__name__)
+
+
+def request_kind(body: dict) -> str:
+    if "command" in body:
+        return "command"
+    return str(body.get("type") or "unknown")
+
+
+def _first_delivery(services: Services, event_id: str) -> bool:
+    try:
+        with session_scope(services.engine) as session:
+            session.add(ProcessedSlackEvent(event_id=event_id, received_at=services.clock.now()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    metrics = services.metrics
+
+    @app.middleware
+    async def inject_and_measure(
+        context: AsyncBoltContext, body: dict, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        kind = request_kind(body)
+        metrics.requests.labels(kind).inc()
+        context["services"] = services
+        started = time.perf_counter()
+        response = await next()
+        metrics.acks.labels(kind).observe(time.perf_counter() - started)
+        return response
+
+    @app.middleware
+    async def drop_duplicate_events(
+        request: AsyncBoltRequest, body: dict, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        """An Events API delivery is handled once, whatever X-Slack-Retry-Num says."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await asyncio.to_thread(_first_delivery, services, event_id):
+            retry = request.headers.get("x-slack-retry-num", ["0"])[0]
+            log_event(log, "slack.event", event_id=event_id, retry=retry, outcome="duplicate")
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        metrics.errors.labels(request_kind(body)).inc()
+        log_event(
+            log,
+            "listener.error",
+            logging.ERROR,
+            kind=request_kind(body),
+            error=type(error).__name__,
+            detail=str(error)[:300],
+        )

@@ -1,0 +1,90 @@
+"""manifest.yml is a valid Slack manifest and matches what the app registers and calls."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+import handlers
+from bot.app import build_app
+from bot.local import payloads
+from bot.services import Services
+from tests.conftest import SECRET, SRE
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "slack" / "schemas" / "manifest.schema.1.0.0.json"
+
+# Each Web API method the bot calls, and the bot scope it needs.
+SCOPE_OF_METHOD = {
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "usergroups_users_list": "usergroups:read",
+}
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_validates_against_slacks_schema(manifest: dict) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not beside the repo ({SCHEMA})")
+    schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+async def _status_of(app, body: str, content_type: str) -> int:  # type: ignore[no-untyped-def]
+    request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(SECRET, body,
+                                                                          content_type=content_type))
+    return (await app.async_dispatch(request)).status
+
+
+def test_slash_commands_match_the_apps_commands(manifest: dict, services: Services) -> None:
+    app = build_app(services)
+    in_manifest = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert in_manifest == handlers.slash_commands()
+
+    def status(command: str) -> int:
+        body = payloads.slash_command(command, "help", SRE, "C1", "http://127.0.0.1:9/r")
+        return asyncio.run(_status_of(app, body, "application/x-www-form-urlencoded"))
+
+    # each declared command really reaches a listener; an undeclared one does not
+    assert {c: status(c) for c in in_manifest} == {c: 200 for c in in_manifest}
+    assert status("/not-a-warroom-command") == 404
+
+
+def test_events_match_the_apps_event_listeners(manifest: dict, services: Services) -> None:
+    app = build_app(services)
+    in_manifest = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert in_manifest == handlers.bot_events()
+    for event_type in in_manifest:
+        body = payloads.event_callback({"type": event_type, "user": SRE, "text": "hi",
+                                        "channel": "C1", "ts": "1.2", "event_ts": "1.2"})
+        assert asyncio.run(_status_of(app, body, "application/json")) == 200
+    other = payloads.event_callback({"type": "reaction_added", "user": SRE})
+    assert asyncio.run(_status_of(app, other, "application/json")) == 404
+
+
+def test_scopes_are_exactly_those_the_code_needs(manifest: dict) -> None:
+    called: set[str] = set()
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
+        if "local" in path.parts:
+            continue  # the local workspace's stand-in serves these methods, not calls them
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in SCOPE_OF_METHOD:
+                called.add(node.attr)
+    needed = {SCOPE_OF_METHOD[m] for m in called}
+    needed |= {"commands"} if manifest["features"]["slash_commands"] else set()
+    needed |= {"app_mentions:read"} if "app_mention" in \
+        manifest["settings"]["event_subscriptions"]["bot_events"] else set()
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed

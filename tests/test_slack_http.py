@@ -1,0 +1,141 @@
+"""The real Bolt app over a real socket, fed signed requests in Slack's own formats."""
+
+from __future__ import annotations
+
+import time
+
+from bot.ids.rollout import RolloutAction, RolloutBlock
+from bot.local import payloads
+from tests.conftest import PRODUCT, SECRET, SRE, TOKEN, LiveBot
+
+
+def test_signed_status_is_acked_fast_and_answered_ephemerally(live_bot: LiveBot) -> None:
+    started = time.perf_counter()
+    response = live_bot.command("status")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    assert elapsed < 3.0, "Slack's deadline is 3 s"
+    reply = live_bot.ephemeral_after(0)
+    assert "ADVANCED_CHECKOUT 10 % (internal_beta)" in reply.text
+    assert reply.blocks[0]["type"] == "header"
+
+
+def test_bad_or_stale_signature_is_refused_and_nothing_runs(live_bot: LiveBot) -> None:
+    channel = live_bot.services.playbook.channels.war_room
+    body = payloads.slash_command("/rollout", "freeze nope", SRE, channel,
+                                  live_bot.fake.response_url(channel, SRE))
+    assert live_bot.post(body, secret="not-the-secret").status_code == 401
+    stale = int(time.time()) - 10 * 60
+    assert live_bot.post(body, timestamp=stale).status_code == 401
+    unsigned = live_bot.http.post(f"{live_bot.url}/slack/events", content=body,
+                                  headers={"content-type": "application/x-www-form-urlencoded"})
+    assert unsigned.status_code == 401
+    time.sleep(0.3)
+    assert live_bot.services.rollout.freeze_state().frozen is False
+    assert live_bot.fake.messages == []
+
+
+def test_set_is_recorded_announced_and_confirmed(live_bot: LiveBot) -> None:
+    assert live_bot.command("set SMART_PRICING 25 internal_beta,external_beta -- green").status_code == 200
+    receipt = live_bot.ephemeral_after(0)
+    assert "decision #3 recorded and announced" in receipt.text
+    post = live_bot.fake.wait_for(lambda f: f.channel_messages("#phase1-war-room"))[0]
+    assert "SMART_PRICING" in post.text and "25 % (internal_beta, external_beta)" in post.text
+    call = live_bot.fake.calls_to("chat.postMessage")[0]
+    assert call.authorization == f"Bearer {TOKEN}"
+    flag = live_bot.services.rollout.flags.get("SMART_PRICING")
+    assert (flag.percent, flag.segments) == (25, ["internal_beta", "external_beta"])
+
+
+def test_refusal_is_ephemeral_and_changes_nothing(live_bot: LiveBot) -> None:
+    live_bot.command("set ADVANCED_CHECKOUT 25", user=PRODUCT)  # allowed: product may set
+    live_bot.ephemeral_after(0, user=PRODUCT)
+    live_bot.command("set ADVANCED_CHEKOUT 30", user=PRODUCT)
+    reply = live_bot.ephemeral_after(1, user=PRODUCT)
+    assert "Unknown flag `ADVANCED_CHEKOUT`" in reply.text
+    assert "Did you mean `ADVANCED_CHECKOUT`" in reply.text
+    assert live_bot.services.rollout.flags.get("ADVANCED_CHECKOUT").percent == 25
+    assert len(live_bot.fake.channel_messages()) == 1
+
+
+def test_freeze_button_unfreezes_once_and_freeze_endpoint_follows(live_bot: LiveBot) -> None:
+    assert live_bot.http.get(f"{live_bot.url}/api/freeze").status_code == 200
+    live_bot.command("freeze checkout errors climbing")
+    post = live_bot.fake.wait_for(lambda f: f.channel_messages())[0]
+    frozen = live_bot.http.get(f"{live_bot.url}/api/freeze")
+    assert frozen.status_code == 423
+    assert frozen.json()["reason"] == "checkout errors climbing"
+    assert frozen.json()["frozen_by"] == SRE
+
+    button = next(b for b in post.blocks if b["type"] == "actions")["elements"][0]
+    assert button["action_id"] == RolloutAction.UNFREEZE
+
+    def click(user: str) -> None:
+        body = payloads.block_actions(
+            user, post.channel, post.ts, button["action_id"], button["value"],
+            RolloutBlock.FREEZE_ACTIONS, live_bot.fake.response_url(post.channel, user, post.ts))
+        assert live_bot.post(body).status_code == 200
+
+    click(PRODUCT)  # product may freeze but not unfreeze
+    denied = live_bot.ephemeral_after(0, user=PRODUCT)
+    assert "needs the `sre` or `oncall` role" in denied.text
+    assert live_bot.http.get(f"{live_bot.url}/api/freeze").status_code == 423
+
+    click(SRE)
+    live_bot.fake.wait_for(lambda f: post.updated >= 1)
+    assert "Freeze lifted" in post.text
+    assert not any(b["type"] == "actions" for b in post.blocks)
+    assert live_bot.http.get(f"{live_bot.url}/api/freeze").status_code == 200
+
+    click(SRE)  # a second click on the same (stale) button changes nothing
+    again = live_bot.ephemeral_after(1)
+    assert "already lifted" in again.text
+    actions = [r.action for r in live_bot.services.rollout.history("50")]
+    assert actions.count("rollout.unfreeze") == 1
+
+
+def test_event_retry_is_handled_once(live_bot: LiveBot) -> None:
+    event = {"type": "app_mention", "user": SRE, "text": "<@UWARROOMBOT> help",
+             "ts": "1700000001.000200", "channel": "C0WARROOM1", "event_ts": "1700000001.000200"}
+    body = payloads.event_callback(event, event_id="Ev0RETRY001")
+    assert live_bot.post(body, content_type="application/json").status_code == 200
+    live_bot.fake.wait_for(lambda f: f.calls_to("chat.postMessage"))
+    retry = live_bot.post(body, content_type="application/json",
+                          extra={"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
+    assert retry.status_code == 200
+    time.sleep(0.5)
+    replies = live_bot.fake.calls_to("chat.postMessage")
+    assert len(replies) == 1
+    assert replies[0].params["thread_ts"] == "1700000001.000200"
+
+
+def test_rate_limited_and_failing_slack_calls_are_retried(live_bot: LiveBot) -> None:
+    live_bot.fake.fail_next("chat.postMessage", 429, times=1, retry_after=1)
+    live_bot.command("freeze deploy pipeline broken")
+    post = live_bot.fake.wait_for(lambda f: f.channel_messages(), timeout=10)[0]
+    assert "deploy pipeline broken" in post.text
+    assert len(live_bot.fake.calls_to("chat.postMessage")) == 2
+
+    live_bot.fake.fail_next("chat.postMessage", 500, times=2)
+    live_bot.command("unfreeze")
+    live_bot.fake.wait_for(lambda f: len(f.channel_messages()) == 2, timeout=10)
+    assert len(live_bot.fake.calls_to("chat.postMessage")) == 5
+
+
+def test_announcement_that_never_lands_is_reported_to_the_actor(live_bot: LiveBot) -> None:
+    live_bot.fake.fail_next("chat.postMessage", 500, times=10)
+    live_bot.command("freeze slack is down")
+    receipt = live_bot.ephemeral_after(0, timeout=15)
+    assert "could not be posted" in receipt.text
+    assert live_bot.services.rollout.freeze_state().frozen  # the change itself stands, recorded
+    assert live_bot.services.rollout.history("1")[0].action == "rollout.freeze"
+
+
+def test_healthz_and_metrics(live_bot: LiveBot) -> None:
+    assert live_bot.http.get(f"{live_bot.url}/healthz").json()["status"] == "ok"
+    live_bot.command("status")
+    live_bot.ephemeral_after(0)
+    metrics = live_bot.http.get(f"{live_bot.url}/metrics").text
+    assert 'warroom_slack_requests_total{kind="command"} 1.0' in metrics
+    assert "warroom_slack_ack_seconds_count" in metrics
+    assert TOKEN not in metrics and SECRET not in metrics
