@@ -29,7 +29,9 @@ class JsonLineFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             exc = record.exc_info[1]
-            line["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            line["error"] = (
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            )
         return redact(json.dumps(line, default=str, ensure_ascii=False))
 
 

@@ -79,9 +79,14 @@ class LiveBot:
     fake: FakeSlack
     http: httpx.Client
 
-    def post(self, body: str, content_type: str = "application/x-www-form-urlencoded",
-             secret: str = SECRET, timestamp: int | None = None,
-             extra: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self,
+        body: str,
+        content_type: str = "application/x-www-form-urlencoded",
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> httpx.Response:
         headers = payloads.signed_headers(secret, body, timestamp, content_type)
         headers.update(extra or {})
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
@@ -94,7 +99,8 @@ class LiveBot:
     def ephemeral_after(self, count: int, user: str = SRE, timeout: float = 5):
         """Wait for the user's (count+1)-th ephemeral reply and return it."""
         return self.fake.wait_for(
-            lambda f: len(f.ephemerals(user)) > count and f.ephemerals(user)[count], timeout)
+            lambda f: len(f.ephemerals(user)) > count and f.ephemerals(user)[count], timeout
+        )
 
 
 def free_socket() -> socket.socket:
@@ -108,8 +114,9 @@ def free_socket() -> socket.socket:
 def live_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
     web = build_web(build_app(services), services)
     sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

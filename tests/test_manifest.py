@@ -44,8 +44,9 @@ def test_manifest_validates_against_slacks_schema(manifest: dict) -> None:
 
 
 async def _status_of(app, body: str, content_type: str) -> int:  # type: ignore[no-untyped-def]
-    request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(SECRET, body,
-                                                                          content_type=content_type))
+    request = AsyncBoltRequest(
+        body=body, headers=payloads.signed_headers(SECRET, body, content_type=content_type)
+    )
     return (await app.async_dispatch(request)).status
 
 
@@ -68,8 +69,16 @@ def test_events_match_the_apps_event_listeners(manifest: dict, services: Service
     in_manifest = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert in_manifest == handlers.bot_events()
     for event_type in in_manifest:
-        body = payloads.event_callback({"type": event_type, "user": SRE, "text": "hi",
-                                        "channel": "C1", "ts": "1.2", "event_ts": "1.2"})
+        body = payloads.event_callback(
+            {
+                "type": event_type,
+                "user": SRE,
+                "text": "hi",
+                "channel": "C1",
+                "ts": "1.2",
+                "event_ts": "1.2",
+            }
+        )
         assert asyncio.run(_status_of(app, body, "application/json")) == 200
     other = payloads.event_callback({"type": "reaction_added", "user": SRE})
     assert asyncio.run(_status_of(app, other, "application/json")) == 404
@@ -85,6 +94,9 @@ def test_scopes_are_exactly_those_the_code_needs(manifest: dict) -> None:
                 called.add(node.attr)
     needed = {SCOPE_OF_METHOD[m] for m in called}
     needed |= {"commands"} if manifest["features"]["slash_commands"] else set()
-    needed |= {"app_mentions:read"} if "app_mention" in \
-        manifest["settings"]["event_subscriptions"]["bot_events"] else set()
+    needed |= (
+        {"app_mentions:read"}
+        if "app_mention" in manifest["settings"]["event_subscriptions"]["bot_events"]
+        else set()
+    )
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed

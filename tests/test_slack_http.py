@@ -22,13 +22,17 @@ def test_signed_status_is_acked_fast_and_answered_ephemerally(live_bot: LiveBot)
 
 def test_bad_or_stale_signature_is_refused_and_nothing_runs(live_bot: LiveBot) -> None:
     channel = live_bot.services.playbook.channels.war_room
-    body = payloads.slash_command("/rollout", "freeze nope", SRE, channel,
-                                  live_bot.fake.response_url(channel, SRE))
+    body = payloads.slash_command(
+        "/rollout", "freeze nope", SRE, channel, live_bot.fake.response_url(channel, SRE)
+    )
     assert live_bot.post(body, secret="not-the-secret").status_code == 401
     stale = int(time.time()) - 10 * 60
     assert live_bot.post(body, timestamp=stale).status_code == 401
-    unsigned = live_bot.http.post(f"{live_bot.url}/slack/events", content=body,
-                                  headers={"content-type": "application/x-www-form-urlencoded"})
+    unsigned = live_bot.http.post(
+        f"{live_bot.url}/slack/events",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert unsigned.status_code == 401
     time.sleep(0.3)
     assert live_bot.services.rollout.freeze_state().frozen is False
@@ -36,7 +40,10 @@ def test_bad_or_stale_signature_is_refused_and_nothing_runs(live_bot: LiveBot) -
 
 
 def test_set_is_recorded_announced_and_confirmed(live_bot: LiveBot) -> None:
-    assert live_bot.command("set SMART_PRICING 25 internal_beta,external_beta -- green").status_code == 200
+    assert (
+        live_bot.command("set SMART_PRICING 25 internal_beta,external_beta -- green").status_code
+        == 200
+    )
     receipt = live_bot.ephemeral_after(0)
     assert "decision #3 recorded and announced" in receipt.text
     post = live_bot.fake.wait_for(lambda f: f.channel_messages("#phase1-war-room"))[0]
@@ -72,8 +79,14 @@ def test_freeze_button_unfreezes_once_and_freeze_endpoint_follows(live_bot: Live
 
     def click(user: str) -> None:
         body = payloads.block_actions(
-            user, post.channel, post.ts, button["action_id"], button["value"],
-            RolloutBlock.FREEZE_ACTIONS, live_bot.fake.response_url(post.channel, user, post.ts))
+            user,
+            post.channel,
+            post.ts,
+            button["action_id"],
+            button["value"],
+            RolloutBlock.FREEZE_ACTIONS,
+            live_bot.fake.response_url(post.channel, user, post.ts),
+        )
         assert live_bot.post(body).status_code == 200
 
     click(PRODUCT)  # product may freeze but not unfreeze
@@ -95,13 +108,22 @@ def test_freeze_button_unfreezes_once_and_freeze_endpoint_follows(live_bot: Live
 
 
 def test_event_retry_is_handled_once(live_bot: LiveBot) -> None:
-    event = {"type": "app_mention", "user": SRE, "text": "<@UWARROOMBOT> help",
-             "ts": "1700000001.000200", "channel": "C0WARROOM1", "event_ts": "1700000001.000200"}
+    event = {
+        "type": "app_mention",
+        "user": SRE,
+        "text": "<@UWARROOMBOT> help",
+        "ts": "1700000001.000200",
+        "channel": "C0WARROOM1",
+        "event_ts": "1700000001.000200",
+    }
     body = payloads.event_callback(event, event_id="Ev0RETRY001")
     assert live_bot.post(body, content_type="application/json").status_code == 200
     live_bot.fake.wait_for(lambda f: f.calls_to("chat.postMessage"))
-    retry = live_bot.post(body, content_type="application/json",
-                          extra={"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
+    retry = live_bot.post(
+        body,
+        content_type="application/json",
+        extra={"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"},
+    )
     assert retry.status_code == 200
     time.sleep(0.5)
     replies = live_bot.fake.calls_to("chat.postMessage")
