@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -17,6 +18,7 @@ from storage.db import session_scope
 from storage.models import DecisionRecord
 
 GENESIS = "0" * 64
+CHAIN_LOCK_KEY = 0x5741_52524F4F4D  # "WARROOM"
 APPEND_ATTEMPTS = 5
 
 
@@ -57,8 +59,11 @@ class Decision:
 def append_in(session: Session, decision: Decision, at: datetime) -> DecisionRecord:
     """Append inside the caller's transaction (so a state change and its record commit together).
 
-    Two writers racing for the same seq collide on its unique key; the caller retries.
+    Writers are serialized: SQLite by session_scope's BEGIN IMMEDIATE, PostgreSQL by a
+    transaction-level advisory lock. The unique seq is the last line of defence.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     last = session.exec(select(DecisionRecord).order_by(col(DecisionRecord.seq).desc())).first()
     record = DecisionRecord(
         seq=(last.seq + 1) if last else 1,

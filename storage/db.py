@@ -38,8 +38,12 @@ def make_engine(database_url: str) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
+    """One write transaction: committed on success, rolled back on any error."""
     with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            # Take the write lock up front: a deferred transaction that reads and then
+            # writes fails at once (SQLITE_BUSY_SNAPSHOT) when another writer got there first.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield session
             session.commit()

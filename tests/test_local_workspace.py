@@ -1,0 +1,89 @@
+"""The local workspace, driven through its input like a person at a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.local.workspace import LocalWorkspace
+from bot.settings import Settings
+
+
+def run_session(db_url: str, lines: list[str], user: str = "sre") -> str:
+    out = io.StringIO()
+    workspace = LocalWorkspace(Settings(database_url=db_url), out, user=user)
+    asyncio.run(workspace.run(io.StringIO("\n".join(lines) + "\n"), prompt=False))
+    return out.getvalue()
+
+
+def test_change_a_flag_then_read_the_decision_log(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "/rollout set SMART_PRICING 25 internal_beta,external_beta -- dashboards green",
+            "/rollout history 1",
+        ],
+    )
+    assert "[#phase1-war-room] warroom" in out
+    assert "SMART_PRICING: 10 % (internal_beta) → 25 % (internal_beta, external_beta)" in out
+    assert "Done: decision #3 recorded and announced" in out
+    assert "rollout.set SMART_PRICING" in out and "dashboards green" in out
+
+
+def test_buttons_are_numbered_and_clickable_and_roles_switch(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "/rollout freeze error_rate at 3 %",
+            "as product",
+            "click 1",
+            "as oncall",
+            "click 1",
+            "click 7",
+            "/rollout status",
+        ],
+    )
+    assert "[1] Unfreeze" in out
+    assert "you are now U0PROD0001 (product)" in out
+    assert "needs the `sre` or `oncall` role" in out
+    assert "(edited)" in out and "Freeze lifted by @U0ONCL0001 (oncall)" in out
+    assert "error: say `click N` with a button number" in out
+    assert "Not frozen" in out
+
+
+def test_bad_workspace_input_is_named(db_url: str) -> None:
+    out = run_session(db_url, ["hello", "as nobody", "/rollout sett X 1"])
+    assert "error: unknown input `hello`" in out
+    assert "error: `nobody` is neither a role" in out
+    assert "Unknown subcommand `sett`. Did you mean `set`?" in out
+
+
+def test_warroom_local_runs_from_the_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("SLACK_BOT_TOKEN", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "local",
+            "--as",
+            "product",
+            "--db",
+            str(tmp_path / "local.db"),
+        ],
+        input="/rollout set ADVANCED_CHECKOUT 25\n/rollout status\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "You are U0PROD0001 (product)" in result.stdout
+    assert "ADVANCED_CHECKOUT: 25 %" in result.stdout
+    assert (tmp_path / "local.db").exists()
