@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bot.observability import configure_logging, log_event
 from bot.playbook import PlaybookError, load_playbook
+from bot.runtime import tune_gc_for_latency
 from bot.settings import SLACK_DEFAULT_API_URL, Settings
 
 log = logging.getLogger("warroom")
@@ -123,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     services = _services_or_exit("serve")
     web = build_web(build_app(services), services)
+    tune_gc_for_latency()
     log_event(log, "serve.start", host=args.host, port=args.port)
     uvicorn.run(web, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
@@ -135,6 +137,7 @@ def cmd_run(_: argparse.Namespace) -> int:
 
     services = _services_or_exit("run")
     app = build_app(services)
+    tune_gc_for_latency()
     app_token = services.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
     log_event(log, "socket_mode.start")
     asyncio.run(AsyncSocketModeHandler(app, app_token).start_async())

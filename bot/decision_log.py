@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.db import session_scope
 from storage.models import DecisionRecord
@@ -94,6 +94,24 @@ def append(engine: Engine, decision: Decision, at: datetime) -> DecisionRecord:
             if attempt == APPEND_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def head_seq(engine: Engine) -> int:
+    """The seq of the newest record: a version stamp of everything the log describes."""
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT max(seq) FROM decision_log")).scalar() or 0
+
+
+def last_for(engine: Engine, action: str, subjects: list[str]) -> dict[str, DecisionRecord]:
+    """The latest record of `action` for each subject (e.g. the last change of each flag)."""
+    latest = (
+        select(func.max(DecisionRecord.seq))
+        .where(DecisionRecord.action == action, col(DecisionRecord.subject).in_(subjects))
+        .group_by(DecisionRecord.subject)
+    )
+    with Session(engine) as session:
+        records = session.exec(select(DecisionRecord).where(col(DecisionRecord.seq).in_(latest)))
+        return {record.subject: record for record in records}
 
 
 def recent(engine: Engine, limit: int = 10, action_prefix: str = "") -> list[DecisionRecord]:

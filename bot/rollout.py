@@ -85,21 +85,39 @@ class RolloutService:
         self.authz = authz
         self.clock = clock
         self.announcer = announcer
+        self._status_cache: tuple[int, RolloutStatus] | None = None
 
     # ---- reading -------------------------------------------------------------------------
-    def freeze_state(self) -> FreezeState:
+    def _state_row(self) -> RolloutState:
         with Session(self.engine) as session:
-            row = session.get(RolloutState, 1)
-        if row is None or not row.frozen:
+            return session.get(RolloutState, 1) or RolloutState(id=1)
+
+    @staticmethod
+    def _freeze_of(row: RolloutState) -> FreezeState:
+        if not row.frozen:
             return FreezeState(False)
         return FreezeState(True, row.frozen_reason, row.frozen_by, row.frozen_at, row.freeze_seq)
 
+    def freeze_state(self) -> FreezeState:
+        return self._freeze_of(self._state_row())
+
     def launch_at(self) -> datetime | None:
-        with Session(self.engine) as session:
-            row = session.get(RolloutState, 1)
-        return row.launch_at if row else None
+        return self._state_row().launch_at
 
     def status(self) -> RolloutStatus:
+        """Every change of flags, freeze or T appends to the decision log, so its head seq
+        stamps the whole snapshot: while it is unchanged (on any replica) the last snapshot
+        is still true. The stamp is read first, so a snapshot is never older than it.
+        A provider whose flags can change outside the bot is read every time."""
+        stamp = decision_log.head_seq(self.engine)
+        cached = self._status_cache
+        if cached and cached[0] == stamp and self.flags.recorded_changes_only:
+            return cached[1]
+        status = self._read_status()
+        self._status_cache = (stamp, status)
+        return status
+
+    def _read_status(self) -> RolloutStatus:
         try:
             flags = self.flags.list_flags()
         except FlagProviderError as exc:
@@ -107,10 +125,9 @@ class RolloutService:
                 f"The flag provider ({self.flags.name}) did not answer: {exc.message}",
                 "Check the flag service; nothing was changed.",
             ) from None
-        last: dict[str, DecisionRecord] = {}
-        for record in decision_log.recent(self.engine, 200, "rollout.set"):
-            last.setdefault(record.subject, record)
-        return RolloutStatus(flags, self.freeze_state(), self.launch_at(), last, self.flags.name)
+        last = decision_log.last_for(self.engine, "rollout.set", [f.name for f in flags])
+        row = self._state_row()
+        return RolloutStatus(flags, self._freeze_of(row), row.launch_at, last, self.flags.name)
 
     def history(self, count_text: str | None = None) -> list[DecisionRecord]:
         count = HISTORY_DEFAULT

@@ -8,8 +8,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.models.blocks import Block
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import WarroomError
 from bot.messages.common import as_dicts, error_message
@@ -24,9 +31,50 @@ async def call_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
+_sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+
+def _shared_session() -> aiohttp.ClientSession:
+    """One keep-alive HTTP session per event loop for response_url posts (Bolt's own
+    `respond` opens a new session, and a new connection, for every reply)."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        session = _sessions[loop] = aiohttp.ClientSession()
+    return session
+
+
+async def reply(respond: AsyncRespond, **payload: Any) -> None:
+    """Post to the interaction's response_url, with slack_sdk's retry handlers."""
+    client = AsyncWebhookClient(
+        url=respond.response_url or "",
+        session=_shared_session(),
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    response = await client.send_dict(payload)
+    if response.status_code != 200:
+        log_event(
+            log,
+            "slack.respond",
+            logging.ERROR,
+            status=response.status_code,
+            outcome="failed",
+            error=str(response.body)[:200],
+        )
+
+
 async def ephemeral(respond: AsyncRespond, text: str, blocks: list[Block]) -> None:
-    await respond(
-        response_type="ephemeral", text=text, blocks=as_dicts(blocks), replace_original=False
+    await reply(
+        respond,
+        response_type="ephemeral",
+        text=text,
+        blocks=as_dicts(blocks),
+        replace_original=False,
     )
 
 

@@ -121,6 +121,7 @@ def test_history_bounds(services: Services) -> None:
 
 class BrokenProvider:
     name = "broken"
+    recorded_changes_only = False
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -153,3 +154,17 @@ def test_seeding_happens_once(services: Services) -> None:
     services.rollout.seed_flags()
     seeds = [r for r in decision_log.recent(services.engine, 50) if r.action == "flags.seed"]
     assert len(seeds) == 2
+
+
+def test_status_snapshot_follows_every_recorded_change(services: Services) -> None:
+    first = services.rollout.status()
+    assert services.rollout.status() is first  # nothing recorded since: same snapshot
+    services.rollout.set_flag(SRE, "SMART_PRICING", "30")
+    second = services.rollout.status()
+    assert second is not first
+    assert {f.name: f.percent for f in second.flags}["SMART_PRICING"] == 30
+    assert second.last_changes["SMART_PRICING"].actor == SRE
+    services.rollout.freeze(SRE, "hold")
+    assert services.rollout.status().freeze.reason == "hold"
+    services.rollout.launch(PRODUCT, "2026-12-03 10:00")
+    assert services.rollout.status().launch_at == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)

@@ -34,6 +34,9 @@ class FlagProvider(Protocol):
     """Either a call returns the new state, or it raises FlagProviderError and nothing changed."""
 
     name: str
+    # True when the flags change only through warroom (so every change is in the decision
+    # log); False for a service other tools may change too.
+    recorded_changes_only: bool
 
     def list_flags(self) -> list[FlagView]: ...
 

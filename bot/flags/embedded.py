@@ -13,6 +13,7 @@ from storage.models import FlagState, FlagUserRule
 
 class EmbeddedFlagProvider:
     name = "embedded"
+    recorded_changes_only = True
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
@@ -52,8 +53,23 @@ class EmbeddedFlagProvider:
 
     def list_flags(self) -> list[FlagView]:
         with Session(self._engine) as session:
+            counts = dict(
+                session.exec(
+                    select(FlagUserRule.flag, func.count()).group_by(FlagUserRule.flag)
+                ).all()
+            )
             states = session.exec(select(FlagState).order_by(col(FlagState.name)))
-            return [self._view(session, state) for state in states]
+            return [
+                FlagView(
+                    s.name,
+                    s.percent,
+                    list(s.segments),
+                    s.updated_at,
+                    s.updated_by,
+                    counts.get(s.name, 0),
+                )
+                for s in states
+            ]
 
     def get(self, flag: str) -> FlagView:
         with Session(self._engine) as session:
