@@ -140,7 +140,11 @@ def cmd_run(_: argparse.Namespace) -> int:
     tune_gc_for_latency()
     app_token = services.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
     log_event(log, "socket_mode.start")
-    asyncio.run(AsyncSocketModeHandler(app, app_token).start_async())
+
+    async def connect() -> None:  # the handler's aiohttp session needs a running loop
+        await AsyncSocketModeHandler(app, app_token).start_async()
+
+    asyncio.run(connect())
     return 0
 
 

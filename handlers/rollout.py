@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -11,9 +13,12 @@ from bot.errors import Refusal
 from bot.ids.rollout import COMMAND, RolloutAction
 from bot.messages import rollout as messages
 from bot.messages.common import as_dicts
+from bot.observability import log_event
 from bot.rollout import Change, closest
 from bot.services import Services
 from handlers.replies import call_service, ephemeral, reply_error
+
+log = logging.getLogger(__name__)
 
 SLASH_COMMANDS = (COMMAND,)
 SUBCOMMANDS = ("status", "set", "launch", "freeze", "unfreeze", "history", "help")
@@ -78,12 +83,13 @@ async def handle_rollout_command(
 ) -> None:
     await ack()  # Slack's 3 s deadline: acknowledge first, work after
     user, text = command["user_id"], command.get("text", "").strip()
+    where = f"{COMMAND} {text.split()[0] if text else 'status'}"
     try:
         await run_subcommand(context["services"], user, text, respond)
     except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
-        await reply_error(
-            respond, error, f"{COMMAND} {text.split()[0] if text else 'status'}", user
-        )
+        await reply_error(respond, error, where, user)
+    else:
+        log_event(log, where, who=user, outcome="ok")
 
 
 async def handle_unfreeze_button(

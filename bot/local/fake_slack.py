@@ -51,6 +51,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     faults: dict[str, Fault] = field(default_factory=dict)
+    socket_mode_url: str = ""  # what apps.connections.open hands out (a test's WebSocket)
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -212,6 +213,10 @@ class FakeSlack:
             )
             self.messages.append(message)
             return {"ok": True, "message_ts": message.ts}
+        if method == "apps.connections.open":
+            if not self.socket_mode_url:
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "usergroups.users.list":
             group = p.get("usergroup")
             if group not in self.usergroups:

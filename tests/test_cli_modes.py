@@ -1,0 +1,110 @@
+"""`warroom serve`, `warroom run` and `warroom db` as a person starts them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.local import payloads
+from bot.local.fake_slack import FakeSlack
+from tests.conftest import SECRET, SRE, TOKEN
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[str]:
+    port = _port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+    }
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+    assert TOKEN not in (tmp_path / "serve.log").read_text()
+    assert SECRET not in (tmp_path / "serve.log").read_text()
+
+
+def test_serve_answers_signed_status_within_the_deadline_and_refuses_bad_ones(
+    served: str, fake_slack: FakeSlack
+) -> None:
+    channel = "#phase1-war-room"
+    body = payloads.slash_command(
+        "/rollout", "status", SRE, channel, fake_slack.response_url(channel, SRE)
+    )
+    started = time.perf_counter()
+    ok = httpx.post(
+        f"{served}/slack/events", content=body, headers=payloads.signed_headers(SECRET, body)
+    )
+    assert ok.status_code == 200 and time.perf_counter() - started < 3
+    reply = fake_slack.wait_for(lambda f: f.ephemerals(SRE))[0]
+    assert "SMART_PRICING 10 %" in reply.text
+    bad = httpx.post(
+        f"{served}/slack/events",
+        content=body,
+        headers=payloads.signed_headers("wrong-secret", body),
+    )
+    assert bad.status_code == 401
+    assert httpx.get(f"{served}/api/freeze").json() == {"frozen": False, "deployments": "allowed"}
+    assert "warroom_slack_requests_total" in httpx.get(f"{served}/metrics").text
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_serve_and_run_refuse_to_start_without_their_credentials(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-only-this-one"}
+    serve = _cli("serve", env=env, cwd=tmp_path)
+    assert serve.returncode == 2 and "SLACK_SIGNING_SECRET is not set" in serve.stderr
+    run = _cli("run", env=env, cwd=tmp_path)
+    assert run.returncode == 2 and "SLACK_APP_TOKEN is not set" in run.stderr
+    assert "warroom local" in run.stderr
+    assert "xoxb-only-this-one" not in serve.stderr + run.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = _cli("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "revision 0001" in result.stdout

@@ -1,0 +1,112 @@
+"""`warroom run` over Socket Mode, against a loopback WebSocket that speaks Slack's protocol:
+hello, an envelope carrying a slash command, and the envelope's acknowledgement."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from bot.local.fake_slack import FakeSlack
+from tests.conftest import SRE, TOKEN
+
+
+class SocketModeServer:
+    def __init__(self, envelope: dict) -> None:
+        self.envelope = envelope
+        self.acks: list[dict] = []
+        self.acked = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "debug_info": {"host": "loopback"}}
+        )
+        await ws.send_json(self.envelope)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+                self.acked.set()
+        return ws
+
+    def start(self) -> None:
+        started = threading.Event()
+
+        async def serve() -> None:
+            app = web.Application()
+            app.router.add_get("/link", self._link)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            started.set()
+
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(serve(), self.loop)
+        started.wait(10)
+
+
+def test_slash_command_over_socket_mode_is_acked_and_answered(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    response_url = fake_slack.response_url("#phase1-war-room", SRE)
+    envelope = {
+        "envelope_id": "57d6a792-4d35-4d0b-b6aa-3361493e1caf",
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "token": "deprecated",
+            "team_id": "TLOCAL",
+            "team_domain": "local",
+            "channel_id": "C0WARROOM1",
+            "channel_name": "phase1-war-room",
+            "user_id": SRE,
+            "user_name": "sre",
+            "command": "/rollout",
+            "text": "status",
+            "api_app_id": "AWARROOM",
+            "response_url": response_url,
+            "trigger_id": "123.456.abc",
+        },
+    }
+    server = SocketModeServer(envelope)
+    server.start()
+    fake_slack.socket_mode_url = f"ws://127.0.0.1:{server.port}/link"
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_APP_TOKEN": "xapp-1-A0-123-abc",
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
+    }
+    env.pop("SLACK_SIGNING_SECRET", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.acked.wait(30), "no envelope acknowledgement over the WebSocket"
+        assert server.acks[0]["envelope_id"] == envelope["envelope_id"]
+        reply = fake_slack.wait_for(lambda f: f.ephemerals(SRE), timeout=15)[0]
+        assert "ADVANCED_CHECKOUT 10 %" in reply.text
+        opened = fake_slack.calls_to("apps.connections.open")[0]
+        assert opened.authorization == "Bearer xapp-1-A0-123-abc"
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+        server.loop.call_soon_threadsafe(server.loop.stop)
+    assert "xapp-1-A0-123-abc" not in output and TOKEN not in output
