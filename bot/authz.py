@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.errors import NotAuthorized
@@ -22,14 +22,14 @@ class Authorizer:
         self._playbook = playbook
         self._group_members = group_members
         self._clock = clock
-        self._cache: dict[str, tuple[set[str], object]] = {}
+        self._cache: dict[str, tuple[set[str], datetime]] = {}  # group → (members, expiry)
         self._lock = threading.Lock()
 
     def _members_of_group(self, group_id: str) -> set[str]:
         now = self._clock.now()
         with self._lock:
             cached = self._cache.get(group_id)
-            if cached and cached[1] > now:  # type: ignore[operator]
+            if cached and cached[1] > now:
                 return cached[0]
         members = self._group_members(group_id)
         if members is None:

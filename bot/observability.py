@@ -35,9 +35,18 @@ class JsonLineFormatter(logging.Formatter):
         return redact(json.dumps(line, default=str, ensure_ascii=False))
 
 
+class _DropBoltClientTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that it goes unused when the app is given
+    a client (ours: our base URL, retry handlers and metrics). Expected here, so dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLineFormatter())
+    handler.addFilter(_DropBoltClientTokenNotice())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

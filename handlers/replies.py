@@ -44,6 +44,12 @@ def _shared_session() -> aiohttp.ClientSession:
     return session
 
 
+async def close_shared_session() -> None:
+    session = _sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
 async def reply(respond: AsyncRespond, **payload: Any) -> None:
     """Post to the interaction's response_url, with slack_sdk's retry handlers."""
     client = AsyncWebhookClient(

@@ -105,6 +105,7 @@ async def handle_unfreeze_button(
     except Exception as error:  # noqa: BLE001
         await reply_error(respond, error, RolloutAction.UNFREEZE, user)
         return
+    log_event(log, RolloutAction.UNFREEZE, who=user, outcome="ok")
     text, blocks = messages.freeze_lifted_note(change.record, services.playbook.zone)
     await respond(replace_original=True, text=text, blocks=as_dicts(blocks))
 

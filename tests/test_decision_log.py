@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -22,7 +20,6 @@ from storage import migrate
 from storage.db import make_engine
 
 AT = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
-PG_ADMIN_URL = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture
@@ -123,22 +120,12 @@ def test_concurrent_writers_on_sqlite_keep_one_chain(engine: Engine, db_url: str
 
 
 @pytest.fixture
-def pg_engines() -> Iterator[list[Engine]]:
-    psycopg = pytest.importorskip("psycopg")
-    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}".splitlines()[0])
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engines = [make_engine(url) for _ in range(3)]  # three replicas
+def pg_engines(pg_url: str) -> Iterator[list[Engine]]:
+    engines = [make_engine(pg_url) for _ in range(3)]  # three replicas
     migrate.upgrade(engines[0])
     yield engines
     for e in engines:
         e.dispose()
-    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def test_postgresql_replicas_keep_one_chain_and_refuse_edits(pg_engines: list[Engine]) -> None:

@@ -168,3 +168,24 @@ def test_status_snapshot_follows_every_recorded_change(services: Services) -> No
     assert services.rollout.status().freeze.reason == "hold"
     services.rollout.launch(PRODUCT, "2026-12-03 10:00")
     assert services.rollout.status().launch_at == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+def test_the_whole_service_runs_on_postgresql_by_url_alone(
+    pg_url: str, fake_slack: FakeSlack, playbook, clock: FakeClock
+) -> None:
+    from bot.services import build_services
+    from bot.settings import Settings
+
+    on_pg = build_services(
+        Settings(slack_bot_token="xoxb-pg", slack_api_url=fake_slack.api_url, database_url=pg_url),
+        playbook,
+        clock,
+    )
+    on_pg.rollout.set_flag(SRE, "ADVANCED_CHECKOUT", "25", "internal_beta,external_beta")
+    on_pg.rollout.freeze(SRE, "checking")
+    with pytest.raises(Refusal, match="frozen"):
+        on_pg.rollout.set_flag(SRE, "ADVANCED_CHECKOUT", "50")
+    assert on_pg.rollout.status().freeze.frozen
+    assert decision_log.verify(on_pg.engine).ok
+    assert on_pg.engine.dialect.name == "postgresql"
+    on_pg.engine.dispose()

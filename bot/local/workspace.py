@@ -21,6 +21,7 @@ from bot.local.fake_slack import FakeSlack, Message
 from bot.local.render import Button, render_blocks
 from bot.services import Services, build_services
 from bot.settings import Settings
+from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
 Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, ...
@@ -83,6 +84,7 @@ class LocalWorkspace:
                 break
             if not await self.handle(line.strip()):
                 break
+        await close_shared_session()
         self.fake.stop()
 
     async def handle(self, line: str) -> bool:

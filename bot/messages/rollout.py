@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -104,8 +105,6 @@ def flag_changed_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, l
 
 
 def launch_set_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
-    from datetime import datetime
-
     when = datetime.fromisoformat(record.after["launch_at"])
     text = f"{who(record.actor)} set the launch time T to *{local_time(when, zone, '%a %d %b %Y %H:%M %Z')}*"
     if record.before and record.before.get("launch_at"):
