@@ -124,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     services = _services_or_exit("serve")
     web = build_web(build_app(services), services)
+    services.start_background()
     tune_gc_for_latency()
     log_event(log, "serve.start", host=args.host, port=args.port)
     uvicorn.run(web, host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -137,6 +138,7 @@ def cmd_run(_: argparse.Namespace) -> int:
 
     services = _services_or_exit("run")
     app = build_app(services)
+    services.start_background()
     tune_gc_for_latency()
     app_token = services.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
     log_event(log, "socket_mode.start")

@@ -18,7 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 BUNDLED_PLAYBOOK = Path(__file__).with_name("playbook.yml")
 
 # The state-changing actions a playbook grants to roles. Each later surface adds its own.
-ACTIONS = ("rollout.set", "rollout.launch", "rollout.freeze", "rollout.unfreeze")
+ACTIONS = (
+    "rollout.set",
+    "rollout.launch",
+    "rollout.freeze",
+    "rollout.unfreeze",
+    "rollback.request",  # open a rollback request
+    "rollback.break_glass",  # execute at once while critical (sign-offs collected after)
+    "rollback.operate",  # retry a failed step, finish one by hand, confirm metrics
+    "rollback.incident",  # declare the incident severity on a request
+)
 
 FLAG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 SLACK_MEMBER = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -96,6 +105,37 @@ class Rollback(_Strict):
     )
     post_actions: PostActions = PostActions()
     approval_expires_minutes: int = Field(30, ge=1)
+    sign_off_roles: list[str] = Field(default_factory=lambda: ["product", "support"], min_length=1)
+    step_attempts: int = Field(3, ge=1, le=10)
+    step_backoff_seconds: float = Field(2.0, ge=0)
+    e2e_timeout_seconds: int = Field(600, ge=1)
+    banner_message: str = "We are fixing an issue with checkout. Some features are paused."
+
+
+class EmailSettings(_Strict):
+    smtp_host: str
+    smtp_port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    sender: str
+    to: list[str] = Field(min_length=1)
+
+
+class JiraSettings(_Strict):
+    base_url: str = Field(pattern=r"^https?://")
+    project_key: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    issue_type: str = "Incident"
+    priority: str = "High"
+
+
+class Integrations(_Strict):
+    """Each is optional: a runbook step whose integration is not configured is shown as
+    skipped (not configured), never silently dropped."""
+
+    cache_clear_url: str | None = None  # POST per service; "{service}" is replaced
+    banner_url: str | None = None  # POST {"message": …, "active": true}
+    email: EmailSettings | None = None
+    jira: JiraSettings | None = None
+    postmortem_join_url: str = ""
 
 
 class Metric(_Strict):
@@ -219,6 +259,7 @@ class Playbook(_Strict):
     feedback: Feedback
     roles: dict[str, list[str]]
     permissions: dict[str, list[str]]
+    integrations: Integrations = Integrations()
 
     @field_validator("timezone")
     @classmethod
@@ -298,6 +339,8 @@ def _cross_references(book: Playbook) -> list[str]:
             need("segment", segments, f"{name}.segments[{i}]", segment)
     for i, segment in enumerate(book.external_segments):
         need("segment", segments, f"external_segments[{i}]", segment)
+    for i, role in enumerate(book.rollback.sign_off_roles):
+        need("role", roles, f"rollback.sign_off_roles[{i}]", role)
     for i, check in enumerate(book.rollback.verify.checks):
         need("metric", metrics, f"rollback.verify.checks[{i}].metric", check.metric)
     for i, alert in enumerate(book.alerts):

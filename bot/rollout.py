@@ -334,6 +334,53 @@ class RolloutService:
         self._logged(record)
         return Change(record, self._announce("unfrozen", record=record))
 
+    def apply_target(self, flag: str, percent: int, segments: list[str], reason: str) -> dict:
+        """The rollback runbook's revert: past the freeze (the freeze exists to protect this),
+        recorded as the bot's decision. Idempotent: a flag already there is left alone."""
+        try:
+            before = self.flags.get(flag)
+            if before.percent == percent and before.segments == segments:
+                return before.as_record()
+            after = self.flags.set(flag, percent, segments, SYSTEM_ACTOR)
+        except FlagProviderError as exc:
+            self._record(
+                Decision(
+                    SYSTEM_ACTOR,
+                    "rollback.revert",
+                    flag,
+                    reason=reason,
+                    after={"percent": percent, "segments": segments},
+                    outcome="failed",
+                    evidence={"error": exc.message},
+                )
+            )
+            raise DependencyError(f"{flag}: the flag provider said: {exc.message}") from None
+        self._record(
+            Decision(
+                SYSTEM_ACTOR, "rollback.revert", flag, before.as_record(), after.as_record(), reason
+            )
+        )
+        return after.as_record()
+
+    def clear_external_rules(self, flag: str, reason: str) -> int:
+        segments = list(self.playbook.external_segments)
+        try:
+            removed = self.flags.clear_user_rules(flag, segments, SYSTEM_ACTOR)
+        except FlagProviderError as exc:
+            raise DependencyError(f"{flag}: the flag provider said: {exc.message}") from None
+        if removed:
+            self._record(
+                Decision(
+                    SYSTEM_ACTOR,
+                    "rollback.empty_rules",
+                    flag,
+                    {"external_rules": removed},
+                    {"external_rules": 0},
+                    reason,
+                )
+            )
+        return removed
+
     def seed_flags(self) -> None:
         """Give every playbook flag its initial state in the embedded provider, recorded once."""
         ensure = getattr(self.flags, "ensure", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -11,10 +13,12 @@ from bot.clock import Clock, SystemClock
 from bot.flags.embedded import EmbeddedFlagProvider
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
+from bot.rollback.runbook import Runbook
+from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
-from bot.slack_out.poster import Poster, WarRoomAnnouncer
+from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
 from storage import migrate
 from storage.db import make_engine
@@ -30,6 +34,12 @@ class Services:
     poster: Poster
     authz: Authorizer
     rollout: RolloutService
+    rollback: RollbackService
+    runbook: Runbook
+
+    def start_background(self) -> None:
+        """What a running bot does beside answering Slack: resume in-flight runbooks."""
+        self.runbook.resume_in_flight()
 
 
 def build_services(
@@ -37,6 +47,7 @@ def build_services(
     playbook: Playbook | None = None,
     clock: Clock | None = None,
     upgrade_db: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Services:
     playbook = playbook or load_playbook(settings.warroom_playbook)
     clock = clock or SystemClock()
@@ -52,4 +63,20 @@ def build_services(
     flags = EmbeddedFlagProvider(engine, clock)
     rollout = RolloutService(engine, playbook, flags, authz, clock, announcer)
     rollout.seed_flags()
-    return Services(settings, playbook, clock, engine, metrics, poster, authz, rollout)
+    rollback = RollbackService(
+        engine, playbook, authz, clock, rollout, SlackRollbackNotifier(poster, playbook.zone)
+    )
+    runbook = Runbook(
+        engine,
+        playbook,
+        settings,
+        clock,
+        rollout,
+        rollback,
+        sleep=sleep,
+        lease_seconds=settings.warroom_runbook_lease_seconds,
+    )
+    rollback.start_runbook = runbook.start
+    return Services(
+        settings, playbook, clock, engine, metrics, poster, authz, rollout, rollback, runbook
+    )

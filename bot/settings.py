@@ -18,6 +18,15 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./warroom.db"
     warroom_playbook: str | None = Field(None, description="path; default the bundled playbook")
     warroom_log_level: str = "INFO"
+    # Secrets of the rollback runbook's integrations (the playbook says where, these say how).
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    warroom_hook_token: SecretStr | None = None  # bearer for the cache and banner endpoints
+    # How long a replica's claim on a running runbook lasts without renewal (a crashed
+    # replica's runbook is taken up by another, or by itself after a restart, after this).
+    warroom_runbook_lease_seconds: float = 60
 
     @property
     def api_url(self) -> str:

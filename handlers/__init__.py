@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import events, rollout
+from handlers import events, rollback, rollout
 
-SURFACES = (rollout, events)
+SURFACES = (rollout, rollback, events)
 
 
 def register_all(app: AsyncApp) -> None:

@@ -76,3 +76,92 @@ class ProcessedSlackEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime
+
+
+class RollbackRequest(SQLModel, table=True):
+    """A request to roll the launch back: opened by a person or a trigger, signed off,
+    then executed by the runbook. Status moves forward only:
+    open → executing → done | failed (stopped at a step) ; open → rejected | expired."""
+
+    __tablename__ = "rollback_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flags: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    reason: str
+    requested_by: str = Field(max_length=64)  # a user ID, or "trigger:<name>"
+    evidence: Any = Field(default=None, sa_column=Column(JSON))
+    critical: bool = False  # a critical trigger fires or a Sev2+ incident is declared
+    incident_severity: int | None = None
+    status: str = Field(default="open", max_length=16, index=True)
+    opened_at: datetime
+    expires_at: datetime
+    breach_started_at: datetime | None = None  # when a trigger's condition began (MTTR)
+    break_glass_by: str = Field(default="", max_length=64)
+    executing_since: datetime | None = None
+    closed_at: datetime | None = None
+    recovered_at: datetime | None = None
+    closed_reason: str = ""
+    channel: str = Field(default="", max_length=64)
+    message_ts: str = Field(default="", max_length=32)
+    lease_owner: str = Field(default="", max_length=64)
+    lease_until: datetime | None = None
+
+
+class RollbackApproval(SQLModel, table=True):
+    """One sign-off (or rejection) per request and role: the unique key makes a double
+    click, a Slack retry or two people clicking at once a no-op."""
+
+    __tablename__ = "rollback_approval"
+    __table_args__ = (UniqueConstraint("request_id", "role", name="uq_rollback_approval_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="rollback_request.id", index=True)
+    role: str = Field(max_length=32)
+    user: str = Field(max_length=64)
+    decision: str = Field(max_length=16)  # approve | reject
+    reason: str = ""
+    at: datetime
+    after_execution: bool = False  # collected after a break-glass execution
+
+
+class RunbookStep(SQLModel, table=True):
+    """One step of one request's runbook, persisted as it starts and ends."""
+
+    __tablename__ = "runbook_step"
+    __table_args__ = (UniqueConstraint("request_id", "position", name="uq_runbook_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="rollback_request.id", index=True)
+    position: int
+    name: str = Field(max_length=32)
+    status: str = Field(
+        default="pending", max_length=16
+    )  # pending|running|done|skipped|failed|waiting
+    attempts: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    output: Any = Field(default=None, sa_column=Column(JSON))
+    error: str = ""
+    done_by: str = Field(default="", max_length=64)  # who finished it by hand, if anyone
+
+
+class Postmortem(SQLModel, table=True):
+    __tablename__ = "postmortem"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="rollback_request.id", unique=True)
+    at: datetime
+    reminded: bool = False
+
+
+class RunbookSignature(SQLModel, table=True):
+    """The joint sign-off of the rollback runbook itself, per version of its playbook text."""
+
+    __tablename__ = "runbook_signature"
+    __table_args__ = (UniqueConstraint("version", "role", name="uq_runbook_signature"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    user: str = Field(max_length=64)
+    at: datetime

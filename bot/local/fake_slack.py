@@ -58,6 +58,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self.response_urls: dict[str, dict] = {}  # id → {"channel", "user", "ts"}
+        self.views: list[dict] = []  # modals opened with views.open
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -213,6 +214,11 @@ class FakeSlack:
             )
             self.messages.append(message)
             return {"ok": True, "message_ts": message.ts}
+        if method == "views.open":
+            view = p.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            self.views.append(view)
+            return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
         if method == "apps.connections.open":
             if not self.socket_mode_url:
                 return {"ok": False, "error": "not_allowed_token_type"}

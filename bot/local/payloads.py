@@ -98,3 +98,23 @@ def event_callback(event: dict, event_id: str | None = None) -> str:
             "authorizations": [{"team_id": TEAM["id"], "user_id": "UWARROOMBOT", "is_bot": True}],
         }
     )
+
+
+def view_submission(user: str, view: dict, values: dict[str, dict[str, str]]) -> str:
+    """A modal submitted with plain-text inputs: values = {block_id: {action_id: text}}."""
+    state = {
+        block: {
+            action: {"type": "plain_text_input", "value": text} for action, text in inputs.items()
+        }
+        for block, inputs in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": TEAM,
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "id": view.get("id", "V0LOCAL"), "state": {"values": state}},
+    }
+    return urlencode({"payload": json.dumps(payload)})

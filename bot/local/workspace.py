@@ -8,6 +8,7 @@ machine: the Slack Web API is a loopback stand-in and the flags live in SQLite.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shlex
 from typing import TextIO
@@ -31,6 +32,7 @@ WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
   whoami         who you are and your roles
   click N        press button [N] of a message shown above
+  submit TEXT    answer the form a button opened
   quit           leave (the database keeps what happened)"""
 
 
@@ -47,12 +49,15 @@ class LocalWorkspace:
             }
         )
         self.services: Services = build_services(local)
+        self.services.start_background()
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
         self.user = self._resolve_user(user) or user
         self.buttons: dict[int, Button] = {}
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
+        self.modal: dict | None = None
+        self._views_seen = 0
 
     # ---- identities ---------------------------------------------------------------------
     def _resolve_user(self, who: str) -> str | None:
@@ -109,6 +114,8 @@ class LocalWorkspace:
                 self.say(f"you are now {self.name_of(user)}")
         elif line.startswith("click"):
             await self._click(line)
+        elif line.startswith("submit"):
+            await self._submit(line.removeprefix("submit").strip())
         elif line.startswith("/"):
             await self._command(line)
         else:
@@ -140,25 +147,57 @@ class LocalWorkspace:
         )
         await self._dispatch(body)
 
+    async def _submit(self, text: str) -> None:
+        """Submit the open modal: its single text input gets `text`."""
+        if self.modal is None:
+            self.say("error: no form is open (a button opens one)")
+            return
+        view, self.modal = self.modal, None
+        block = next(b for b in view["blocks"] if b.get("type") == "input")
+        values = {block["block_id"]: {block["element"]["action_id"]: text}}
+        await self._dispatch(payloads.view_submission(self.user, view, values))
+
     async def _dispatch(self, body: str) -> None:
         request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(self.secret, body))
         response = await self.app.async_dispatch(request)
         if response.status != 200:
             self.say(f"error: the app answered {response.status}: {response.body}")
         elif response.body:
-            self.say(response.body)
+            self._show_ack_body(response.body)
         await self._settle()
         self._show_new()
 
-    async def _settle(self, timeout: float = 15) -> None:
-        """Wait for the listeners' work after the ack (Bolt runs it as background tasks)."""
+    def _show_ack_body(self, body: str) -> None:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            self.say(body)
+            return
+        if data.get("response_action") == "errors":
+            for field, error in data.get("errors", {}).items():
+                self.say(f"form error ({field}): {error}")
+        else:
+            self.say(body)
+
+    async def _settle(self, timeout: float = 60) -> None:
+        """Wait for the listeners' work after the ack (Bolt runs it as background tasks),
+        and for any runbook that work started."""
         current = asyncio.current_task()
         pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        await asyncio.to_thread(self.services.runbook.wait_idle, timeout)
 
     # ---- output -------------------------------------------------------------------------
     def _show_new(self) -> None:
+        if len(self.fake.views) > self._views_seen:
+            self.modal = self.fake.views[-1]
+            self._views_seen = len(self.fake.views)
+            inputs = [b["label"]["text"] for b in self.modal["blocks"] if b.get("type") == "input"]
+            self.say(
+                f"[form] {self.modal['title']['text']}: {'; '.join(inputs)}\n"
+                "  type `submit YOUR ANSWER` (or anything else to leave it)"
+            )
         for message in list(self.fake.messages):
             if self._seen.get(message.ts) == message.updated:
                 continue
@@ -173,6 +212,8 @@ class LocalWorkspace:
             head = "(only you can see this)"
         else:
             head = f"[{message.channel}] warroom" + (" (edited)" if edited else "")
+            if message.thread_ts:
+                head += " ↳ in thread"
         buttons: list[Button] = []
         body = render_blocks(
             message.blocks,

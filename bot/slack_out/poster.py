@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
+from bot.messages import rollback as rollback_messages
 from bot.messages import rollout as rollout_messages
 from bot.messages.common import as_dicts
 from bot.observability import log_event
+from bot.rollback.model import RequestView
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +83,29 @@ class WarRoomAnnouncer:
     def announce(self, kind: str, **data: object) -> str | None:
         text, blocks = self.BUILDERS[kind](data["record"], self.zone)
         return self.poster.post(self.channel, text, blocks)
+
+
+class SlackRollbackNotifier:
+    """A rollback request is one war-room message, updated in place, with a thread of details."""
+
+    def __init__(self, poster: Poster, zone: ZoneInfo) -> None:
+        self.poster = poster
+        self.zone = zone
+
+    def refresh(self, view: RequestView) -> tuple[str, str] | None:
+        text, blocks = rollback_messages.request_message(view, self.zone)
+        request = view.request
+        if request.message_ts:
+            self.poster.update(request.channel, request.message_ts, text, blocks)
+            return None
+        ts = self.poster.post(request.channel, text, blocks)
+        return (request.channel, ts) if ts else None
+
+    def thread(self, view: RequestView, text: str) -> None:
+        request = view.request
+        self.poster.post(
+            request.channel,
+            text,
+            [SectionBlock(text=MarkdownTextObject(text=text[:2900]))],
+            thread_ts=request.message_ts or None,
+        )

@@ -1,0 +1,330 @@
+"""Messages of the rollback surface: the request (updated in place), status, plan, modal."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
+from bot.messages.common import context, local_time, who
+from bot.playbook import Playbook
+from bot.rollback.model import (
+    APPROVED,
+    DONE,
+    EXECUTING,
+    EXPIRED,
+    FAILED,
+    OPEN,
+    REJECTED,
+    STEP_TITLES,
+    RequestView,
+)
+from storage.models import RunbookSignature
+
+STEP_ICON = {
+    "pending": "▫️",
+    "running": ":hourglass_flowing_sand:",
+    "done": ":white_check_mark:",
+    "skipped": ":fast_forward:",
+    "failed": ":x:",
+    "waiting": ":raised_hand:",
+}
+STATUS_LABEL = {
+    OPEN: "waiting for sign-off",
+    APPROVED: "signed, waiting for another rollback",
+    EXECUTING: "running the runbook",
+    DONE: "done",
+    FAILED: "stopped at a failed step",
+    REJECTED: "rejected",
+    EXPIRED: "expired",
+}
+HELP = """*`/rollback` — roll the launch back, with Product + Support sign-off*
+• `/rollback [FLAG ...] REASON` — ask for a rollback (no flag = every launch flag)
+• `/rollback status` — open and recent requests
+• `/rollback plan` — the runbook as configured, and its joint sign-off
+• `/rollback incident ID SEV` — declare the incident severity on a request (Sev2 or worse allows break glass)
+• `/rollback reject ID REASON` — reject a request (same as its Reject button)"""
+
+
+def _who(requested_by: str) -> str:
+    if requested_by.startswith("trigger:"):
+        return f"trigger `{requested_by.removeprefix('trigger:')}`"
+    return who(requested_by)
+
+
+def _state(state: dict | None) -> str:
+    if not state:
+        return "?"
+    return f"{state['percent']} % ({', '.join(state['segments'])})"
+
+
+def _button(
+    text: str,
+    action: str,
+    value: str,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    return ButtonElement(text=text, action_id=action, value=value, style=style, confirm=confirm)
+
+
+def request_message(view: RequestView, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    r = view.request
+    rid = str(r.id)
+    title = f"Rollback #{r.id}: {STATUS_LABEL.get(r.status, r.status)}"
+    critical = " :rotating_light: *critical*" if r.critical else ""
+    sev = f" · Sev{r.incident_severity} declared" if r.incident_severity else ""
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*Reason:* {r.reason}\n*Asked by* {_who(r.requested_by)} at "
+                f"{local_time(r.opened_at, zone, '%H:%M %Z')}{critical}{sev}"
+            )
+        ),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*{flag}*\n{_state(t['before'])} → {_state(t['after'])}")
+                for flag, t in view.targets.items()
+            ][:10]
+        ),
+    ]
+    evidence = {k: v for k, v in (r.evidence or {}).items() if k != "flags_before"}
+    if evidence:
+        shown = " · ".join(f"{k}: {v}" for k, v in evidence.items())
+        blocks.append(context(f"Evidence: {shown}"[:1900]))
+    lines = []
+    for role in view.sign_off_roles:
+        a = view.approval_for(role)
+        if a is None:
+            lines.append(f":hourglass: *{role}*: sign-off needed")
+        elif a.decision == "approve":
+            late = " (after execution)" if a.after_execution else ""
+            lines.append(
+                f":white_check_mark: *{role}*: {who(a.user)} at "
+                f"{local_time(a.at, zone, '%H:%M')}{late}"
+            )
+        else:
+            lines.append(f":no_entry: *{role}*: rejected by {who(a.user)}: {a.reason}")
+    if r.break_glass_by:
+        lines.append(
+            f":fire_extinguisher: Executed at once by {who(r.break_glass_by)} "
+            "(break glass); the sign-offs are still collected."
+        )
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    if r.status in (EXECUTING, FAILED, DONE, APPROVED) or any(
+        s.status != "pending" for s in view.steps
+    ):
+        steps = []
+        for i, s in enumerate(view.steps, 1):
+            line = f"{STEP_ICON.get(s.status, '')} {i}. {STEP_TITLES[s.name]}"
+            seconds = (s.output or {}).get("seconds")
+            if s.status in ("done", "skipped") and seconds is not None:
+                line += f" ({seconds:.1f} s)"
+            if s.done_by:
+                line += f" — done by hand by {who(s.done_by)}"
+            note = (s.output or {}).get("note")
+            if s.status in ("skipped", "waiting") and note:
+                line += f" — {note}"
+            if s.status == "failed":
+                line += f"\n      {s.error}"
+            if s.status == "running" and s.attempts > 1:
+                line += f" (try {s.attempts})"
+            steps.append(line)
+        blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(steps)[:2900])))
+    if view.mttr_seconds is not None:
+        minutes = view.mttr_seconds / 60
+        blocks.append(
+            context(
+                f"MTTR {minutes:.1f} min ({'within' if minutes < 30 else 'OVER'} the 30 min goal)"
+            )
+        )
+    buttons: list[ButtonElement] = []
+    missing = [role for role in view.sign_off_roles if view.approval_for(role) is None]
+    if r.status == OPEN:
+        buttons.append(_button("Approve", RollbackAction.APPROVE, rid, "primary"))
+        buttons.append(_button("Reject", RollbackAction.REJECT, rid, "danger"))
+        if r.critical:
+            buttons.append(
+                _button(
+                    "Break glass: execute now",
+                    RollbackAction.BREAK_GLASS,
+                    rid,
+                    "danger",
+                    ConfirmObject(
+                        title="Execute the rollback now?",
+                        text="The runbook starts at once; the sign-offs are collected after.",
+                        confirm="Execute",
+                        deny="Wait for sign-off",
+                    ),
+                )
+            )
+    elif r.status not in (REJECTED, EXPIRED) and missing:
+        buttons.append(
+            _button(f"Sign off ({', '.join(missing)})", RollbackAction.APPROVE, rid, "primary")
+        )
+    if r.status == FAILED:
+        buttons.append(_button("Retry step", RollbackAction.RETRY_STEP, rid, "primary"))
+        buttons.append(
+            _button(
+                "Done by hand",
+                RollbackAction.STEP_BY_HAND,
+                rid,
+                confirm=ConfirmObject(
+                    title="Mark the step done by hand?",
+                    text="Only when you did it yourself; the record says so.",
+                    confirm="It is done",
+                    deny="Cancel",
+                ),
+            )
+        )
+    if r.status == EXECUTING and any(
+        s.name == "verify" and s.status == "waiting" for s in view.steps
+    ):
+        buttons.append(_button("Metrics OK", RollbackAction.CONFIRM_METRICS, rid, "primary"))
+    if buttons:
+        blocks.append(ActionsBlock(block_id=RollbackBlock.ACTIONS, elements=buttons))
+    if r.status == EXPIRED:
+        blocks.append(
+            context(
+                f"Expired at {local_time(r.expires_at, zone, '%H:%M')} without both "
+                "sign-offs; its buttons no longer work. `/rollback REASON` opens a new one."
+            )
+        )
+    elif r.status == OPEN:
+        blocks.append(
+            context(
+                f"Request #{r.id} · expires at {local_time(r.expires_at, zone, '%H:%M %Z')} · "
+                "one sign-off per role, two different people, not the requester"
+            )
+        )
+    elif r.status == REJECTED:
+        blocks.append(context(f"Rejected: {r.closed_reason}"))
+    text = f"Rollback #{r.id} ({r.status}): {r.reason}"
+    return text, blocks
+
+
+def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[Block]]:
+    if not views:
+        return "No rollback requests yet.", [SectionBlock(text="No rollback requests yet.")]
+    lines = []
+    for v in views:
+        r = v.request
+        signed = (
+            ", ".join(f"{a.role} ✓" for a in v.approvals if a.decision == "approve")
+            or "no sign-off"
+        )
+        lines.append(
+            f"*#{r.id}* {STATUS_LABEL.get(r.status, r.status)} · {', '.join(r.flags)} · "
+            f"{local_time(r.opened_at, zone, '%d %b %H:%M')} · {signed} — {r.reason}"
+        )
+    return f"{len(views)} rollback request(s)", [
+        HeaderBlock(text="Rollback requests"),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+    ]
+
+
+def plan_message(
+    book: Playbook, version: str, signatures: list[RunbookSignature], zone: ZoneInfo
+) -> tuple[str, list[Block]]:
+    rb, integ = book.rollback, book.integrations
+    target = f"{rb.target.percent} % ({', '.join(rb.target.segments)})"
+    checks = ", ".join(f"{c.metric} {c.op} {c.value:g}" for c in rb.verify.checks) or "none"
+
+    def conf(value: object) -> str:
+        return "configured" if value else "not configured (skipped)"
+
+    steps = [
+        "1. *Freeze*: pause the rollout of the flags, block deployments",
+        f"2. *Revert*: each flag to {target}",
+        f"3. *Empty* the external user rules ({', '.join(book.external_segments)})"
+        + ("" if rb.empty_external_user_rules else " — disabled"),
+        f"4. *Clear caches*: {', '.join(rb.caches) or 'none'} — {conf(integ.cache_clear_url)}",
+        f"5. *Verify*: {checks}; e2e `{rb.verify.e2e_command or 'none'}` (timeout {rb.e2e_timeout_seconds} s)",
+        f"6. *Communicate*: war-room post; support email — {conf(integ.email)}; "
+        f"maintenance banner — {conf(integ.banner_url)}",
+        f"7. *Post-actions*: Sev{rb.post_actions.incident_severity} incident in Jira — "
+        f"{conf(integ.jira)}; post-mortem within {rb.post_actions.postmortem_within_hours} h",
+    ]
+    signed = {s.role: s for s in signatures}
+    sign_lines = [
+        f":white_check_mark: *{role}*: {who(signed[role].user)} at {local_time(signed[role].at, zone)}"
+        if role in signed
+        else f":hourglass: *{role}*: not signed"
+        for role in rb.sign_off_roles
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text="Rollback runbook"),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(steps))),
+        context(
+            "Triggers: "
+            + "; ".join(
+                f"{t.metric} {t.op} {t.value:g} for {t.for_}"
+                if t.metric
+                else f"incident Sev{t.incident_severity_at_most} or worse"
+                for t in book.triggers
+            )
+            + f" · sign-off by {' + '.join(rb.sign_off_roles)} within {rb.approval_expires_minutes} min"
+        ),
+        DividerBlock(),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*Joint sign-off of this version* (`{version}`)\n" + "\n".join(sign_lines)
+            )
+        ),
+    ]
+    if len(signed) < len(rb.sign_off_roles):
+        blocks.append(
+            ActionsBlock(
+                block_id=RollbackBlock.PLAN_ACTIONS,
+                elements=[
+                    _button("Sign this runbook", RollbackAction.SIGN_PLAN, version, "primary")
+                ],
+            )
+        )
+    else:
+        blocks.append(
+            context(
+                "Validated jointly. A change to the playbook's rollback section "
+                "makes a new version that needs signing again."
+            )
+        )
+    return "Rollback runbook", blocks
+
+
+def help_message() -> tuple[str, list[Block]]:
+    return "How to use /rollback", [SectionBlock(text=MarkdownTextObject(text=HELP))]
+
+
+def reject_modal(request_id: int) -> View:
+    return View(
+        type="modal",
+        callback_id=RollbackView.REJECT,
+        private_metadata=str(request_id),
+        title=f"Reject rollback #{request_id}"[:24],
+        submit="Reject",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id=RollbackBlock.REJECT_REASON,
+                label="Why reject it?",
+                element=PlainTextInputElement(
+                    action_id=RollbackBlock.REJECT_REASON_INPUT, multiline=True, max_length=500
+                ),
+            )
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Rollback: requests with Product + Support sign-off, and the runbook that undoes the launch."""
