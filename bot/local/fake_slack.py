@@ -148,7 +148,7 @@ class FakeSlack:
         params = _parse_body(raw, headers.get("Content-Type", ""))
         if path.startswith("/response/"):
             return 200, self._respond(path.rsplit("/", 1)[-1], params), {}
-        method = path.removeprefix("/api/")
+        method = path.removeprefix("/api/").split("?", 1)[0]
         with self._cond:
             self.calls.append(Call(method, params, headers.get("Authorization", "")))
             fault = self.faults.get(method)

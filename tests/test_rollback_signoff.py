@@ -1,0 +1,207 @@
+"""Sign-off rules through the real Bolt app, with signed block_actions payloads."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
+from bot.local import payloads
+from bot.playbook import Playbook
+from bot.rollback.model import DONE, EXECUTING, EXPIRED, OPEN, REJECTED
+from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, LiveBot
+from tests.rollback_support import PRODUCT2, buttons, click, request_message, rollback_playbook
+
+APPROVE = RollbackAction.APPROVE
+
+
+@pytest.fixture
+def playbook() -> Playbook:
+    return rollback_playbook()
+
+
+def open_request(bot: LiveBot, user: str = SRE, text: str = "checkout errors at 5 %"):
+    bot.command(text, user=user, command="/rollback")
+    return request_message(bot)
+
+
+def ephemeral_texts(bot: LiveBot, user: str) -> str:
+    return "\n".join(m.text for m in bot.fake.ephemerals(user))
+
+
+SIGN_OFF_CASES = [
+    # (requester, clicks, final status, a refusal that must have been shown to someone)
+    (SRE, [PRODUCT, SUPPORT], DONE, None),
+    (SRE, [SUPPORT, PRODUCT], DONE, None),
+    (SRE, [PRODUCT, PRODUCT], OPEN, (PRODUCT, "already signed this request")),
+    (SRE, [PRODUCT, PRODUCT2], OPEN, (PRODUCT2, "`product` sign-off is already given")),
+    (SRE, [SRE], OPEN, (SRE, "Only a member of `product` or `support`")),
+    (SRE, [GTM, ONCALL], OPEN, (ONCALL, "Only a member of `product` or `support`")),
+    (PRODUCT, [PRODUCT, SUPPORT], OPEN, (PRODUCT, "You asked for this rollback")),
+    (SUPPORT, [PRODUCT, SUPPORT], OPEN, (SUPPORT, "You asked for this rollback")),
+]
+
+
+@pytest.mark.parametrize(("requester", "clickers", "status", "refusal"), SIGN_OFF_CASES)
+def test_sign_off_rules(live_bot: LiveBot, requester, clickers, status, refusal) -> None:
+    message = open_request(live_bot, user=requester)
+    for user in clickers:
+        click(live_bot, user, APPROVE, "1", message)
+        live_bot.fake.wait_for(
+            lambda f, u=user: any(c.method == "chat.update" for c in f.calls) or f.ephemerals(u),
+            timeout=5,
+        )
+    live_bot.services.runbook.wait_idle()
+    view = live_bot.services.rollback.view(1)
+    assert view.request.status == status
+    if refusal:
+        who, text = refusal
+        live_bot.fake.wait_for(lambda f: text in ephemeral_texts(live_bot, who))
+    if status == DONE:
+        flags = {
+            f.name: (f.percent, f.segments) for f in live_bot.services.rollout.flags.list_flags()
+        }
+        assert flags == {
+            "ADVANCED_CHECKOUT": (10, ["internal_beta"]),
+            "SMART_PRICING": (10, ["internal_beta"]),
+        }
+        assert "done" in message.text and "MTTR" in str(message.blocks)
+        assert not buttons(message)
+
+
+def test_double_click_and_simultaneous_clicks_sign_once(live_bot: LiveBot) -> None:
+    message = open_request(live_bot)
+    threads = [
+        threading.Thread(target=click, args=(live_bot, user, APPROVE, "1", message))
+        for user in (PRODUCT, PRODUCT2, PRODUCT)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    live_bot.fake.wait_for(lambda f: len(f.ephemerals(PRODUCT)) + len(f.ephemerals(PRODUCT2)) >= 2)
+    approvals = live_bot.services.rollback.view(1).approvals
+    assert [a.role for a in approvals] == ["product"]
+    click(live_bot, SUPPORT, APPROVE, "1", message)
+    click(live_bot, SUPPORT, APPROVE, "1", message)  # a double click on the last sign-off
+    live_bot.fake.wait_for(lambda f: f.ephemerals(SUPPORT))
+    live_bot.services.runbook.wait_idle()
+    records = [r.action for r in live_bot.services.rollout.history("50")]
+    assert records.count("rollback.approved") == 1 and records.count("rollback.done") == 1
+
+
+def test_reject_through_the_modal_with_a_reason(live_bot: LiveBot) -> None:
+    message = open_request(live_bot)
+    click(live_bot, SUPPORT, RollbackAction.REJECT, "1", message)
+    modal = live_bot.fake.wait_for(lambda f: f.views)[0]
+    assert modal["callback_id"] == RollbackView.REJECT and modal["private_metadata"] == "1"
+
+    def submit(reason: str):
+        body = payloads.view_submission(
+            SUPPORT,
+            modal,
+            {RollbackBlock.REJECT_REASON: {RollbackBlock.REJECT_REASON_INPUT: reason}},
+        )
+        return live_bot.post(body)
+
+    empty = submit("   ")
+    assert empty.json()["response_action"] == "errors"
+    assert "Say why" in empty.json()["errors"][RollbackBlock.REJECT_REASON]
+    assert live_bot.services.rollback.view(1).request.status == OPEN
+    assert submit("error rate already back under 1 %").status_code == 200
+    live_bot.fake.wait_for(lambda f: "rejected" in message.text)
+    assert live_bot.services.rollback.view(1).request.status == REJECTED
+    assert not buttons(message)
+    click(live_bot, PRODUCT, APPROVE, "1", message)  # a stale button
+    live_bot.fake.wait_for(lambda f: "was rejected" in ephemeral_texts(live_bot, PRODUCT))
+
+
+def test_an_expired_request_refuses_sign_off_and_says_so(live_bot: LiveBot, clock) -> None:
+    message = open_request(live_bot)
+    click(live_bot, PRODUCT, APPROVE, "1", message)
+    live_bot.fake.wait_for(lambda f: "product*: <@" in str(message.blocks))
+    clock.advance(timedelta(minutes=31))
+    click(live_bot, SUPPORT, APPROVE, "1", message)
+    live_bot.fake.wait_for(lambda f: "expired at" in ephemeral_texts(live_bot, SUPPORT))
+    assert live_bot.services.rollback.view(1).request.status == EXPIRED
+    live_bot.fake.wait_for(lambda f: "no longer work" in str(message.blocks))
+    assert not buttons(message)
+
+
+def test_break_glass_needs_a_critical_request_and_collects_sign_offs_after(
+    live_bot: LiveBot,
+) -> None:
+    message = open_request(live_bot)
+    assert RollbackAction.BREAK_GLASS not in buttons(message)
+    live_bot.command("incident 1 2", user=PRODUCT, command="/rollback")  # product may declare
+    live_bot.fake.wait_for(lambda f: RollbackAction.BREAK_GLASS in buttons(message))
+    click(live_bot, PRODUCT, RollbackAction.BREAK_GLASS, "1", message)
+    live_bot.fake.wait_for(
+        lambda f: "needs the `sre` or `oncall` role" in ephemeral_texts(live_bot, PRODUCT)
+    )
+    click(live_bot, ONCALL, RollbackAction.BREAK_GLASS, "1", message)
+    live_bot.services.rollback.view(1)
+    live_bot.fake.wait_for(
+        lambda f: live_bot.services.rollback.view(1).request.status in (EXECUTING, DONE)
+    )
+    live_bot.services.runbook.wait_idle()
+    view = live_bot.services.rollback.view(1)
+    assert view.request.status == DONE and view.request.break_glass_by == ONCALL
+    assert "break glass" in str(message.blocks)
+    assert RollbackAction.APPROVE in buttons(message)  # still asking for the sign-offs
+    click(live_bot, PRODUCT, APPROVE, "1", message)
+    click(live_bot, SUPPORT, APPROVE, "1", message)
+    live_bot.fake.wait_for(lambda f: len(live_bot.services.rollback.view(1).approvals) == 2)
+    assert all(a.after_execution for a in live_bot.services.rollback.view(1).approvals)
+    live_bot.fake.wait_for(lambda f: RollbackAction.APPROVE not in buttons(message))
+
+
+def test_bad_rollback_commands_are_refused_with_what_to_type(live_bot: LiveBot) -> None:
+    for text, expected in [
+        ("", "How to use /rollback"),
+        ("SMART_PRICING", "Say why you ask for a rollback"),
+        ("incident x 2", "is not a rollback request number"),
+        ("incident 9 2", "There is no rollback request #9"),
+        ("reject 1", "needs a request number and a reason"),
+    ]:
+        live_bot.command(text, user=SRE, command="/rollback")
+        live_bot.fake.wait_for(lambda f, e=expected: e in ephemeral_texts(live_bot, SRE))
+    live_bot.command("checkout down", user=GTM, command="/rollback")
+    live_bot.fake.wait_for(lambda f: "needs the" in ephemeral_texts(live_bot, GTM))
+    assert live_bot.services.rollback.recent() == []
+
+
+def test_the_runbook_is_signed_jointly_per_version(live_bot: LiveBot) -> None:
+    live_bot.command("plan", user=PRODUCT, command="/rollback")
+    plan = live_bot.ephemeral_after(0, user=PRODUCT)
+    assert "Rollback runbook" in plan.text or plan.blocks[0]["text"]["text"] == "Rollback runbook"
+    sign = buttons(plan)[RollbackAction.SIGN_PLAN]
+    version = sign["value"]
+    for user in (PRODUCT, PRODUCT2, SUPPORT):
+        body = payloads.block_actions(
+            user,
+            "#phase1-war-room",
+            plan.ts,
+            sign["action_id"],
+            version,
+            RollbackBlock.PLAN_ACTIONS,
+            live_bot.fake.response_url("#phase1-war-room", user),
+        )
+        live_bot.post(body)
+        live_bot.fake.wait_for(lambda f, u=user: f.ephemerals(u)[-1] is not plan)
+    roles = sorted(s.role for s in live_bot.services.rollback.plan_signatures())
+    assert roles == ["product", "support"]
+    assert "already signed" in ephemeral_texts(live_bot, PRODUCT2)
+    # a changed rollback section is a new version, unsigned
+    services = live_bot.services
+    services.rollback.playbook = services.playbook.model_copy(
+        update={
+            "rollback": services.playbook.rollback.model_copy(
+                update={"caches": ["checkout-service"]}
+            )
+        }
+    )
+    assert services.rollback.plan_version() != version
+    assert services.rollback.plan_signatures() == []
