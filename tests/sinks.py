@@ -31,6 +31,7 @@ class HttpSink:
     hits: list[Hit] = field(default_factory=list)
     fail: dict[str, list[int]] = field(default_factory=dict)
     jira_user: tuple[str, str] = ("bot@example.com", "jira-token")
+    created: int = 0  # issues Jira created: the first is OPS-101
 
     def start(self) -> HttpSink:
         sink = self
@@ -105,7 +106,8 @@ class HttpSink:
             errors["description"] = "Operation value must be an Atlassian Document."
         if errors:
             return 400, {"errorMessages": [], "errors": errors}
-        number = len(self.to("/rest/api/3/issue"))
+        self.created += 1
+        number = self.created
         key = f"{fields['project']['key']}-{100 + number}"
         return 201, {
             "id": str(10000 + number),
