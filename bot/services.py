@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
@@ -36,10 +37,13 @@ class Services:
     rollout: RolloutService
     rollback: RollbackService
     runbook: Runbook
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start_background(self) -> None:
-        """What a running bot does beside answering Slack: resume in-flight runbooks."""
+        """What a running bot does beside answering Slack: resume in-flight runbooks now,
+        and keep watching for those a dead replica left behind."""
         self.runbook.resume_in_flight()
+        self.runbook.watch(self.stopping)
 
 
 def build_services(

@@ -95,6 +95,7 @@ class Runbook:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="runbook")
         self._futures: set[Future] = set()
+        self._running: set[int] = set()
         self._lock = threading.Lock()
         self.steps: dict[str, Callable[[RequestView, RunbookStep], StepResult]] = {
             "freeze": self._freeze,
@@ -135,12 +136,32 @@ class Runbook:
                 self.start(request_id)
         return [i for i in ids if i is not None]
 
+    def watch(self, stop: threading.Event) -> None:
+        """Take up runbooks whose replica died: look again every lease period."""
+        interval = max(self.lease.total_seconds(), 0.5)
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.resume_in_flight()
+                except Exception:  # noqa: BLE001 - a bad round is logged, the watch goes on
+                    log.exception("runbook.watch")
+
+        threading.Thread(target=loop, daemon=True, name="runbook-watch").start()
+
     def _run_logged(self, request_id: int) -> None:
+        with self._lock:
+            if request_id in self._running:
+                return  # this process is already running it
+            self._running.add(request_id)
         try:
             self.run(request_id)
         except Exception:
             log.exception("runbook.crash", extra={"fields": {"request": request_id}})
             raise
+        finally:
+            with self._lock:
+                self._running.discard(request_id)
 
     def _claim(self, request_id: int) -> bool:
         now = self.clock.now()
