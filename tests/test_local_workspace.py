@@ -87,3 +87,36 @@ def test_warroom_local_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "You are U0PROD0001 (product)" in result.stdout
     assert "ADVANCED_CHECKOUT: 25 %" in result.stdout
     assert (tmp_path / "local.db").exists()
+
+
+def test_a_rollback_request_signed_and_rejected_from_the_terminal(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "/rollback SMART_PRICING checkout errors at 5 %",
+            "as support",
+            "click 2",
+            "submit",
+            "submit error rate is already back under 1 %",
+            "/rollback status",
+        ],
+    )
+    assert "ROLLBACK #1: WAITING FOR SIGN-OFF" in out
+    assert "[1] Approve   [2] Reject" in out
+    assert "[form] Reject rollback #1: Why reject it?" in out
+    assert "form error (rollback.reject.reason): Say why you reject the rollback." in out
+    assert "ROLLBACK #1: REJECTED" in out
+    assert "#1 rejected · SMART_PRICING" in out
+
+
+def test_a_signed_rollback_runs_its_runbook_in_the_terminal(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        ["/rollback checkout errors at 5 %", "as product", "click 1", "as support", "click 3"],
+        user="oncall",
+    )
+    assert "ROLLBACK #1: RUNNING THE RUNBOOK" in out
+    assert "✅ 1. Freeze the rollout and block deployments" in out
+    assert "⏭ 4. Clear caches" in out and "not configured" in out
+    assert "✋ 5. Verify" in out and "[5] Metrics OK" in out
+    assert "froze the rollout: rollback #1" in out

@@ -14,6 +14,13 @@ EMOJI = {
     ":white_check_mark:": "✅",
     ":triangular_flag_on_post:": "🚩",
     ":warning:": "⚠",
+    ":hourglass:": "⏳",
+    ":hourglass_flowing_sand:": "⏳",
+    ":fast_forward:": "⏭",
+    ":x:": "❌",
+    ":raised_hand:": "✋",
+    ":rotating_light:": "🚨",
+    ":fire_extinguisher:": "🧯",
 }
 
 

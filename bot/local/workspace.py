@@ -153,12 +153,15 @@ class LocalWorkspace:
         if self.modal is None:
             self.say("error: no form is open (a button opens one)")
             return
-        view, self.modal = self.modal, None
+        view = self.modal
         block = next(b for b in view["blocks"] if b.get("type") == "input")
         values = {block["block_id"]: {block["element"]["action_id"]: text}}
-        await self._dispatch(payloads.view_submission(self.user, view, values))
+        body = await self._dispatch(payloads.view_submission(self.user, view, values))
+        if '"response_action": "errors"' not in body.replace('":"', '": "'):
+            self.modal = None  # closed, as Slack closes a form accepted without errors
 
-    async def _dispatch(self, body: str) -> None:
+    async def _dispatch(self, body: str) -> str:
+        """Send a signed request through the app; returns the ack's body."""
         request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(self.secret, body))
         response = await self.app.async_dispatch(request)
         if response.status != 200:
@@ -167,6 +170,7 @@ class LocalWorkspace:
             self._show_ack_body(response.body)
         await self._settle()
         self._show_new()
+        return response.body or ""
 
     def _show_ack_body(self, body: str) -> None:
         try:
