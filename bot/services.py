@@ -68,7 +68,12 @@ def build_services(
     rollout = RolloutService(engine, playbook, flags, authz, clock, announcer)
     rollout.seed_flags()
     rollback = RollbackService(
-        engine, playbook, authz, clock, rollout, SlackRollbackNotifier(poster, playbook.zone)
+        engine,
+        playbook,
+        authz,
+        clock,
+        rollout,
+        SlackRollbackNotifier(poster, playbook.zone, playbook.channels.war_room),
     )
     runbook = Runbook(
         engine,

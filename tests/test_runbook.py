@@ -263,3 +263,24 @@ def test_two_rollbacks_of_the_same_flag_do_not_run_at_once(
     assert (first.status, second.status) == (DONE, DONE)
     step_times = [s.started_at for s in services.rollback.view(2).steps]
     assert min(step_times) >= max(s.ended_at for s in services.rollback.view(1).steps)  # type: ignore[type-var]
+
+
+def test_housekeeping_expires_requests_and_reminds_the_postmortem_once(
+    settings: Settings, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    services = build(settings, rollback_playbook(), clock)
+    services.rollback.open(SRE, ["checkout", "broken"])
+    sign(services)
+    services.rollback.open(SRE, ["second", "request"])
+    clock.advance(timedelta(minutes=31))
+    services.rollback.housekeeping()
+    second = services.rollback.view(2)
+    assert second.request.status == "expired"
+    message = next(m for m in fake_slack.channel_messages() if m.text.startswith("Rollback #2"))
+    assert "no longer work" in str(message.blocks) and message.updated >= 1
+    clock.advance(timedelta(hours=24))
+    services.rollback.housekeeping()
+    services.rollback.housekeeping()
+    reminders = [m for m in fake_slack.channel_messages()
+                 if "Post-mortem of rollback #1" in m.text and not m.thread_ts]
+    assert len(reminders) == 1 and "<@U0PROD0001>" in reminders[0].text

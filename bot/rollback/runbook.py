@@ -144,6 +144,7 @@ class Runbook:
             while not stop.wait(interval):
                 try:
                     self.resume_in_flight()
+                    self.rollback.housekeeping()
                 except Exception:  # noqa: BLE001 - a bad round is logged, the watch goes on
                     log.exception("runbook.watch")
 

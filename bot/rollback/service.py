@@ -43,6 +43,7 @@ from bot.rollback.model import (
 from bot.rollout import RolloutService
 from storage.db import session_scope
 from storage.models import (
+    Postmortem,
     RollbackApproval,
     RollbackRequest,
     RunbookSignature,
@@ -60,6 +61,10 @@ class RollbackNotifier(Protocol):
         ...
 
     def thread(self, view: RequestView, text: str) -> None: ...
+
+    def announce(self, text: str) -> None:
+        """A plain post in the war room."""
+        ...
 
 
 class RollbackService:
@@ -534,6 +539,50 @@ class RollbackService:
         for request_id in expired:
             self._show(self.view(request_id))
         return expired
+
+    def housekeeping(self) -> None:
+        """Run every lease period by the runbook's watch: close expired requests (so their
+        message says so without anyone clicking) and post the due post-mortem reminders."""
+        self.expire_due()
+        self.remind_postmortems()
+
+    def remind_postmortems(self) -> list[int]:
+        now = self.clock.now()
+        with Session(self.engine) as session:
+            due = list(
+                session.exec(
+                    select(Postmortem).where(
+                        col(Postmortem.reminded).is_(False), col(Postmortem.at) <= now
+                    )
+                )
+            )  # noqa: E712
+        reminded = []
+        for postmortem in due:
+            with session_scope(self.engine) as session:
+                claimed = session.execute(
+                    update(Postmortem)
+                    .where(col(Postmortem.id) == postmortem.id, col(Postmortem.reminded).is_(False))
+                    .values(reminded=True)
+                ).rowcount
+            if not claimed:
+                continue  # another replica posts it
+            view = self.view(postmortem.request_id)
+            owners = " ".join(
+                f"<@{m}>"
+                for role in ("sre", *self.playbook.rollback.sign_off_roles)
+                for m in self.playbook.roles.get(role, [])[:1]
+            )
+            self.notifier.thread(
+                view,
+                f":memo: Post-mortem of rollback #{postmortem.request_id} "
+                f"is due now ({self.rollout.local(postmortem.at)}). {owners}",
+            )
+            self.notifier.announce(
+                f":memo: Post-mortem of rollback #{postmortem.request_id} "
+                f"({view.request.reason}) starts now. {owners}"
+            )
+            reminded.append(postmortem.request_id)
+        return reminded
 
     def _show(self, view: RequestView) -> None:
         self.show(view.request.id or 0)

@@ -88,9 +88,10 @@ class WarRoomAnnouncer:
 class SlackRollbackNotifier:
     """A rollback request is one war-room message, updated in place, with a thread of details."""
 
-    def __init__(self, poster: Poster, zone: ZoneInfo) -> None:
+    def __init__(self, poster: Poster, zone: ZoneInfo, channel: str) -> None:
         self.poster = poster
         self.zone = zone
+        self.channel = channel
 
     def refresh(self, view: RequestView) -> tuple[str, str] | None:
         text, blocks = rollback_messages.request_message(view, self.zone)
@@ -100,6 +101,9 @@ class SlackRollbackNotifier:
             return None
         ts = self.poster.post(request.channel, text, blocks)
         return (request.channel, ts) if ts else None
+
+    def announce(self, text: str) -> None:
+        self.poster.post(self.channel, text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
     def thread(self, view: RequestView, text: str) -> None:
         request = view.request
