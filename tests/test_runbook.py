@@ -281,6 +281,9 @@ def test_housekeeping_expires_requests_and_reminds_the_postmortem_once(
     clock.advance(timedelta(hours=24))
     services.rollback.housekeeping()
     services.rollback.housekeeping()
-    reminders = [m for m in fake_slack.channel_messages()
-                 if "Post-mortem of rollback #1" in m.text and not m.thread_ts]
+    reminders = [
+        m
+        for m in fake_slack.channel_messages()
+        if "Post-mortem of rollback #1" in m.text and not m.thread_ts
+    ]
     assert len(reminders) == 1 and "<@U0PROD0001>" in reminders[0].text

@@ -526,8 +526,7 @@ class Runbook:
         request = view.request
         wanted = self.playbook.rollback.communicate
         if "war_room_post" in wanted and "war_room_post" not in out:
-            self.rollback.notifier.thread(
-                view,
+            self.rollback.notifier.announce(
                 (
                     f":rotating_light: Rollback #{request.id} executed: "
                     f"{', '.join(request.flags)} back to {self.playbook.rollback.target.percent} % "
