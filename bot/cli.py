@@ -165,6 +165,28 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """The posts a launch at T would make, without starting the bot."""
+    from bot.errors import Refusal
+    from bot.timeparse import parse_launch_time
+    from schedules.plan import occurrences
+
+    settings = _settings()
+    try:
+        book = load_playbook(settings.warroom_playbook)
+        launch_at = parse_launch_time(args.launch, book.zone)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    except Refusal as exc:
+        _fail("--launch", [str(exc)])
+        return 2
+    print(f"T = {launch_at.astimezone(book.zone):%a %d %b %Y %H:%M %Z} ({book.timezone})")
+    for o in occurrences(book, launch_at):
+        print(f"  {o.fire_at.astimezone(book.zone):%a %d %b %H:%M %Z}  {o.kind:<16} {o.title}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(fn=cmd_serve)
     sub.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN)").set_defaults(fn=cmd_run)
+    schedule = sub.add_parser("schedule", help="print the posts for a launch time T")
+    schedule.add_argument("--launch", required=True, help="T: 'YYYY-MM-DD HH:MM' local or ISO-8601")
+    schedule.set_defaults(fn=cmd_schedule)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
     local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")

@@ -211,6 +211,13 @@ class Milestone(_Strict):
         return value
 
 
+class ScheduleSettings(_Strict):
+    grace_minutes: int = Field(10, ge=0)  # a post missed while down is still made this late
+    checklist_remind_minutes: int = Field(15, ge=1)  # no acknowledgement → remind the owners
+    checklist_escalate_minutes: int = Field(30, ge=1)  # still none → escalate to on-call
+    watchdog_seconds: int = Field(30, ge=1)
+
+
 class FeedbackRouting(_Strict):
     critical: str
     product: str
@@ -260,6 +267,7 @@ class Playbook(_Strict):
     roles: dict[str, list[str]]
     permissions: dict[str, list[str]]
     integrations: Integrations = Integrations()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -86,6 +87,7 @@ class RolloutService:
         self.clock = clock
         self.announcer = announcer
         self._status_cache: tuple[int, RolloutStatus] | None = None
+        self.on_launch: list[Callable[[], None]] = []  # the scheduler re-derives its jobs
 
     # ---- reading -------------------------------------------------------------------------
     def _state_row(self) -> RolloutState:
@@ -262,6 +264,8 @@ class RolloutService:
                 now,
             )
         self._logged(record)
+        for listener in self.on_launch:
+            listener()
         return Change(record, self._announce("launch_set", record=record, launch_at=when))
 
     def freeze(self, actor: str, reason: str) -> Change:

@@ -21,6 +21,8 @@ from bot.settings import Settings
 from bot.slack_out.clients import sync_client
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
+from schedules.jobs import WarroomScheduler
+from schedules.service import ScheduleService
 from storage import migrate
 from storage.db import make_engine
 
@@ -37,13 +39,23 @@ class Services:
     rollout: RolloutService
     rollback: RollbackService
     runbook: Runbook
+    schedule: ScheduleService
     stopping: threading.Event = field(default_factory=threading.Event)
+    scheduler: WarroomScheduler | None = None
 
     def start_background(self) -> None:
         """What a running bot does beside answering Slack: resume in-flight runbooks now,
-        and keep watching for those a dead replica left behind."""
+        keep watching for those a dead replica left behind, and run the schedule."""
         self.runbook.resume_in_flight()
         self.runbook.watch(self.stopping)
+        self.scheduler = WarroomScheduler(self.schedule)
+        self.scheduler.start()
+        self.rollout.on_launch.append(self.scheduler.sync)
+
+    def stop_background(self) -> None:
+        self.stopping.set()
+        if self.scheduler:
+            self.scheduler.stop()
 
 
 def build_services(
@@ -86,6 +98,17 @@ def build_services(
         lease_seconds=settings.warroom_runbook_lease_seconds,
     )
     rollback.start_runbook = runbook.start
+    schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
     return Services(
-        settings, playbook, clock, engine, metrics, poster, authz, rollout, rollback, runbook
+        settings,
+        playbook,
+        clock,
+        engine,
+        metrics,
+        poster,
+        authz,
+        rollout,
+        rollback,
+        runbook,
+        schedule,
     )

@@ -22,7 +22,19 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
         return await slack.handle(request)
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "playbook": services.playbook.name})
+        health = await asyncio.to_thread(services.schedule.health)
+        scheduler = services.scheduler
+        return JSONResponse(
+            {
+                "status": "ok",
+                "playbook": services.playbook.name,
+                "scheduler": {
+                    "running": bool(scheduler and scheduler.running),
+                    "next_run": health.next_run.isoformat() if health.next_run else None,
+                    "missed_last_24h": health.missed_last_24h,
+                },
+            }
+        )
 
     async def freeze(_: Request) -> Response:
         """For deployment pipelines: 200 when deployments may proceed, 423 when frozen."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import events, rollback, rollout
+from handlers import events, rollback, rollout, schedule
 
-SURFACES = (rollout, rollback, events)
+SURFACES = (rollout, rollback, schedule, events)
 
 
 def register_all(app: AsyncApp) -> None:

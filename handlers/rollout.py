@@ -13,6 +13,7 @@ from bot.errors import Refusal
 from bot.ids.rollout import COMMAND, RolloutAction
 from bot.messages import rollout as messages
 from bot.messages.common import as_dicts
+from bot.messages.schedule import schedule_list
 from bot.observability import log_event
 from bot.rollout import Change, closest
 from bot.services import Services
@@ -21,7 +22,7 @@ from handlers.replies import call_service, ephemeral, reply_error
 log = logging.getLogger(__name__)
 
 SLASH_COMMANDS = (COMMAND,)
-SUBCOMMANDS = ("status", "set", "launch", "freeze", "unfreeze", "history", "help")
+SUBCOMMANDS = ("status", "set", "launch", "freeze", "unfreeze", "history", "schedule", "help")
 
 
 def split_reason(words: list[str]) -> tuple[list[str], str]:
@@ -48,6 +49,9 @@ async def run_subcommand(services: Services, user: str, text: str, respond: Asyn
     elif sub == "status":
         status = await call_service(rollout.status)
         await ephemeral(respond, *messages.status_message(status, zone))
+    elif sub == "schedule":
+        upcoming = await call_service(services.schedule.upcoming, 20)
+        await ephemeral(respond, *schedule_list([(o.fire_at, o.title) for o in upcoming], zone))
     elif sub == "history":
         records = await call_service(rollout.history, args[0] if args else None)
         await ephemeral(respond, *messages.history_message(records, zone))

@@ -165,3 +165,66 @@ class RunbookSignature(SQLModel, table=True):
     role: str = Field(max_length=32)
     user: str = Field(max_length=64)
     at: datetime
+
+
+class ScheduledRun(SQLModel, table=True):
+    """One scheduled post at one fire time, claimed before it is made: the unique key turns
+    a restart, a second replica or a job running twice into a no-op."""
+
+    __tablename__ = "scheduled_run"
+    __table_args__ = (UniqueConstraint("job_key", "fire_at", name="uq_scheduled_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_key: str = Field(max_length=96)
+    kind: str = Field(max_length=32)
+    fire_at: datetime = Field(index=True)
+    status: str = Field(max_length=16)  # posted | late | missed | skipped | failed
+    claimed_by: str = Field(default="", max_length=64)
+    claimed_at: datetime
+    late_seconds: int = 0
+    channel: str = Field(default="", max_length=64)
+    message_ts: str = Field(default="", max_length=32)
+    note: str = ""
+    missed_reported: bool = False
+
+
+class ChecklistState(SQLModel, table=True):
+    """A posted shift checklist: which items are ticked, who acknowledged, reminders sent."""
+
+    __tablename__ = "checklist_state"
+
+    run_id: int = Field(foreign_key="scheduled_run.id", primary_key=True)
+    shift: str = Field(max_length=64)
+    items: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    ticked: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    acknowledged_by: str = Field(default="", max_length=64)
+    acknowledged_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class ChecklistEvent(SQLModel, table=True):
+    """Who ticked, unticked or acknowledged what, and when (append-only history)."""
+
+    __tablename__ = "checklist_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="scheduled_run.id", index=True)
+    user: str = Field(max_length=64)
+    action: str = Field(max_length=16)  # tick | untick | ack
+    item: int | None = None
+    at: datetime
+
+
+class CouncilVote(SQLModel, table=True):
+    """One vote per person and council, changeable until the council closes."""
+
+    __tablename__ = "council_vote"
+    __table_args__ = (UniqueConstraint("council", "user", name="uq_council_vote"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council: str = Field(max_length=64)  # the council's scheduled run key and fire time
+    user: str = Field(max_length=64)
+    choice: str = Field(max_length=16)  # advance | hold | rollback
+    at: datetime

@@ -90,7 +90,7 @@ class LocalWorkspace:
             if not await self.handle(line.strip()):
                 break
         await close_shared_session()
-        self.services.stopping.set()
+        self.services.stop_background()
         self.fake.stop()
 
     async def handle(self, line: str) -> bool:

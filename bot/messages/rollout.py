@@ -27,6 +27,7 @@ HELP = """*`/rollout` — control the staged launch*
 • `/rollout launch TIME` — set T, e.g. `/rollout launch 2026-12-01 10:00` (local) or ISO-8601
 • `/rollout freeze REASON` / `/rollout unfreeze` — pause the rollout and block deployments
 • `/rollout history [N]` — the last N decisions (default 10)
+• `/rollout schedule` — the upcoming scheduled posts, in local time
 • `/rollout help` — this text"""
 
 

@@ -1,0 +1,225 @@
+"""Scheduled posts: shift checklists, the sync, milestones, snapshots, the council."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    SectionBlock,
+)
+
+from bot.ids.schedule import ScheduleAction, ScheduleBlock
+from bot.messages.common import context, local_time, who
+from bot.playbook import Playbook, Shift
+from storage.models import ChecklistState
+
+
+def mention(members: list[str]) -> str:
+    return " ".join(f"<!subteam^{m}>" if m.startswith("S") else f"<@{m}>" for m in members)
+
+
+def owners_of(book: Playbook, roles: list[str]) -> str:
+    return mention([m for role in roles for m in book.roles.get(role, [])])
+
+
+def late_note(late_seconds: int, missed: list[str]) -> list[Block]:
+    notes: list[Block] = []
+    if late_seconds > 60:
+        notes.append(
+            context(
+                f":warning: Posted late by {late_seconds // 60} min (the bot was down at its time)."
+            )
+        )
+    if missed:
+        notes.append(context(":warning: Missed while the bot was down: " + "; ".join(missed)))
+    return notes
+
+
+def checklist_message(
+    book: Playbook, shift: Shift, state: ChecklistState, run_id: int, zone: ZoneInfo
+) -> tuple[str, list[Block]]:
+    options = [Option(value=f"{run_id}:{i}", text=item[:75]) for i, item in enumerate(state.items)]
+    ticked = [o for i, o in enumerate(options) if i in state.ticked]
+    done = len(state.ticked) == len(state.items)
+    title = f"{shift.name} — {shift.at} checklist" + (" ✔ complete" if done else "")
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"Owners: {owners_of(book, shift.owners)} · tools: {', '.join(shift.tools) or '—'}"
+            )
+        ),
+        ActionsBlock(
+            block_id=ScheduleBlock.CHECKLIST,
+            elements=[
+                CheckboxesElement(
+                    action_id=ScheduleAction.CHECKLIST_ITEMS,
+                    options=options,
+                    initial_options=ticked or None,
+                )
+            ],
+        ),
+    ]
+    if state.acknowledged_by:
+        blocks.append(
+            context(
+                f"Acknowledged by {who(state.acknowledged_by)} at "
+                f"{local_time(state.acknowledged_at, zone, '%H:%M')} · "
+                f"{len(state.ticked)}/{len(state.items)} done"
+            )
+        )
+    else:
+        blocks.append(
+            ActionsBlock(
+                block_id=ScheduleBlock.CHECKLIST_ACTIONS,
+                elements=[
+                    ButtonElement(
+                        text="Acknowledge",
+                        action_id=ScheduleAction.CHECKLIST_ACK,
+                        value=str(run_id),
+                        style="primary",
+                    )
+                ],
+            )
+        )
+    return f"{title}: {len(state.ticked)}/{len(state.items)} done", blocks
+
+
+def sync_message(book: Playbook) -> tuple[str, list[Block]]:
+    sync = book.daily_sync
+    text = (
+        f":busts_in_silhouette: Daily sync at {sync.at} ({sync.duration_minutes} min): "
+        "metrics, blockers, rollout decisions."
+    )
+    return text, [
+        SectionBlock(text=MarkdownTextObject(text=f"{text}\n{owners_of(book, sync.attendees)}"))
+    ]
+
+
+def milestone_message(book: Playbook, index: int, run_id: int) -> tuple[str, list[Block]]:
+    milestone = book.milestones[index]
+    actions = "\n".join(f"• {a}" for a in milestone.actions)
+    text = f"T{milestone.offset if milestone.offset.startswith('-') else '+' + milestone.offset}: {milestone.title}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f":round_pushpin: *{text}*\n{actions}"))
+    ]
+    if milestone.offset == "4h":
+        blocks.append(
+            ActionsBlock(
+                block_id=ScheduleBlock.DECISION_ACTIONS,
+                elements=[
+                    ButtonElement(
+                        text="Continue",
+                        action_id=ScheduleAction.DECIDE_CONTINUE,
+                        value=str(run_id),
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Brake",
+                        action_id=ScheduleAction.DECIDE_BRAKE,
+                        value=str(run_id),
+                        style="danger",
+                    ),
+                ],
+            )
+        )
+    return text, blocks
+
+
+def decided_note(choice: str, user: str, at: datetime, zone: ZoneInfo) -> Block:
+    return context(f"Decision: *{choice}* by {who(user)} at {local_time(at, zone, '%H:%M')}")
+
+
+def snapshot_message(
+    book: Playbook, minutes: int, values: dict[str, str]
+) -> tuple[str, list[Block]]:
+    lines = [
+        f"• {metric}: {values.get(metric, 'no metrics source configured')}"
+        for metric in book.first_hour_snapshots.metrics
+    ]
+    text = f"T+{minutes} min snapshot"
+    return text, [
+        SectionBlock(text=MarkdownTextObject(text=f":bar_chart: *{text}*\n" + "\n".join(lines)))
+    ]
+
+
+VOTE_LABELS = {"advance": "Advance to 50 %", "hold": "Hold at 25 %", "rollback": "Roll back"}
+
+
+def council_message(
+    book: Playbook, run_id: int, tally: dict[str, list[str]], closed: bool, outcome: str | None
+) -> tuple[str, list[Block]]:
+    council = book.council
+    lines = [
+        f"*{label}*: {len(tally.get(choice, []))} {mention(tally.get(choice, []))}"
+        for choice, label in VOTE_LABELS.items()
+    ]
+    head = (
+        f":classical_building: Control council ({council.duration_minutes} min): advance "
+        "to 50 % or hold? Voters: " + ", ".join(council.voters)
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=head)),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+    ]
+    if not closed:
+        blocks.append(
+            ActionsBlock(
+                block_id=ScheduleBlock.VOTE_ACTIONS,
+                elements=[
+                    *[
+                        ButtonElement(
+                            text=label,
+                            action_id=f"{ScheduleAction.VOTE}.{choice}",
+                            value=f"{run_id}:{choice}",
+                        )
+                        for choice, label in VOTE_LABELS.items()
+                    ],
+                    ButtonElement(
+                        text="Close vote (chair)",
+                        action_id=ScheduleAction.COUNCIL_CLOSE,
+                        value=str(run_id),
+                    ),
+                ],
+            )
+        )
+        blocks.append(
+            context(f"One vote per person, changeable until closed · chair: {council.chair}")
+        )
+    else:
+        blocks.append(context(f"Closed. Outcome: *{VOTE_LABELS.get(outcome or '', outcome)}*"))
+        if outcome == "advance":
+            blocks.append(
+                ActionsBlock(
+                    block_id=ScheduleBlock.VOTE_ACTIONS,
+                    elements=[
+                        ButtonElement(
+                            text="Set every flag to 50 %",
+                            action_id=ScheduleAction.ADVANCE,
+                            value=str(run_id),
+                            style="primary",
+                        )
+                    ],
+                )
+            )
+    return "Control council", blocks
+
+
+def schedule_list(rows: list[tuple[datetime, str]], zone: ZoneInfo) -> tuple[str, list[Block]]:
+    if not rows:
+        return "Nothing scheduled", [
+            SectionBlock(text="Nothing scheduled: set T with `/rollout launch TIME`.")
+        ]
+    lines = [f"`{local_time(at, zone, '%a %d %b %H:%M')}` {title}" for at, title in rows]
+    return "Upcoming posts", [
+        HeaderBlock(text="Upcoming posts"),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:2900])),
+    ]

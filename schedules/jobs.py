@@ -1,0 +1,79 @@
+"""APScheduler (3.x) owns the timing: one DateTrigger job per upcoming occurrence, fired at
+its second, plus a watchdog interval job that catches up whatever a timer missed (a
+restart, a sleep). Job functions are module-level and take plain arguments."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.observability import log_event
+from schedules.service import ScheduleService
+
+log = logging.getLogger(__name__)
+_service: ScheduleService | None = None
+WATCHDOG = "watchdog"
+
+
+def fire_occurrence(key: str, fire_at: str) -> None:
+    assert _service is not None, "the scheduler is not started"
+    _service.fire(key, datetime.fromisoformat(fire_at))
+
+
+def watchdog() -> None:
+    assert _service is not None, "the scheduler is not started"
+    _service.tick()
+
+
+class WarroomScheduler:
+    def __init__(self, service: ScheduleService) -> None:
+        global _service
+        _service = service
+        self.service = service
+        self.scheduler = BackgroundScheduler(timezone=service.playbook.zone)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        self.scheduler.add_job(
+            watchdog,
+            IntervalTrigger(seconds=self.service.playbook.schedule.watchdog_seconds),
+            id=WATCHDOG,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.sync()
+        self.scheduler.add_job(watchdog, id="catch-up-now", replace_existing=True)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def sync(self) -> None:
+        """Re-derive the jobs from the playbook and T: add the new, drop the stale."""
+        now = self.service.clock.now()
+        wanted = {
+            f"{o.key}@{o.fire_at.isoformat()}": o for o in self.service.plan() if o.fire_at > now
+        }
+        for job in self.scheduler.get_jobs():
+            if "@" in job.id and job.id not in wanted:
+                job.remove()
+        grace = int(timedelta(minutes=self.service.playbook.schedule.grace_minutes).total_seconds())
+        for job_id, o in wanted.items():
+            self.scheduler.add_job(
+                fire_occurrence,
+                DateTrigger(run_date=o.fire_at),
+                args=[o.key, o.fire_at.isoformat()],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=grace,
+            )
+        log_event(log, "schedule.sync", jobs=len(wanted))
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
