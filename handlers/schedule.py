@@ -25,27 +25,23 @@ async def handle_checklist_items(
     await ack()
     services: Services = context["services"]
     user = body["user"]["id"]
-    selected = [o["value"] for o in action.get("selected_options", [])]
+    selected = [o["value"] for o in action.get("selected_options") or []]
     try:
-        run_id = (
-            int(next(iter(o["value"] for o in action.get("options", [])), "0:0").split(":")[0])
-            if not selected
-            else int(selected[0].split(":")[0])
-        )
-        if not run_id:  # everything unticked: the run id comes from the message's button
-            run_id = int(_run_id_from_message(body))
+        # option values are "<run id>:<item>"; with nothing ticked, read the run id off
+        # the message's own options
+        run_id = int((selected[0] if selected else _first_option(body)).split(":")[0])
         items = [int(v.split(":")[1]) for v in selected]
         await call_service(services.schedule.set_ticks, run_id, user, items)
     except Exception as error:  # noqa: BLE001
         await reply_error(respond, error, ScheduleAction.CHECKLIST_ITEMS, user)
 
 
-def _run_id_from_message(body: dict) -> str:
+def _first_option(body: dict) -> str:
     for block in body.get("message", {}).get("blocks", []):
         for element in block.get("elements", []) or []:
             for option in element.get("options", []) or []:
-                return option["value"].split(":")[0]
-    return "0"
+                return str(option["value"])
+    return "0:0"
 
 
 async def handle_ack(

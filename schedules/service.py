@@ -70,8 +70,14 @@ class ScheduleService:
 
     # ---- the plan ------------------------------------------------------------------------
     def plan(self) -> list[Occurrence]:
+        """The occurrences of the current T, less those already past when T was set (the
+        T-24h check of a launch set 2 hours ahead was never due, so it is not "missed")."""
         launch_at = self.rollout.launch_at()
-        return occurrences(self.playbook, launch_at) if launch_at else []
+        if launch_at is None:
+            return []
+        set_at = decision_log.last_for(self.engine, "rollout.launch", ["T"]).get("T")
+        since = set_at.at if set_at else launch_at - timedelta(days=365)
+        return [o for o in occurrences(self.playbook, launch_at) if o.fire_at >= since]
 
     def upcoming(self, limit: int = 15) -> list[Occurrence]:
         now = self.clock.now()
@@ -437,6 +443,10 @@ class ScheduleService:
             raise Refusal("The council did not vote to advance.", "Nothing was changed.")
         for flag in self.playbook.flags:
             self.rollout.set_flag(user, flag, "50", None, "control council: advance")
+
+    def _all_runs(self) -> list[ScheduledRun]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(ScheduledRun)))
 
     # ---- the watchdog's view -------------------------------------------------------------
     def health(self) -> Health:

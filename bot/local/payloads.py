@@ -55,7 +55,10 @@ def block_actions(
     value: str,
     block_id: str,
     response_url: str,
+    action: dict | None = None,
+    message_blocks: list[dict] | None = None,
 ) -> str:
+    """A button click, or with `action` any other element's action (e.g. checkboxes)."""
     payload = {
         "type": "block_actions",
         "team": TEAM,
@@ -70,10 +73,16 @@ def block_actions(
         },
         "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
         "channel": {"id": channel, "name": channel.lstrip("#")},
-        "message": {"type": "message", "ts": message_ts, "text": ""},
+        "message": {
+            "type": "message",
+            "ts": message_ts,
+            "text": "",
+            "blocks": message_blocks or [],
+        },
         "response_url": response_url,
         "actions": [
-            {
+            action
+            or {
                 "type": "button",
                 "action_id": action_id,
                 "block_id": block_id,

@@ -1,0 +1,191 @@
+"""Schedules on a fake clock: the whole 48 h window, daylight-saving changes, a restart
+inside and beyond the grace period, several replicas on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.local.fake_slack import FakeSlack
+from bot.playbook import Playbook, ScheduleSettings, Shift, load_playbook
+from bot.services import Services, build_services
+from bot.settings import Settings
+from schedules.plan import occurrences
+from schedules.service import ScheduleService
+from storage.db import make_engine
+from tests.conftest import PRODUCT
+
+MADRID = load_playbook().zone
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=MADRID).astimezone(UTC)
+
+
+def run_window(
+    services: Services,
+    clock: FakeClock,
+    start: datetime,
+    end: datetime,
+    step: timedelta = timedelta(minutes=1),
+) -> list[tuple[datetime, str]]:
+    """Tick every `step` like the watchdog; returns (clock at post, key) of each post."""
+    posts = []
+    clock.set(start)
+    while clock.now() <= end:
+        for run in services.schedule.tick():
+            posts.append((clock.now(), run.job_key, run.status))
+        clock.advance(step)
+    return posts
+
+
+@pytest.mark.parametrize("launch", ["2027-03-27 10:00", "2027-10-30 10:00", "2026-12-01 10:00"])
+def test_the_48h_window_posts_everything_once_at_its_local_time(
+    services: Services, clock: FakeClock, fake_slack: FakeSlack, launch: str
+) -> None:
+    t = local(launch)
+    clock.set(t - timedelta(days=3))
+    services.rollout.launch(PRODUCT, launch)
+    posts = run_window(services, clock, t - timedelta(hours=25), t + timedelta(hours=58))
+    keys = Counter(key for _, key, _ in posts)
+    expected = {o.key for o in occurrences(services.playbook, t)}
+    assert set(keys) == expected and all(n == 1 for n in keys.values())
+    assert {status for _, _, status in posts} <= {"posted", "skipped"}  # reports: later issues
+    shifts = [(at.astimezone(MADRID), key) for at, key, _ in posts if key.startswith("shift:")]
+    assert len(shifts) == 8  # 4 a day over the 48 h window
+    for at, key in shifts:
+        index = int(key.split(":")[1])
+        assert at.strftime("%H:%M") == services.playbook.shifts[index].at, (key, at)
+    syncs = [
+        at.astimezone(MADRID).strftime("%H:%M") for at, key, _ in posts if key.startswith("sync:")
+    ]
+    assert syncs and set(syncs) == {"09:30"}
+    checklists = [m for m in fake_slack.channel_messages() if "checklist:" in m.text]
+    assert len(checklists) == 8
+    # nobody acknowledged: each got one reminder and one escalation, in its thread
+    follow_ups = Counter(m.thread_ts for m in fake_slack.channel_messages() if m.thread_ts)
+    assert follow_ups == {m.ts: 2 for m in checklists}
+
+
+def test_a_night_shift_in_the_hour_the_clocks_repeat_or_skip(
+    settings: Settings, clock: FakeClock
+) -> None:
+    book = load_playbook()
+    night = Shift(name="Night watch", at="02:30", owners=["oncall"], items=["Pager quiet"])
+    book = book.model_copy(update={"shifts": [*book.shifts, night]})
+    # autumn: 02:30 happens twice on 31 Oct 2027; one post
+    autumn = [o for o in occurrences(book, local("2027-10-30 10:00")) if o.title == "Night watch"]
+    assert [o.fire_at.astimezone(MADRID).strftime("%d %H:%M %Z") for o in autumn] == [
+        "31 02:30 CEST",
+        "01 02:30 CET",
+    ]
+    # spring: 02:30 does not exist on 28 Mar 2027; posted once, at 03:30 CEST
+    spring = [o for o in occurrences(book, local("2027-03-27 10:00")) if o.title == "Night watch"]
+    assert [o.fire_at.astimezone(MADRID).strftime("%d %H:%M %Z") for o in spring] == [
+        "28 03:30 CEST",
+        "29 02:30 CEST",
+    ]
+
+
+def test_restart_within_grace_posts_late_once_beyond_it_records_missed(
+    services: Services, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    t = local("2026-12-01 10:00")
+    clock.set(t - timedelta(hours=2))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(t - timedelta(hours=1, minutes=1))
+    services.schedule.tick()  # the T-1h milestone on time; then the bot is down
+    clock.set(t + timedelta(minutes=5))  # back 5 minutes after T
+    made = {r.job_key: r for r in services.schedule.tick()}
+    assert made["milestone:0h"].status == "late" and made["milestone:0h"].late_seconds == 300
+    launch_post = next(m for m in fake_slack.channel_messages() if "T+0h: Launch" in m.text)
+    assert "Posted late by 5 min" in str(launch_post.blocks)
+    assert services.schedule.tick() == []  # nothing twice
+    # down again from 12:50 to 13:20 local: the 13:00 shift B is beyond the 10 min grace
+    clock.set(local("2026-12-01 12:50"))
+    services.schedule.tick()
+    clock.set(local("2026-12-01 13:20"))
+    made = {r.job_key: r for r in services.schedule.tick()}
+    assert made["shift:1:2026-12-01"].status == "missed"
+    assert "shift:1:2026-12-01" in services.schedule.health().missed_last_24h
+    assert "milestone:-24h" not in services.schedule.health().missed_last_24h  # never due
+    clock.set(local("2026-12-01 14:00"))  # T+4h checkpoint: the next post says what was missed
+    services.schedule.tick()
+    checkpoint = next(m for m in fake_slack.channel_messages() if "First checkpoint" in m.text)
+    assert "Missed while the bot was down:" in str(checkpoint.blocks)
+    assert "shift:1:2026-12-01 (Tue 13:00)" in str(checkpoint.blocks)
+
+
+def test_a_changed_launch_time_leaves_no_stale_post(
+    services: Services, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    clock.set(local("2026-11-28 08:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    services.rollout.launch(PRODUCT, "2026-12-02 10:00")  # T moves a day later
+    run_window(
+        services, clock, local("2026-11-30 09:00"), local("2026-12-01 12:00"), timedelta(minutes=5)
+    )
+    texts = [m.text for m in fake_slack.channel_messages() if "T+" in m.text or "T-" in m.text]
+    # only the new T's T-24h (1 Dec 10:00); the old T's (30 Nov 10:00) is gone
+    assert texts == ["T-24h: Final check with all leads"]
+    runs = {r.job_key: r for r in services.schedule._all_runs()}
+    assert runs["milestone:-24h"].fire_at == local("2026-12-01 10:00")
+
+
+def test_three_replicas_on_postgresql_post_each_once(
+    pg_url: str, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    settings = Settings(
+        slack_bot_token="xoxb-pg", slack_api_url=fake_slack.api_url, database_url=pg_url
+    )
+    book = load_playbook()
+    first = build_services(settings, book, clock)
+    t = local("2026-12-01 10:00")
+    clock.set(t - timedelta(days=2))
+    first.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    replicas = [
+        ScheduleService(
+            make_engine(pg_url),
+            book,
+            clock,
+            first.rollout,
+            first.authz,
+            first.poster,
+            f"replica-{i}",
+        )
+        for i in range(3)
+    ]
+    clock.set(t - timedelta(hours=25))
+    end = t + timedelta(hours=49)
+    while clock.now() <= end:
+        threads = [threading.Thread(target=r.tick) for r in replicas]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        clock.advance(timedelta(minutes=10))
+    checklists = [m for m in fake_slack.channel_messages() if "checklist:" in m.text]
+    assert len(checklists) == 8
+    keys = Counter(r.job_key for r in replicas[0]._all_runs())
+    assert all(n == 1 for n in keys.values())
+    assert len({r.claimed_by for r in replicas[0]._all_runs()}) >= 2  # the work was shared
+
+
+def test_grace_period_comes_from_the_playbook(settings: Settings, clock: FakeClock) -> None:
+    book = load_playbook()
+    book = book.model_copy(update={"schedule": ScheduleSettings(grace_minutes=0)})
+    services = build_services(settings, book, clock)
+    t = local("2026-12-01 10:00")
+    clock.set(t - timedelta(days=2))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(t + timedelta(seconds=30))
+    made = {r.job_key: r.status for r in services.schedule.tick()}
+    assert made["milestone:0h"] == "missed" and made["milestone:-1h"] == "missed"
+
+
+def test_playbook_type_is_still_a_playbook(playbook: Playbook) -> None:
+    assert playbook.schedule.grace_minutes == 10
