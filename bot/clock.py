@@ -36,3 +36,20 @@ class FakeClock:
     def set(self, instant: datetime) -> None:
         with self._lock:
             self._now = instant.astimezone(UTC)
+
+
+class OffsetClock:
+    """The system clock moved forward by `skip`: the local workspace's way to watch a day
+    of scheduled posts in minutes."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self.offset
+
+    def skip(self, delta: timedelta) -> None:
+        with self._lock:
+            self.offset += delta

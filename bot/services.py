@@ -43,14 +43,16 @@ class Services:
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: WarroomScheduler | None = None
 
-    def start_background(self) -> None:
+    def start_background(self, scheduler: bool = True) -> None:
         """What a running bot does beside answering Slack: resume in-flight runbooks now,
-        keep watching for those a dead replica left behind, and run the schedule."""
+        keep watching for those a dead replica left behind, and run the schedule (the
+        local workspace drives the schedule itself, on its own clock)."""
         self.runbook.resume_in_flight()
         self.runbook.watch(self.stopping)
-        self.scheduler = WarroomScheduler(self.schedule)
-        self.scheduler.start()
-        self.rollout.on_launch.append(self.scheduler.sync)
+        if scheduler:
+            self.scheduler = WarroomScheduler(self.schedule)
+            self.scheduler.start()
+            self.rollout.on_launch.append(self.scheduler.sync)
 
     def stop_background(self) -> None:
         self.stopping.set()

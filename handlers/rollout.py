@@ -22,6 +22,7 @@ from handlers.replies import call_service, ephemeral, reply_error
 log = logging.getLogger(__name__)
 
 SLASH_COMMANDS = (COMMAND,)
+REPORTS = ("daily_report", "executive_report")  # produced by the reports issue
 SUBCOMMANDS = ("status", "set", "launch", "freeze", "unfreeze", "history", "schedule", "help")
 
 
@@ -51,7 +52,17 @@ async def run_subcommand(services: Services, user: str, text: str, respond: Asyn
         await ephemeral(respond, *messages.status_message(status, zone))
     elif sub == "schedule":
         upcoming = await call_service(services.schedule.upcoming, 20)
-        await ephemeral(respond, *schedule_list([(o.fire_at, o.title) for o in upcoming], zone))
+        hooks = services.schedule.hooks
+        rows = [
+            (
+                o.fire_at,
+                o.title
+                if o.kind not in REPORTS or o.kind in hooks
+                else f"{o.title} — no producer yet",
+            )
+            for o in upcoming
+        ]
+        await ephemeral(respond, *schedule_list(rows, zone))
     elif sub == "history":
         records = await call_service(rollout.history, args[0] if args else None)
         await ephemeral(respond, *messages.history_message(records, zone))

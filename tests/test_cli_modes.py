@@ -81,6 +81,8 @@ def test_serve_answers_signed_status_within_the_deadline_and_refuses_bad_ones(
     assert bad.status_code == 401
     assert httpx.get(f"{served}/api/freeze").json() == {"frozen": False, "deployments": "allowed"}
     assert "warroom_slack_requests_total" in httpx.get(f"{served}/metrics").text
+    health = httpx.get(f"{served}/healthz").json()
+    assert health["scheduler"] == {"running": True, "next_run": None, "missed_last_24h": []}
 
 
 def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
@@ -102,6 +104,19 @@ def test_serve_and_run_refuse_to_start_without_their_credentials(tmp_path: Path)
     assert run.returncode == 2 and "SLACK_APP_TOKEN is not set" in run.stderr
     assert "warroom local" in run.stderr
     assert "xoxb-only-this-one" not in serve.stderr + run.stderr
+
+
+def test_warroom_schedule_prints_the_posts_for_a_launch_time(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    result = _cli("schedule", "--launch", "2027-03-27 10:00", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "T = Sat 27 Mar 2027 10:00 CET (Europe/Madrid)"
+    assert "  Sun 28 Mar 09:00 CEST  shift            SRE shift A" in lines
+    # T+24h is 24 real hours: across the spring change it reads 11:00 local
+    assert "  Sun 28 Mar 11:00 CEST  milestone        Executive report" in lines
+    bad = _cli("schedule", "--launch", "someday", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "not a time I can read" in bad.stderr
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:

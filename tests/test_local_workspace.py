@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.local.workspace import LocalWorkspace
+from bot.playbook import load_playbook
 from bot.settings import Settings
 
 
@@ -120,3 +121,18 @@ def test_a_signed_rollback_runs_its_runbook_in_the_terminal(db_url: str) -> None
     assert "⏭ 4. Clear caches" in out and "not configured" in out
     assert "✋ 5. Verify" in out and "[5] Metrics OK" in out
     assert "froze the rollout: rollback #1" in out
+
+
+def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(load_playbook().zone)
+    out = run_session(
+        db_url,
+        [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "schedule", "skip 2h", "skip", "skip 9d"],
+        user="product",
+    )
+    assert "== UPCOMING POSTS ==" in out and "Open the war room" in out
+    assert "T-1h: Open the war room" in out and "T+0h: Launch" in out
+    assert "error: say how far" in out and "error: skip forward, at most 7d" in out
+    assert "Posted late" not in out  # minute steps: every post on time

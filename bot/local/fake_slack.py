@@ -24,6 +24,7 @@ class Call:
     method: str
     params: dict[str, Any]
     authorization: str
+    received_at: float = field(default_factory=time.time)  # wall clock, for lateness
 
 
 @dataclass

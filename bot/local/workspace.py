@@ -11,28 +11,33 @@ import asyncio
 import json
 import secrets
 import shlex
+from datetime import timedelta
 from typing import TextIO
 
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.app import build_app
+from bot.clock import OffsetClock
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack, Message
 from bot.local.render import Button, render_blocks
+from bot.playbook import parse_duration
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
 Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, ...
-Workspace commands: as ROLE|USER · whoami · click N · help · quit"""
+Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · help · quit"""
 
 WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
   whoami         who you are and your roles
   click N        press button [N] of a message shown above
   submit TEXT    answer the form a button opened
+  skip 30m|4h|1d move time forward, making the scheduled posts that fall due
+  schedule       the upcoming posts (/rollout schedule)
   quit           leave (the database keeps what happened)"""
 
 
@@ -48,8 +53,9 @@ class LocalWorkspace:
                 "slack_api_url": self.fake.api_url,
             }
         )
-        self.services: Services = build_services(local)
-        self.services.start_background()
+        self.clock = OffsetClock()
+        self.services: Services = build_services(local, clock=self.clock)
+        self.services.start_background(scheduler=False)
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
         self.user = self._resolve_user(user) or user
@@ -115,6 +121,10 @@ class LocalWorkspace:
                 self.say(f"you are now {self.name_of(user)}")
         elif line.startswith("click"):
             await self._click(line)
+        elif line.startswith("skip"):
+            await self._skip(line.removeprefix("skip").strip())
+        elif line == "schedule":
+            await self._command("/rollout schedule")
         elif line.startswith("submit"):
             await self._submit(line.removeprefix("submit").strip())
         elif line.startswith("/"):
@@ -147,6 +157,27 @@ class LocalWorkspace:
             response_url,
         )
         await self._dispatch(body)
+
+    async def _skip(self, text: str) -> None:
+        """Move time forward minute by minute, posting what falls due on the way."""
+        try:
+            delta = parse_duration(text or "x")
+        except ValueError:
+            self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 1d`")
+            return
+        if delta <= timedelta(0) or delta > timedelta(days=7):
+            self.say("error: skip forward, at most 7d")
+            return
+        step = timedelta(minutes=1)
+        remaining = delta
+        while remaining > timedelta(0):
+            self.clock.skip(min(step, remaining))
+            remaining -= step
+            await asyncio.to_thread(self.services.schedule.tick)
+        now = self.clock.now().astimezone(self.services.playbook.zone)
+        self.say(f"it is now {now:%a %d %b %H:%M %Z}")
+        await self._settle()
+        self._show_new()
 
     async def _submit(self, text: str) -> None:
         """Submit the open modal: its single text input gets `text`."""
