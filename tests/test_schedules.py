@@ -3,7 +3,9 @@ inside and beyond the grace period, several replicas on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
+import subprocess
+import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +17,6 @@ from bot.playbook import Playbook, ScheduleSettings, Shift, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
 from schedules.plan import occurrences
-from schedules.service import ScheduleService
-from storage.db import make_engine
 from tests.conftest import PRODUCT
 
 MADRID = load_playbook().zone
@@ -116,6 +116,15 @@ def test_restart_within_grace_posts_late_once_beyond_it_records_missed(
     clock.set(local("2026-12-01 14:00"))  # T+4h checkpoint: the next post says what was missed
     services.schedule.tick()
     checkpoint = next(m for m in fake_slack.channel_messages() if "First checkpoint" in m.text)
+    # stopped at 16:55, started at 17:05: shift C is posted, 5 min late, once
+    clock.set(local("2026-12-01 16:55"))
+    services.schedule.tick()
+    clock.set(local("2026-12-01 17:05"))
+    made = {r.job_key: r for r in services.schedule.tick()}
+    assert made["shift:2:2026-12-01"].status == "late"
+    shift_c = [m for m in fake_slack.channel_messages() if m.text.startswith("SRE shift C")]
+    assert len(shift_c) == 1 and "Posted late by 5 min" in str(shift_c[0].blocks)
+    assert services.schedule.tick() == []
     assert "Missed while the bot was down:" in str(checkpoint.blocks)
     assert "shift:1:2026-12-01 (Tue 13:00)" in str(checkpoint.blocks)
 
@@ -136,43 +145,46 @@ def test_a_changed_launch_time_leaves_no_stale_post(
     assert runs["milestone:-24h"].fire_at == local("2026-12-01 10:00")
 
 
-def test_three_replicas_on_postgresql_post_each_once(
+def test_three_replica_processes_on_postgresql_post_each_once(
     pg_url: str, fake_slack: FakeSlack, clock: FakeClock
 ) -> None:
     settings = Settings(
         slack_bot_token="xoxb-pg", slack_api_url=fake_slack.api_url, database_url=pg_url
     )
-    book = load_playbook()
-    first = build_services(settings, book, clock)
+    first = build_services(settings, load_playbook(), clock)  # migrates, sets T
     t = local("2026-12-01 10:00")
     clock.set(t - timedelta(days=2))
     first.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    posts_before = len(fake_slack.channel_messages())
+    start, end = (t - timedelta(hours=25)).isoformat(), (t + timedelta(hours=49)).isoformat()
+    go_at = str(time.time() + 4)  # after all three have started: they tick together
     replicas = [
-        ScheduleService(
-            make_engine(pg_url),
-            book,
-            clock,
-            first.rollout,
-            first.authz,
-            first.poster,
-            f"replica-{i}",
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.replica_ticker",
+                pg_url,
+                fake_slack.api_url,
+                start,
+                end,
+                f"replica-{i}",
+                go_at,
+            ]
         )
         for i in range(3)
     ]
-    clock.set(t - timedelta(hours=25))
-    end = t + timedelta(hours=49)
-    while clock.now() <= end:
-        threads = [threading.Thread(target=r.tick) for r in replicas]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        clock.advance(timedelta(minutes=10))
-    checklists = [m for m in fake_slack.channel_messages() if "checklist:" in m.text]
+    assert [p.wait(timeout=180) for p in replicas] == [0, 0, 0]
+    posts = [m for m in fake_slack.channel_messages()[posts_before:] if not m.thread_ts]
+    runs = first.schedule._all_runs()
+    made = [r for r in runs if r.message_ts]
+    assert len(posts) == len(made) == len({m.ts for m in posts})
+    assert Counter((r.job_key, r.fire_at) for r in runs).most_common(1)[0][1] == 1
+    checklists = [m for m in posts if "checklist:" in m.text]
     assert len(checklists) == 8
-    keys = Counter(r.job_key for r in replicas[0]._all_runs())
-    assert all(n == 1 for n in keys.values())
-    assert len({r.claimed_by for r in replicas[0]._all_runs()}) >= 2  # the work was shared
+    follow_ups = Counter(m.thread_ts for m in fake_slack.channel_messages() if m.thread_ts)
+    assert all(n == 2 for n in follow_ups.values())  # one reminder, one escalation each
+    assert len({r.claimed_by for r in runs}) >= 2, "one replica did all the work"
 
 
 def test_grace_period_comes_from_the_playbook(settings: Settings, clock: FakeClock) -> None:
