@@ -129,10 +129,18 @@ def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(load_playbook().zone)
     out = run_session(
         db_url,
-        [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "schedule", "skip 2h", "skip", "skip 9d"],
+        [
+            f"/rollout launch {soon:%Y-%m-%d %H:%M}",
+            "/rollout status",
+            "schedule",
+            "skip 2h",
+            "skip",
+            "skip 9d",
+        ],
         user="product",
     )
     assert "== UPCOMING POSTS ==" in out and "Open the war room" in out
+    assert "next post: Open the war room at" in out
     assert "T-1h: Open the war room" in out and "T+0h: Launch" in out
     assert "error: say how far" in out and "error: skip forward, at most 7d" in out
     assert "Posted late" not in out  # minute steps: every post on time

@@ -43,7 +43,9 @@ def _state(data: dict | None) -> str:
     return ", ".join(f"{k}: {v}" for k, v in data.items())
 
 
-def status_message(status: RolloutStatus, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def status_message(
+    status: RolloutStatus, zone: ZoneInfo, next_post: tuple[datetime, str] | None = None
+) -> tuple[str, list[Block]]:
     freeze = status.freeze
     blocks: list[Block] = [HeaderBlock(text="Rollout status")]
     if freeze.frozen:
@@ -86,7 +88,10 @@ def status_message(status: RolloutStatus, zone: ZoneInfo) -> tuple[str, list[Blo
         if status.launch_at
         else "not set (`/rollout launch TIME`)"
     )
-    blocks.append(context(f"T (launch): {t} · flag provider: {status.provider}"))
+    upcoming = (
+        f" · next post: {next_post[1]} at {local_time(next_post[0], zone)}" if next_post else ""
+    )
+    blocks.append(context(f"T (launch): {t}{upcoming} · flag provider: {status.provider}"))
     lines = [f"{f.name} {f.percent} % ({_segments(f.segments)})" for f in status.flags]
     text = ("FROZEN. " if freeze.frozen else "") + "; ".join(lines)
     return text, blocks
