@@ -48,8 +48,9 @@ async def run_subcommand(services: Services, user: str, text: str, respond: Asyn
     if sub == "help":
         await ephemeral(respond, *messages.help_message())
     elif sub == "status":
-        status = await call_service(rollout.status)
-        upcoming = await call_service(services.schedule.upcoming, 1)
+        status, upcoming = await call_service(
+            lambda: (rollout.status(), services.schedule.upcoming(1))
+        )
         next_post = (upcoming[0].fire_at, upcoming[0].title) if upcoming else None
         await ephemeral(respond, *messages.status_message(status, zone, next_post))
     elif sub == "schedule":

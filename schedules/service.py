@@ -67,17 +67,23 @@ class ScheduleService:
         self.channel = playbook.channels.war_room
         self.hooks: dict[str, Hook] = {}  # daily_report, executive_report: later issues
         self.snapshot_values: Callable[[list[str]], dict[str, str]] = lambda metrics: {}
+        self._plan_cache: tuple[int, list[Occurrence]] | None = None
 
     # ---- the plan ------------------------------------------------------------------------
     def plan(self) -> list[Occurrence]:
         """The occurrences of the current T, less those already past when T was set (the
         T-24h check of a launch set 2 hours ahead was never due, so it is not "missed")."""
+        stamp = decision_log.head_seq(self.engine)  # T changes only with a new record
+        if self._plan_cache and self._plan_cache[0] == stamp:
+            return self._plan_cache[1]
         launch_at = self.rollout.launch_at()
-        if launch_at is None:
-            return []
-        set_at = decision_log.last_for(self.engine, "rollout.launch", ["T"]).get("T")
-        since = set_at.at if set_at else launch_at - timedelta(days=365)
-        return [o for o in occurrences(self.playbook, launch_at) if o.fire_at >= since]
+        found: list[Occurrence] = []
+        if launch_at is not None:
+            set_at = decision_log.last_for(self.engine, "rollout.launch", ["T"]).get("T")
+            since = set_at.at if set_at else launch_at - timedelta(days=365)
+            found = [o for o in occurrences(self.playbook, launch_at) if o.fire_at >= since]
+        self._plan_cache = (stamp, found)
+        return found
 
     def upcoming(self, limit: int = 15) -> list[Occurrence]:
         now = self.clock.now()
