@@ -287,3 +287,21 @@ def test_housekeeping_expires_requests_and_reminds_the_postmortem_once(
         if "Post-mortem of rollback #1" in m.text and not m.thread_ts
     ]
     assert len(reminders) == 1 and "<@U0PROD0001>" in reminders[0].text
+
+
+def test_an_unforeseen_fault_in_a_step_stops_the_runbook_with_a_message(
+    settings: Settings, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    services = build(settings, rollback_playbook(), clock)
+
+    def broken(view, step):  # type: ignore[no-untyped-def]
+        raise KeyError("segments")
+
+    services.runbook.steps["empty_rules"] = broken
+    services.rollback.open(SRE, ["checkout", "broken"])
+    sign(services)
+    view = services.rollback.view(1)
+    step = next(s for s in view.steps if s.name == "empty_rules")
+    assert view.request.status == FAILED and step.status == "failed" and step.attempts == 3
+    assert "unexpected KeyError" in step.error
+    assert any("failed after 3 tries" in m.text for m in fake_slack.channel_messages())

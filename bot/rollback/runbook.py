@@ -235,6 +235,13 @@ class Runbook:
                     result = self.steps[step.name](view, current)
             except (StepError, IntegrationError, WarroomError) as exc:
                 error = getattr(exc, "message", None) or str(exc)
+                result = None
+            except Exception as exc:  # noqa: BLE001 - an unforeseen fault is a failed try too,
+                # never a runbook left "running" with nobody told
+                error = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+                log.exception("runbook.step", extra={"fields": {"request": request_id}})
+                result = None
+            if result is None:
                 log_event(
                     log,
                     "runbook.step",
