@@ -158,6 +158,8 @@ class Trigger(_Strict):
     value: float | None = None
     for_: str = Field("0s", alias="for")
     incident_severity_at_most: int | None = Field(None, ge=1, le=5)
+    # Without data from Prometheus: keep the state, treat as ok, or treat as breaching.
+    no_data: Literal["keep", "ok", "breaching"] = "keep"
 
     @field_validator("for_")
     @classmethod
@@ -209,6 +211,11 @@ class Milestone(_Strict):
     def _valid_offset(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+
+class EvaluationSettings(_Strict):
+    interval_seconds: int = Field(30, ge=1)  # how often the triggers are evaluated
+    no_data_warning_minutes: int = Field(5, ge=1)  # no data this long → a warning post
 
 
 class ScheduleSettings(_Strict):
@@ -268,6 +275,7 @@ class Playbook(_Strict):
     permissions: dict[str, list[str]]
     integrations: Integrations = Integrations()
     schedule: ScheduleSettings = ScheduleSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,9 @@ from sqlalchemy.engine import Engine
 from bot.authz import Authorizer
 from bot.clock import Clock, SystemClock
 from bot.flags.embedded import EmbeddedFlagProvider
+from bot.integrations import IntegrationError
+from bot.metrics.evaluator import TriggerEvaluator
+from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
 from bot.rollback.runbook import Runbook
@@ -40,6 +43,7 @@ class Services:
     rollback: RollbackService
     runbook: Runbook
     schedule: ScheduleService
+    evaluator: TriggerEvaluator
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: WarroomScheduler | None = None
 
@@ -50,7 +54,7 @@ class Services:
         self.runbook.resume_in_flight()
         self.runbook.watch(self.stopping)
         if scheduler:
-            self.scheduler = WarroomScheduler(self.schedule)
+            self.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.scheduler.start()
             self.rollout.on_launch.append(self.scheduler.sync)
 
@@ -58,6 +62,24 @@ class Services:
         self.stopping.set()
         if self.scheduler:
             self.scheduler.stop()
+
+
+def live_values(reader: PrometheusReader, playbook: Playbook, names: list[str]) -> dict[str, str]:
+    """Current values for people: the number, its unit and its freshness, or why not."""
+    values = {}
+    for name in names:
+        try:
+            reading = reader.read(name)
+        except IntegrationError as exc:
+            values[name] = f"could not read: {exc.message}"
+            continue
+        if reading is None:
+            values[name] = "no data from Prometheus"
+        else:
+            unit = playbook.metrics[name].unit
+            at = reading.at.astimezone(playbook.zone).strftime("%H:%M:%S")
+            values[name] = f"{reading.value:.4g} {unit} (as of {at})"
+    return values
 
 
 def build_services(
@@ -100,7 +122,22 @@ def build_services(
         lease_seconds=settings.warroom_runbook_lease_seconds,
     )
     rollback.start_runbook = runbook.start
+    reader = (
+        PrometheusReader(
+            settings.prometheus_url,
+            playbook,
+            settings.prometheus_token.get_secret_value() if settings.prometheus_token else None,
+        )
+        if settings.prometheus_url
+        else None
+    )
+    runbook.metrics = reader
+    evaluator = TriggerEvaluator(
+        engine, playbook, clock, reader, rollback, poster, settings.prometheus_url or ""
+    )
     schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
+    if reader is not None:
+        schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
     return Services(
         settings,
         playbook,
@@ -113,4 +150,5 @@ def build_services(
         rollback,
         runbook,
         schedule,
+        evaluator,
     )

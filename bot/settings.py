@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # How long a replica's claim on a running runbook lasts without renewal (a crashed
     # replica's runbook is taken up by another, or by itself after a restart, after this).
     warroom_runbook_lease_seconds: float = 60
+    prometheus_url: str | None = None  # e.g. http://prometheus:9090; unset: no live metrics
+    prometheus_token: SecretStr | None = None
+    warroom_alertmanager_token: SecretStr | None = None  # bearer for POST /hooks/alertmanager
 
     @property
     def api_url(self) -> str:

@@ -11,12 +11,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.metrics.evaluator import TriggerEvaluator
 from bot.observability import log_event
 from schedules.service import ScheduleService
 
 log = logging.getLogger(__name__)
 _service: ScheduleService | None = None
+_evaluator: TriggerEvaluator | None = None
 WATCHDOG = "watchdog"
+EVALUATE = "evaluate-triggers"
 
 
 def fire_occurrence(key: str, fire_at: str) -> None:
@@ -29,11 +32,17 @@ def watchdog() -> None:
     _service.tick()
 
 
+def evaluate_triggers() -> None:
+    assert _evaluator is not None, "the scheduler is not started"
+    _evaluator.evaluate()
+
+
 class WarroomScheduler:
-    def __init__(self, service: ScheduleService) -> None:
-        global _service
-        _service = service
+    def __init__(self, service: ScheduleService, evaluator: TriggerEvaluator | None = None) -> None:
+        global _service, _evaluator
+        _service, _evaluator = service, evaluator
         self.service = service
+        self.evaluator = evaluator
         self.scheduler = BackgroundScheduler(timezone=service.playbook.zone)
 
     def start(self) -> None:
@@ -46,6 +55,15 @@ class WarroomScheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.evaluator is not None and self.evaluator.reader is not None:
+            self.scheduler.add_job(
+                evaluate_triggers,
+                IntervalTrigger(seconds=self.service.playbook.evaluation.interval_seconds),
+                id=EVALUATE,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+            )
         self.sync()
         self.scheduler.add_job(watchdog, id="catch-up-now", replace_existing=True)
 

@@ -228,3 +228,47 @@ class CouncilVote(SQLModel, table=True):
     user: str = Field(max_length=64)
     choice: str = Field(max_length=16)  # advance | hold | rollback
     at: datetime
+
+
+class TriggerState(SQLModel, table=True):
+    """The evaluator's state of one trigger: ok → pending → firing → (resolved) ok."""
+
+    __tablename__ = "trigger_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    state: str = Field(default="ok", max_length=16)
+    pending_since: datetime | None = None  # the first breaching sample of this run
+    last_value: float | None = None
+    last_sample_at: datetime | None = None
+    last_data_at: datetime | None = None
+    nodata_warned: bool = False
+    episode_id: int | None = None
+
+
+class TriggerEpisode(SQLModel, table=True):
+    """One firing of one trigger, from whichever source saw it first (the evaluator or
+    Alertmanager); the unique key stops the two from opening two rollbacks."""
+
+    __tablename__ = "trigger_episode"
+    __table_args__ = (UniqueConstraint("trigger", "open_key", name="uq_trigger_episode_open"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str = Field(max_length=64, index=True)
+    open_key: str = Field(max_length=16)  # "open" while firing; the id once resolved
+    source: str = Field(max_length=16)  # evaluator | alertmanager
+    fingerprint: str = Field(default="", max_length=64)
+    breach_started_at: datetime
+    fired_at: datetime
+    alerted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    request_id: int | None = None
+    evidence: Any = Field(default=None, sa_column=Column(JSON))
+
+
+class AlertState(SQLModel, table=True):
+    """A warning threshold: posted once when crossed, again only after recovery."""
+
+    __tablename__ = "alert_state"
+
+    metric: str = Field(primary_key=True, max_length=64)
+    warned_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""Metrics: the Prometheus reader, the trigger evaluator, the alerting rules."""

@@ -1,0 +1,45 @@
+"""Prometheus alerting rules written from the playbook: the same expressions, thresholds and
+`for` durations the bot evaluates, so the monitoring side and the bot agree."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.playbook import Playbook
+
+TRIGGER_LABEL = "warroom_trigger"  # Alertmanager alerts are mapped back to triggers by it
+
+
+def rules(book: Playbook) -> dict:
+    alerts = []
+    for trigger in book.triggers:
+        if trigger.metric is None:
+            continue  # incident triggers come from the incident tracker, not from metrics
+        query = book.metrics[trigger.metric].query
+        alerts.append(
+            {
+                "alert": f"warroom_{trigger.name}",
+                "expr": f"({query}) {trigger.op} {trigger.value:g}",
+                "for": trigger.for_,
+                "labels": {"severity": "critical", TRIGGER_LABEL: trigger.name},
+                "annotations": {
+                    "summary": f"{trigger.metric} {trigger.op} {trigger.value:g} "
+                    f"for {trigger.for_}: rollback trigger"
+                },
+            }
+        )
+    for alert in book.alerts:
+        op = ">" if alert.direction == "above" else "<"
+        alerts.append(
+            {
+                "alert": f"warroom_{alert.metric}_warning",
+                "expr": f"({book.metrics[alert.metric].query}) {op} {alert.warning:g}",
+                "labels": {"severity": "warning", "warroom_metric": alert.metric},
+                "annotations": {"summary": f"{alert.metric} {op} {alert.warning:g} (warning)"},
+            }
+        )
+    return {"groups": [{"name": "warroom", "rules": alerts}]}
+
+
+def rules_yaml(book: Playbook) -> str:
+    return yaml.safe_dump(rules(book), sort_keys=False, width=1000)

@@ -1,0 +1,51 @@
+"""The trigger state machine, as Prometheus alerting rules behave: ok → pending (from the
+first breaching sample) → firing once the condition has held through the whole `for`
+window, consecutively (one good sample resets it) → resolved (back to ok).
+
+Pure: the evaluator drives it from live readings, the backtest from past ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.playbook import Trigger, parse_duration
+
+OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
+
+
+@dataclass(frozen=True)
+class Machine:
+    state: str = "ok"  # ok | pending | firing
+    pending_since: datetime | None = None
+
+
+def breaching(trigger: Trigger, value: float) -> bool:
+    return OPS[trigger.op or ">"](float(value), float(trigger.value or 0))
+
+
+def step(
+    machine: Machine, trigger: Trigger, at: datetime, is_breach: bool
+) -> tuple[Machine, str | None]:
+    """One evaluation; returns the new state and the event: pending | fired | reset | resolved."""
+    window = parse_duration(trigger.for_)
+    if is_breach:
+        if machine.state == "ok":
+            machine = Machine("pending", at)
+            event = "pending"
+            if window <= timedelta(0):
+                return replace(machine, state="firing"), "fired"
+            return machine, event
+        if (
+            machine.state == "pending"
+            and machine.pending_since is not None
+            and at - machine.pending_since >= window
+        ):
+            return replace(machine, state="firing"), "fired"
+        return machine, None
+    if machine.state == "pending":
+        return Machine(), "reset"
+    if machine.state == "firing":
+        return Machine(), "resolved"
+    return machine, None
