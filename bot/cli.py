@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -187,6 +188,62 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Prometheus alerting rules for the playbook's triggers and thresholds."""
+    from bot.metrics.rules import rules_yaml
+
+    try:
+        book = load_playbook(_settings().warroom_playbook)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    text = rules_yaml(book)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Replay the triggers over past data and print when each would have gone pending,
+    fired and resolved."""
+    from bot.errors import Refusal
+    from bot.integrations import IntegrationError
+    from bot.metrics.backtest import backtest
+    from bot.metrics.prometheus import PrometheusReader
+    from bot.timeparse import parse_launch_time
+
+    settings = _settings()
+    if not settings.prometheus_url:
+        _fail("backtest", ["PROMETHEUS_URL is not set"])
+        return 2
+    try:
+        book = load_playbook(settings.warroom_playbook)
+        start = parse_launch_time(args.from_, book.zone)
+        end = parse_launch_time(args.to, book.zone)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    except Refusal as exc:
+        _fail("--from/--to", [str(exc)])
+        return 2
+    token = settings.prometheus_token.get_secret_value() if settings.prometheus_token else None
+    reader = PrometheusReader(settings.prometheus_url, book, token)
+    try:
+        events = backtest(book, reader, start, end, args.step)
+    except IntegrationError as exc:
+        _fail("backtest", [exc.message])
+        return 1
+    for at, trigger, event, value in events:
+        shown = f"{value:g}" if value is not None else "no data"
+        print(f"{at.astimezone(book.zone):%Y-%m-%d %H:%M:%S %Z}  {trigger:<28} {event:<9} {shown}")
+    if not events:
+        print("no trigger would have gone pending in that window")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = sub.add_parser("schedule", help="print the posts for a launch time T")
     schedule.add_argument("--launch", required=True, help="T: 'YYYY-MM-DD HH:MM' local or ISO-8601")
     schedule.set_defaults(fn=cmd_schedule)
+    rules = sub.add_parser("rules", help="write Prometheus alerting rules from the playbook")
+    rules.add_argument("--out", help="a file (default: standard output)")
+    rules.set_defaults(fn=cmd_rules)
+    backtest = sub.add_parser("backtest", help="replay the triggers over past Prometheus data")
+    backtest.add_argument("--from", dest="from_", required=True)
+    backtest.add_argument("--to", required=True)
+    backtest.add_argument("--step", type=float, default=30, help="seconds between samples")
+    backtest.set_defaults(fn=cmd_backtest)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
     local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -12,7 +14,36 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.metrics.rules import TRIGGER_LABEL
 from bot.services import Services
+
+
+def handle_alerts(services: Services, alerts: list[dict]) -> list[dict]:
+    handled = []
+    for alert in alerts:
+        labels = alert.get("labels") or {}
+        trigger = labels.get(TRIGGER_LABEL)
+        if not trigger:
+            continue
+        if alert.get("status") == "firing":
+            started = datetime.fromisoformat(str(alert["startsAt"]).replace("Z", "+00:00"))
+            episode = services.evaluator.fire(
+                trigger,
+                "alertmanager",
+                started,
+                {
+                    "alertname": labels.get("alertname", ""),
+                    "source": "alertmanager",
+                    "generatorURL": alert.get("generatorURL", ""),
+                    **(alert.get("annotations") or {}),
+                },
+                fingerprint=str(alert.get("fingerprint", "")),
+            )
+            handled.append({"trigger": trigger, "fired": episode is not None})
+        elif alert.get("status") == "resolved":
+            episode = services.evaluator.resolve(trigger)
+            handled.append({"trigger": trigger, "resolved": episode is not None})
+    return handled
 
 
 def build_web(app: AsyncApp, services: Services) -> Starlette:
@@ -52,6 +83,25 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
             status_code=423,
         )
 
+    async def alertmanager(request: Request) -> Response:
+        """Alertmanager's webhook (payload version 4): alerts labelled `warroom_trigger`
+        drive the same fire/resolve as the bot's own evaluator."""
+        token = services.settings.warroom_alertmanager_token
+        expected = f"Bearer {token.get_secret_value()}" if token else None
+        if not expected or not hmac.compare_digest(
+            request.headers.get("authorization", ""), expected
+        ):
+            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+        try:
+            payload = await request.json()
+            alerts = payload["alerts"]
+            if str(payload.get("version")) != "4" or not isinstance(alerts, list):
+                raise ValueError("expected Alertmanager webhook version 4 with a list of alerts")
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"not an Alertmanager webhook: {exc}"}, status_code=400)
+        handled = await asyncio.to_thread(handle_alerts, services, alerts)
+        return JSONResponse({"handled": handled})
+
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -61,5 +111,6 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/freeze", freeze, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
         ]
     )
