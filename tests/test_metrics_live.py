@@ -1,0 +1,225 @@
+"""The evaluator against a real Prometheus (Debian's package) scraping a tiny exporter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from bot.clock import FakeClock, SystemClock
+from bot.local.fake_slack import FakeSlack
+from bot.metrics.prometheus import PrometheusReader
+from bot.playbook import Alert, EvaluationSettings, Metric, Playbook, Trigger, load_playbook
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.web import handle_alerts
+from storage.models import TriggerEpisode
+from tests.prom_support import PROMETHEUS, Exporter, Prometheus
+
+pytestmark = pytest.mark.skipif(
+    PROMETHEUS is None,
+    reason="prometheus is not installed (Debian package `prometheus`; .ci/run installs it)",
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exporter, Prometheus]]:
+    exporter = Exporter()
+    exporter.error_rate.set(0.5)
+    exporter.completion.set(95)
+    prometheus = Prometheus(tmp_path_factory.mktemp("prometheus"), exporter.port)
+    try:
+        prometheus.wait_for_sample("warroom_test_error_rate")
+        yield exporter, prometheus
+    finally:
+        prometheus.stop()
+        exporter.stop()
+
+
+def test_playbook(window: str = "3s") -> Playbook:
+    book = load_playbook()
+    metrics = {
+        **book.metrics,
+        "error_rate": Metric(unit="%", query="warroom_test_error_rate"),
+        "checkout_completion": Metric(unit="%", query="warroom_test_checkout_completion"),
+        "absent": Metric(unit="%", query="warroom_test_absent_series"),
+    }
+    triggers = [
+        Trigger(
+            name="error_rate_critical", metric="error_rate", op=">", value=4, **{"for": window}
+        ),
+        Trigger(name="absent_low", metric="absent", op="<", value=1),
+    ]
+    return book.model_copy(
+        update={
+            "metrics": metrics,
+            "triggers": triggers,
+            "alerts": [Alert(metric="error_rate", direction="above", warning=1.5, critical=4)],
+            "evaluation": EvaluationSettings(interval_seconds=1, no_data_warning_minutes=5),
+        }
+    )
+
+
+test_playbook.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def bot(settings: Settings, prometheus: Prometheus, clock=None) -> Services:  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(
+        update={
+            "prometheus_url": prometheus.url,
+            "warroom_alertmanager_token": SecretStr("am-token"),
+        }
+    )
+    return build_services(settings, test_playbook(), clock or SystemClock())
+
+
+def wait_value(reader: PrometheusReader, metric: str, predicate, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reading = reader.read(metric)
+        if reading is not None and predicate(reading.value):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{metric} never satisfied the condition")
+
+
+def evaluate_until(services: Services, event: str, timeout: float = 20):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for outcome in services.evaluator.evaluate():
+            if outcome.trigger == "error_rate_critical" and outcome.event == event:
+                return outcome
+        time.sleep(0.25)
+    raise TimeoutError(f"no {event}")
+
+
+def test_a_breach_through_the_window_fires_once_and_recovery_resolves(
+    live,
+    settings: Settings,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    exporter, prometheus = live
+    services = bot(settings, prometheus)
+    reader = services.evaluator.reader
+    exporter.error_rate.set(5.2)
+    wait_value(reader, "error_rate", lambda v: v > 5)
+    pending = evaluate_until(services, "pending")
+    assert pending.value == pytest.approx(5.2)
+    evaluate_until(services, "fired")
+    for _ in range(4):
+        services.evaluator.evaluate()  # still firing: nothing new
+    requests = services.rollback.recent()
+    assert len(requests) == 1 and requests[0].request.requested_by == "trigger:error_rate_critical"
+    assert requests[0].request.critical
+    posts = [m.text for m in fake_slack.channel_messages()]
+    assert sum("is 5.2 (warning 1.5" in p for p in posts) == 1
+    assert sum("Trigger `error_rate_critical` firing" in p for p in posts) == 1
+    ((trigger, mttd),) = services.evaluator.mttd()
+    assert trigger == "error_rate_critical" and 3 <= mttd < 8  # the window, plus a round or so
+    exporter.error_rate.set(0.4)
+    wait_value(reader, "error_rate", lambda v: v < 1)
+    evaluate_until(services, "resolved")
+    posts = [m.text for m in fake_slack.channel_messages()]
+    assert any("resolved (now 0.4)" in p for p in posts)
+    assert any("`error_rate` back to 0.4" in p for p in posts)
+
+
+def test_one_good_sample_in_the_window_does_not_fire(
+    live,
+    settings: Settings,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    exporter, prometheus = live
+    services = build_services(
+        settings.model_copy(update={"prometheus_url": prometheus.url}),
+        test_playbook(window="30s"),
+        SystemClock(),
+    )
+    reader = services.evaluator.reader
+    exporter.error_rate.set(6)
+    wait_value(reader, "error_rate", lambda v: v == 6)
+    evaluate_until(services, "pending")
+    exporter.error_rate.set(2)
+    wait_value(reader, "error_rate", lambda v: v == 2)
+    evaluate_until(services, "reset")
+    assert services.rollback.recent() == []
+    exporter.error_rate.set(0.5)
+    wait_value(reader, "error_rate", lambda v: v == 0.5)
+
+
+def test_no_data_warns_after_the_gap_and_does_not_fire(
+    live,
+    settings: Settings,
+    fake_slack: FakeSlack,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    _, prometheus = live
+    services = bot(settings, prometheus, clock)
+    assert services.evaluator.reader.read("absent") is None  # no data, not an error
+    services.evaluator.evaluate()
+    clock.advance(timedelta(minutes=4))
+    services.evaluator.evaluate()
+    assert not [m for m in fake_slack.channel_messages() if "No data" in m.text]
+    clock.advance(timedelta(minutes=1))
+    services.evaluator.evaluate()
+    services.evaluator.evaluate()
+    warnings = [m.text for m in fake_slack.channel_messages() if "No data" in m.text]
+    assert len(warnings) == 1 and "`absent`" in warnings[0]
+    assert services.rollback.recent() == []
+
+
+def test_query_errors_are_errors_not_no_data(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.integrations import IntegrationError
+
+    _, prometheus = live
+    book = test_playbook()
+    broken = book.model_copy(
+        update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
+    )
+    reader = PrometheusReader(prometheus.url, broken)
+    with pytest.raises(IntegrationError, match="query error_rate failed: Prometheus answered 400"):
+        reader.read("error_rate")
+    dead = PrometheusReader("http://127.0.0.1:9", broken, retries=2, backoff=0)
+    with pytest.raises(IntegrationError, match="failed after 2 tries"):
+        dead.read("checkout_completion")
+
+
+def test_alertmanager_and_evaluator_open_one_rollback_between_them(
+    live,
+    settings: Settings,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    exporter, prometheus = live
+    services = bot(settings, prometheus)
+    alert = {
+        "status": "firing",
+        "labels": {
+            "alertname": "warroom_error_rate_critical",
+            "warroom_trigger": "error_rate_critical",
+        },
+        "annotations": {"summary": "error_rate > 4 for 5m"},
+        "startsAt": "2026-11-27T23:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": f"{prometheus.url}/graph",
+        "fingerprint": "c0ffee",
+    }
+    assert handle_alerts(services, [alert]) == [{"trigger": "error_rate_critical", "fired": True}]
+    assert handle_alerts(services, [alert]) == [{"trigger": "error_rate_critical", "fired": False}]
+    exporter.error_rate.set(7)
+    wait_value(services.evaluator.reader, "error_rate", lambda v: v == 7)
+    evaluate_until(services, "fired")
+    assert len(services.rollback.recent()) == 1
+    from sqlmodel import Session, select
+
+    with Session(services.engine) as session:
+        episodes = list(session.exec(select(TriggerEpisode)))
+    assert [(e.source, e.fingerprint) for e in episodes] == [("alertmanager", "c0ffee")]
+    resolved = {**alert, "status": "resolved"}
+    assert handle_alerts(services, [resolved]) == [
+        {"trigger": "error_rate_critical", "resolved": True}
+    ]
+    exporter.error_rate.set(0.5)
+    wait_value(services.evaluator.reader, "error_rate", lambda v: v == 0.5)
