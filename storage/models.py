@@ -242,6 +242,7 @@ class TriggerState(SQLModel, table=True):
     last_sample_at: datetime | None = None
     last_data_at: datetime | None = None
     nodata_warned: bool = False
+    error_reported: bool = False  # a failing query is told once, until it works again
     episode_id: int | None = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -223,3 +224,81 @@ def test_alertmanager_and_evaluator_open_one_rollback_between_them(
     ]
     exporter.error_rate.set(0.5)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 0.5)
+
+
+def test_a_failing_query_is_reported_once_until_it_works(
+    live,
+    settings: Settings,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    _, prometheus = live
+    book = test_playbook()
+    broken = book.model_copy(
+        update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
+    )
+    services = build_services(
+        settings.model_copy(update={"prometheus_url": prometheus.url}), broken, SystemClock()
+    )
+    for _ in range(3):
+        outcomes = services.evaluator.evaluate()
+    assert ("error_rate_critical", "error") in [(o.trigger, o.event) for o in outcomes]
+    errors = [m.text for m in fake_slack.channel_messages() if "Cannot evaluate" in m.text]
+    assert len(errors) == 1 and "query error_rate failed" in errors[0]
+
+
+def test_alertmanager_repeats_do_not_reopen_a_resolved_episode(
+    live,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    _, prometheus = live
+    services = bot(settings, prometheus)
+    alert = {
+        "status": "firing",
+        "labels": {"warroom_trigger": "error_rate_critical"},
+        "startsAt": "2026-11-27T22:00:00Z",
+        "fingerprint": "abc123",
+    }
+    assert handle_alerts(services, [alert])[0]["fired"] is True
+    services.evaluator.resolve("error_rate_critical")
+    assert handle_alerts(services, [alert])[0]["fired"] is False  # the same alert, repeated
+    later = {**alert, "startsAt": "2026-11-27T23:30:00Z"}
+    assert handle_alerts(services, [later])[0]["fired"] is True  # a new episode
+    assert len(services.rollback.recent()) == 2
+
+
+def test_backtest_replays_past_data(live, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    exporter, prometheus = live
+    exporter.error_rate.set(9)
+    reader = PrometheusReader(prometheus.url, test_playbook())
+    wait_value(reader, "error_rate", lambda v: v == 9)
+    time.sleep(4)
+    exporter.error_rate.set(0.5)
+    wait_value(reader, "error_rate", lambda v: v == 0.5)
+    time.sleep(1.5)
+    book = tmp_path / "playbook.yml"
+    book.write_text(yaml.safe_dump(test_playbook().model_dump(mode="json", by_alias=True)))
+    now = time.time()
+    env = {**os.environ, "PROMETHEUS_URL": prometheus.url, "WARROOM_PLAYBOOK": str(book)}
+    from datetime import UTC, datetime
+
+    start = datetime.fromtimestamp(now - 20, UTC).isoformat()
+    end = datetime.fromtimestamp(now, UTC).isoformat()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "backtest", "--from", start, "--to", end, "--step", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [
+        line.split()[4] for line in result.stdout.splitlines() if "error_rate_critical" in line
+    ]
+    # the module shares one Prometheus: earlier tests left their own episodes before ours
+    assert events[-3:] == ["pending", "fired", "resolved"], result.stdout

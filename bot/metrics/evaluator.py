@@ -89,6 +89,14 @@ class TriggerEvaluator:
                     outcome="error",
                     error=exc.message[:200],
                 )
+                row = self._load(trigger.name)
+                if not row.error_reported:  # told once, until the query works again
+                    row.error_reported = True
+                    self._save(row)
+                    self._post(
+                        f":x: Cannot evaluate `{trigger.name}`: {exc.message}. Its state is "
+                        "kept; check Prometheus."
+                    )
                 outcomes.append(Outcome(trigger.name, "error", None))
                 continue
             outcomes.append(self._evaluate(trigger, readings[trigger.metric]))
@@ -102,6 +110,7 @@ class TriggerEvaluator:
     def _evaluate(self, trigger: Trigger, reading: Reading | None) -> Outcome:
         now = self.clock.now()
         row = self._load(trigger.name)
+        row.error_reported = False  # the query answered
         if reading is None:
             gap = now - (row.last_data_at or now)
             if (
@@ -162,6 +171,8 @@ class TriggerEvaluator:
             log_event(log, "trigger.fire", logging.WARNING, trigger=name, outcome="unknown")
             return None
         now = self.clock.now()
+        if fingerprint and self._seen(name, fingerprint, breach_started_at):
+            return None  # Alertmanager repeating an alert that an episode already covered
         try:
             with session_scope(self.engine) as session:
                 episode = TriggerEpisode(
@@ -215,6 +226,15 @@ class TriggerEvaluator:
             mttd_s=round((self.clock.now() - breach_started_at).total_seconds(), 1),
         )
         return row
+
+    def _seen(self, name: str, fingerprint: str, started: datetime) -> bool:
+        with Session(self.engine) as session:
+            episodes = session.exec(
+                select(TriggerEpisode).where(
+                    TriggerEpisode.trigger == name, TriggerEpisode.fingerprint == fingerprint
+                )
+            )
+            return any(e.breach_started_at == started for e in episodes)
 
     def resolve(self, name: str, value: float | None = None) -> TriggerEpisode | None:
         now = self.clock.now()

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("last_sample_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_data_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("nodata_warned", sa.Boolean(), nullable=False),
+        sa.Column("error_reported", sa.Boolean(), nullable=False),
         sa.Column("episode_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
