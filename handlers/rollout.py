@@ -14,6 +14,7 @@ from bot.ids.rollout import COMMAND, RolloutAction
 from bot.messages import rollout as messages
 from bot.messages.common import as_dicts
 from bot.messages.schedule import schedule_list
+from bot.metrics.kpis import kpi_lines
 from bot.observability import log_event
 from bot.rollout import Change, closest
 from bot.services import Services
@@ -48,11 +49,15 @@ async def run_subcommand(services: Services, user: str, text: str, respond: Asyn
     if sub == "help":
         await ephemeral(respond, *messages.help_message())
     elif sub == "status":
-        status, upcoming = await call_service(
-            lambda: (rollout.status(), services.schedule.upcoming(1))
+        status, upcoming, kpis = await call_service(
+            lambda: (
+                rollout.status(),
+                services.schedule.upcoming(1),
+                kpi_lines(services.playbook, services.evaluator.reader),
+            )
         )
         next_post = (upcoming[0].fire_at, upcoming[0].title) if upcoming else None
-        await ephemeral(respond, *messages.status_message(status, zone, next_post))
+        await ephemeral(respond, *messages.status_message(status, zone, next_post, kpis))
     elif sub == "schedule":
         upcoming = await call_service(services.schedule.upcoming, 20)
         hooks = services.schedule.hooks

@@ -302,3 +302,25 @@ def test_backtest_replays_past_data(live, settings: Settings, tmp_path: Path) ->
     ]
     # the module shares one Prometheus: earlier tests left their own episodes before ours
     assert events[-3:] == ["pending", "fired", "resolved"], result.stdout
+
+
+def test_kpis_show_marks_and_numbers(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.metrics.kpis import kpi_lines
+
+    exporter, prometheus = live
+    book = test_playbook()
+    reader = PrometheusReader(prometheus.url, book)
+    exporter.error_rate.set(1.0)
+    wait_value(reader, "error_rate", lambda v: v == 1.0)
+    lines = {line.split()[1].rstrip(":"): line for line in kpi_lines(book, reader)}
+    assert lines["error_rate"].startswith("✅ error_rate: 1 % — goal < 2 %")
+    assert "as of" in lines["error_rate"]
+    exporter.error_rate.set(3.0)
+    wait_value(reader, "error_rate", lambda v: v == 3.0)
+    assert kpi_lines(book, reader)[0].startswith("⚠️ error_rate: 3 %")
+    exporter.error_rate.set(4.5)
+    wait_value(reader, "error_rate", lambda v: v == 4.5)
+    assert kpi_lines(book, reader)[0].startswith("🛑 error_rate: 4.5 %")
+    exporter.error_rate.set(0.5)
+    wait_value(reader, "error_rate", lambda v: v == 0.5)
+    assert kpi_lines(book, None) == ["no metrics source configured (set PROMETHEUS_URL)"]

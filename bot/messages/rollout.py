@@ -44,7 +44,10 @@ def _state(data: dict | None) -> str:
 
 
 def status_message(
-    status: RolloutStatus, zone: ZoneInfo, next_post: tuple[datetime, str] | None = None
+    status: RolloutStatus,
+    zone: ZoneInfo,
+    next_post: tuple[datetime, str] | None = None,
+    kpis: list[str] | None = None,
 ) -> tuple[str, list[Block]]:
     freeze = status.freeze
     blocks: list[Block] = [HeaderBlock(text="Rollout status")]
@@ -82,6 +85,8 @@ def status_message(
         )
         rules = f" · {flag.user_rules} user rule(s)" if flag.user_rules else ""
         blocks.append(context(f"{change}{rules}"))
+    if kpis:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="*KPIs*\n" + "\n".join(kpis))))
     blocks.append(DividerBlock())
     t = (
         local_time(status.launch_at, zone)

@@ -1,0 +1,55 @@
+"""Live KPI values against their goals, for people: a mark and the number, never colour
+alone. ✅ meets the goal; ⚠️ misses it; 🛑 past a rollback trigger's or alert's critical
+line."""
+
+from __future__ import annotations
+
+from bot.integrations import IntegrationError
+from bot.integrations.metrics import MetricsReader
+from bot.metrics.triggers import OPS
+from bot.playbook import Playbook
+
+
+def _critical(book: Playbook, metric: str, value: float) -> bool:
+    for trigger in book.triggers:
+        if (
+            trigger.metric == metric
+            and trigger.op
+            and trigger.value is not None
+            and OPS[trigger.op](value, float(trigger.value))
+        ):
+            return True
+    for alert in book.alerts:
+        if alert.metric == metric and (
+            value > alert.critical if alert.direction == "above" else value < alert.critical
+        ):
+            return True
+    return False
+
+
+def kpi_lines(book: Playbook, reader: MetricsReader | None) -> list[str]:
+    if reader is None:
+        return ["no metrics source configured (set PROMETHEUS_URL)"]
+    lines = []
+    for kpi in book.kpis:
+        spec = book.metrics[kpi.metric]
+        goal = f"goal {kpi.op} {kpi.value:g}{spec.unit if spec.unit != '%' else ' %'}"
+        if spec.source != "prometheus":
+            continue  # MTTD, MTTR, satisfaction, tickets: in the reports
+        try:
+            reading = reader.read(kpi.metric)
+        except IntegrationError as exc:
+            lines.append(f"❔ {kpi.metric}: could not read ({exc.message[:80]}) — {goal}")
+            continue
+        if reading is None:
+            lines.append(f"❔ {kpi.metric}: no data — {goal}")
+            continue
+        if _critical(book, kpi.metric, reading.value):
+            mark = "🛑"
+        elif OPS[kpi.op](reading.value, kpi.value):
+            mark = "✅"
+        else:
+            mark = "⚠️"
+        at = reading.at.astimezone(book.zone).strftime("%H:%M:%S")
+        lines.append(f"{mark} {kpi.metric}: {reading.value:.4g} {spec.unit} — {goal} (as of {at})")
+    return lines
