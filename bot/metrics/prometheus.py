@@ -39,7 +39,8 @@ class PrometheusReader:
     ) -> None:
         self.url = url.rstrip("/")
         self.playbook = playbook
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = httpx.Client(timeout=TIMEOUT, headers=headers)  # keep-alive, thread-safe
         self.retries = retries
         self.backoff = backoff
 
@@ -53,9 +54,7 @@ class PrometheusReader:
         last = ""
         for attempt in range(self.retries):
             try:
-                response = httpx.get(
-                    f"{self.url}{path}", params=params, headers=self.headers, timeout=TIMEOUT
-                )
+                response = self.client.get(f"{self.url}{path}", params=params)
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
