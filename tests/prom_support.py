@@ -37,10 +37,79 @@ class Exporter:
         self.server.shutdown()
 
 
-class Prometheus:
-    def __init__(self, workdir: Path, target_port: int) -> None:
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+class Alertmanager:
+    """Debian's Alertmanager, sending its webhook to the bot with a bearer token."""
+
+    def __init__(self, workdir: Path, webhook_url: str, token: str) -> None:
         self.port = free_port()
         config = {
+            "route": {
+                "receiver": "warroom",
+                "group_by": ["alertname"],
+                "group_wait": "1s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [
+                {
+                    "name": "warroom",
+                    "webhook_configs": [
+                        {
+                            "url": webhook_url,
+                            "send_resolved": True,
+                            "http_config": {
+                                "authorization": {"type": "Bearer", "credentials": token}
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
+        self.log = (workdir / "alertmanager.log").open("w")
+        self.proc = subprocess.Popen(
+            [
+                ALERTMANAGER or "alertmanager",
+                f"--config.file={workdir / 'alertmanager.yml'}",
+                f"--storage.path={workdir / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert self.proc.poll() is None, "alertmanager exited"
+            time.sleep(0.2)
+        raise TimeoutError("alertmanager never became ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+class Prometheus:
+    def __init__(
+        self,
+        workdir: Path,
+        target_port: int,
+        rules: str | None = None,
+        alertmanager: str | None = None,
+    ) -> None:
+        self.port = free_port()
+        config: dict = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "scrape_configs": [
                 {
@@ -49,6 +118,15 @@ class Prometheus:
                 }
             ],
         }
+        if rules:
+            (workdir / "rules.yml").write_text(rules)
+            config["rule_files"] = [str(workdir / "rules.yml")]
+        if alertmanager:
+            config["alerting"] = {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [alertmanager.removeprefix("http://")]}]}
+                ]
+            }
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.log = (workdir / "prometheus.log").open("w")
         self.proc = subprocess.Popen(

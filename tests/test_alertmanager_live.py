@@ -1,0 +1,100 @@
+"""End to end with Debian's Prometheus and Alertmanager: Prometheus evaluates the rules
+`warroom rules` wrote, Alertmanager sends its webhook to the bot, the bot opens the
+rollback; the bot's own evaluator, seeing the same breach, adds nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.metrics.prometheus import PrometheusReader
+from bot.metrics.rules import rules_yaml
+from bot.playbook import Playbook
+from bot.settings import Settings
+from tests.conftest import LiveBot
+from tests.prom_support import ALERTMANAGER, PROMETHEUS, Alertmanager, Exporter, Prometheus
+from tests.test_metrics_live import test_playbook
+
+pytestmark = pytest.mark.skipif(
+    PROMETHEUS is None or ALERTMANAGER is None,
+    reason="prometheus and prometheus-alertmanager are not installed (.ci/run installs them)",
+)
+
+TOKEN = "am-bearer-token"
+
+
+@pytest.fixture
+def exporter() -> Iterator[Exporter]:
+    e = Exporter()
+    e.error_rate.set(0.5)
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def playbook() -> Playbook:
+    return test_playbook(window="2s")
+
+
+@pytest.fixture
+def settings(settings: Settings, exporter: Exporter, tmp_path: Path) -> Iterator[Settings]:
+    # the bot's own evaluator reads the same Prometheus
+    yield settings.model_copy(update={"warroom_alertmanager_token": SecretStr(TOKEN)})
+
+
+def test_webhook_refuses_without_the_token_and_bad_payloads(live_bot: LiveBot) -> None:
+    url = f"{live_bot.url}/hooks/alertmanager"
+    assert httpx.post(url, json={"version": "4", "alerts": []}).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert httpx.post(url, json={"version": "4", "alerts": []}, headers=wrong).status_code == 401
+    ok = {"Authorization": f"Bearer {TOKEN}"}
+    bad = httpx.post(url, content=b"{not json", headers=ok)
+    assert bad.status_code == 400 and "not an Alertmanager webhook" in bad.json()["error"]
+    assert httpx.post(url, json={"version": "3", "alerts": []}, headers=ok).status_code == 400
+    assert httpx.post(url, json={"version": "4", "alerts": []}, headers=ok).json() == {
+        "handled": []
+    }
+
+
+def test_prometheus_rules_through_alertmanager_open_one_rollback(
+    live_bot: LiveBot, exporter: Exporter, playbook: Playbook, tmp_path: Path
+) -> None:
+    alertmanager = Alertmanager(tmp_path, f"{live_bot.url}/hooks/alertmanager", TOKEN)
+    prometheus = Prometheus(tmp_path, exporter.port, rules_yaml(playbook), alertmanager.url)
+    try:
+        prometheus.wait_for_sample("warroom_test_error_rate")
+        exporter.error_rate.set(8)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not live_bot.services.rollback.recent():
+            time.sleep(0.3)
+        requests = live_bot.services.rollback.recent()
+        assert len(requests) == 1, (tmp_path / "alertmanager.log").read_text()
+        assert requests[0].request.evidence["source"] == "alertmanager"
+        # the bot's evaluator sees the same breach: no second rollback
+        reader_services = live_bot.services
+        reader_services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
+        for _ in range(12):
+            reader_services.evaluator.evaluate()
+            time.sleep(0.3)
+        assert len(live_bot.services.rollback.recent()) == 1
+        firing = [m.text for m in live_bot.fake.channel_messages() if "firing" in m.text]
+        assert len(firing) == 1 and "(alertmanager)" in firing[0]
+        exporter.error_rate.set(0.5)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not any(
+            "resolved" in m.text for m in live_bot.fake.channel_messages()
+        ):
+            reader_services.evaluator.evaluate()
+            time.sleep(0.3)
+        assert any(
+            "Trigger `error_rate_critical` resolved" in m.text
+            for m in live_bot.fake.channel_messages()
+        )
+    finally:
+        prometheus.stop()
+        alertmanager.stop()
