@@ -88,6 +88,8 @@ class MetricCheck(_Strict):
 class RollbackVerify(_Strict):
     checks: list[MetricCheck] = Field(default_factory=list)
     e2e_command: str = ""
+    window_seconds: float = Field(60, ge=0)  # the checks must hold this long…
+    sample_seconds: float = Field(10, gt=0)  # …sampled this often
 
 
 class PostActions(_Strict):

@@ -324,3 +324,50 @@ def test_kpis_show_marks_and_numbers(live, settings: Settings) -> None:  # type:
     exporter.error_rate.set(0.5)
     wait_value(reader, "error_rate", lambda v: v == 0.5)
     assert kpi_lines(book, None) == ["no metrics source configured (set PROMETHEUS_URL)"]
+
+
+def test_the_runbook_verifies_with_prometheus_over_its_window(
+    live,
+    settings: Settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.playbook import MetricCheck, RollbackVerify
+    from tests.conftest import PRODUCT, SRE, SUPPORT
+
+    exporter, prometheus = live
+    book = test_playbook()
+    book = book.model_copy(
+        update={
+            "rollback": book.rollback.model_copy(
+                update={
+                    "verify": RollbackVerify(
+                        checks=[MetricCheck(metric="checkout_completion", op=">", value=90)],
+                        e2e_command="",
+                        window_seconds=20,
+                        sample_seconds=10,
+                    ),
+                    "step_backoff_seconds": 0,
+                }
+            )
+        }
+    )
+    sleeps: list[float] = []
+    services = build_services(
+        settings.model_copy(update={"prometheus_url": prometheus.url}),
+        book,
+        clock,
+        sleep=sleeps.append,
+    )
+    exporter.completion.set(97)
+    wait_value(services.evaluator.reader, "checkout_completion", lambda v: v == 97)
+    services.rollback.open(SRE, ["checkout", "errors"])
+    services.rollback.approve(1, PRODUCT)
+    services.rollback.approve(1, SUPPORT)
+    services.runbook.wait_idle()
+    verify = next(s for s in services.rollback.view(1).steps if s.name == "verify")
+    assert verify.status == "done" and sleeps == [10, 10]  # three samples over 20 s
+    assert verify.output["metrics"]["checkout_completion"] == {
+        "value": 97.0,
+        "ok": True,
+        "samples": 3,
+    }

@@ -492,15 +492,7 @@ class Runbook:
                     )
                 output["metrics"] = f"confirmed by {output['metrics_confirmed_by']}"
             else:
-                readings = {}
-                for check in checks:
-                    reading = self.metrics.read(check.metric)
-                    ok = OPS[check.op](float(reading.value), float(check.value))
-                    readings[check.metric] = {"value": reading.value, "ok": ok}
-                    if not ok:
-                        raise StepError(
-                            f"{check.metric} is {reading.value:g}, needs {check.op} {check.value:g}"
-                        )
+                readings = self._hold(checks)
                 output["metrics"] = readings
             self._merge_output(step.id, metrics=output["metrics"])
         command = self.playbook.rollback.verify.e2e_command
@@ -516,6 +508,26 @@ class Runbook:
             )
         self._recovered(view.request.id or 0)
         return StepResult(output=output)
+
+    def _hold(self, checks: list) -> dict:  # type: ignore[type-arg]
+        """Every check must pass on every sample through the verification window."""
+        verify = self.playbook.rollback.verify
+        samples = max(1, int(verify.window_seconds // verify.sample_seconds) + 1)
+        readings: dict = {}
+        for sample in range(samples):
+            if sample:
+                self.sleep(verify.sample_seconds)
+            for check in checks:
+                reading = self.metrics.read(check.metric)  # type: ignore[union-attr]
+                if reading is None:
+                    raise StepError(f"no data from Prometheus for {check.metric}")
+                if not OPS[check.op](float(reading.value), float(check.value)):
+                    raise StepError(
+                        f"{check.metric} is {reading.value:g}, needs "
+                        f"{check.op} {check.value:g} (sample {sample + 1}/{samples})"
+                    )
+                readings[check.metric] = {"value": reading.value, "ok": True, "samples": sample + 1}
+        return readings
 
     def _recovered(self, request_id: int) -> None:
         with session_scope(self.engine) as session:
