@@ -13,6 +13,7 @@ from bot.authz import Authorizer
 from bot.clock import Clock, SystemClock
 from bot.flags.embedded import EmbeddedFlagProvider
 from bot.integrations import IntegrationError
+from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
@@ -135,6 +136,10 @@ def build_services(
     evaluator = TriggerEvaluator(
         engine, playbook, clock, reader, rollback, poster, settings.prometheus_url or ""
     )
+    if settings.pagerduty_routing_key:
+        evaluator.pager = PagerDuty(
+            settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_events_url
+        )
     schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)

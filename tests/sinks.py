@@ -78,6 +78,12 @@ class HttpSink:
             return queued.pop(0), {"errorMessages": ["Internal server error"], "errors": {}}
         if hit.path == "/rest/api/3/issue":
             return self.jira(hit)
+        if hit.path == "/v2/enqueue":  # PagerDuty Events API v2
+            return 202, {
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": (hit.body or {}).get("dedup_key"),
+            }
         return 200, {"ok": True}
 
     def jira(self, hit: Hit) -> tuple[int, dict]:

@@ -371,3 +371,39 @@ def test_the_runbook_verifies_with_prometheus_over_its_window(
         "ok": True,
         "samples": 3,
     }
+
+
+def test_pagerduty_is_paged_once_per_episode_and_resolved(
+    live,
+    settings: Settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.sinks import HttpSink
+
+    _, prometheus = live
+    pager = HttpSink().start()
+    try:
+        services = build_services(
+            settings.model_copy(
+                update={
+                    "prometheus_url": prometheus.url,
+                    "pagerduty_routing_key": SecretStr("R0UTINGKEY"),
+                    "pagerduty_events_url": pager.url + "/v2/enqueue",
+                }
+            ),
+            test_playbook(),
+            clock,
+        )
+        started = clock.now() - timedelta(minutes=1)
+        services.evaluator.fire(
+            "error_rate_critical", "alertmanager", started, {"value": 5.0}, fingerprint="f1"
+        )
+        services.evaluator.fire("error_rate_critical", "evaluator", started, {"value": 5.0})
+        services.evaluator.resolve("error_rate_critical")
+        events = [h.body for h in pager.to("/v2/enqueue")]
+        assert [e["event_action"] for e in events] == ["trigger", "resolve"]
+        assert events[0]["dedup_key"] == events[1]["dedup_key"] == "warroom:error_rate_critical:1"
+        assert events[0]["routing_key"] == "R0UTINGKEY"
+        assert events[0]["payload"]["severity"] == "critical"
+    finally:
+        pager.stop()

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.clock import Clock
 from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader, Reading
+from bot.integrations.pagerduty import PagerDuty
 from bot.messages.schedule import mention
 from bot.metrics.triggers import Machine, breaching, step
 from bot.observability import log_event
@@ -58,6 +59,7 @@ class TriggerEvaluator:
         self.poster = poster
         self.channel = playbook.channels.war_room
         self.graph_url = graph_url.rstrip("/")
+        self.pager: PagerDuty | None = None
 
     def _post(self, text: str) -> None:
         self.poster.post(self.channel, text, [])
@@ -217,6 +219,12 @@ class TriggerEvaluator:
             assert row is not None
             row.alerted_at, row.request_id = self.clock.now(), view.request.id
             session.add(row)
+        if self.pager:
+            self.pager.trigger(
+                f"warroom:{name}:{row.id}",
+                f"{name}: {what}{shown}",
+                {"rollback_request": view.request.id, **evidence},
+            )
         log_event(
             log,
             "trigger.fire",
@@ -248,6 +256,8 @@ class TriggerEvaluator:
                 return None
             episode.resolved_at, episode.open_key = now, str(episode.id)
             session.add(episode)
+        if self.pager:
+            self.pager.resolve(f"warroom:{name}:{episode.id}")
         shown = f" (now {value:g})" if value is not None else ""
         self._post(f":white_check_mark: Trigger `{name}` resolved{shown} at {self.local(now)}.")
         return episode
