@@ -181,6 +181,7 @@ class Kpi(_Strict):
 class Shift(_HasLocalTime):
     name: str
     owners: list[str] = Field(min_length=1)
+    metrics: list[str] = Field(default_factory=list)  # live values shown on the checklist
     tools: list[str] = Field(default_factory=list)
     items: list[str] = Field(min_length=1)
 
@@ -394,6 +395,8 @@ def _cross_references(book: Playbook) -> list[str]:
     for i, shift in enumerate(book.shifts):
         for j, role in enumerate(shift.owners):
             need("role", roles, f"shifts[{i}].owners[{j}]", role)
+        for j, metric in enumerate(shift.metrics):
+            need("metric", metrics, f"shifts[{i}].metrics[{j}]", metric)
     for j, role in enumerate(book.daily_sync.attendees):
         need("role", roles, f"daily_sync.attendees[{j}]", role)
     for j, role in enumerate(book.council.voters):

@@ -15,6 +15,7 @@ from bot.flags.embedded import EmbeddedFlagProvider
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
+from bot.metrics.kpis import kpi_lines
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
@@ -143,6 +144,7 @@ def build_services(
     schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
+        schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
     return Services(
         settings,
         playbook,

@@ -68,6 +68,9 @@ class ScheduleService:
         self.hooks: dict[str, Hook] = {}  # daily_report, executive_report: later issues
         self.snapshot_values: Callable[[list[str]], dict[str, str]] = lambda metrics: {}
         self._plan_cache: tuple[int, list[Occurrence]] | None = None
+        self.live_lines: Callable[[list[str]], list[str]] = lambda metrics: [
+            "no metrics source configured"
+        ]
 
     # ---- the plan ------------------------------------------------------------------------
     def plan(self) -> list[Occurrence]:
@@ -196,7 +199,12 @@ class ScheduleService:
     # ---- shift checklists ----------------------------------------------------------------
     def _new_checklist(self, occurrence: Occurrence, run: ScheduledRun):  # type: ignore[no-untyped-def]
         shift = self.playbook.shifts[occurrence.data["shift"]]
-        state = ChecklistState(run_id=run.id or 0, shift=shift.name, items=list(shift.items))
+        state = ChecklistState(
+            run_id=run.id or 0,
+            shift=shift.name,
+            items=list(shift.items),
+            live=self.live_lines(shift.metrics) if shift.metrics else None,
+        )
         with session_scope(self.engine) as session:
             session.add(state)
         return messages.checklist_message(

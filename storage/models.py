@@ -202,6 +202,7 @@ class ChecklistState(SQLModel, table=True):
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
     completed_at: datetime | None = None
+    live: list[str] | None = Field(default=None, sa_column=Column(JSON))  # values at post time
 
 
 class ChecklistEvent(SQLModel, table=True):

@@ -407,3 +407,46 @@ def test_pagerduty_is_paged_once_per_episode_and_resolved(
         assert events[0]["payload"]["severity"] == "critical"
     finally:
         pager.stop()
+
+
+def test_a_shift_checklist_shows_its_live_values(
+    live,
+    settings: Settings,
+    clock: FakeClock,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.playbook import Shift
+    from tests.conftest import PRODUCT
+    from tests.test_schedules import local
+
+    exporter, prometheus = live
+    book = test_playbook()
+    shift = Shift(
+        name="SRE shift A",
+        at="09:00",
+        owners=["sre"],
+        items=["error_rate"],
+        metrics=["error_rate", "checkout_completion"],
+    )
+    book = book.model_copy(update={"shifts": [shift]})
+    services = build_services(
+        settings.model_copy(update={"prometheus_url": prometheus.url}), book, clock
+    )
+    exporter.error_rate.set(1.0)
+    wait_value(services.evaluator.reader, "error_rate", lambda v: v == 1.0)
+    clock.set(local("2026-11-29 09:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 08:00")
+    clock.set(local("2026-12-01 09:00"))
+    services.schedule.tick()
+    checklist = next(m for m in fake_slack.channel_messages() if "checklist" in m.text)
+    live_line = str(checklist.blocks)
+    assert "Live: ✅ error_rate: 1 % — goal < 2 %" in live_line
+    assert "checkout_completion: 95 % — no goal" in live_line
+    options = next(b for b in checklist.blocks if b.get("block_id") == "checklist.items")[
+        "elements"
+    ][0]["options"]
+    run_id = int(options[0]["value"].split(":")[0])
+    services.schedule.set_ticks(run_id, "U0SRE00001", [0])  # a refresh keeps the values
+    assert "Live: ✅ error_rate: 1 %" in str(checklist.blocks)
+    exporter.error_rate.set(0.5)
+    wait_value(services.evaluator.reader, "error_rate", lambda v: v == 0.5)

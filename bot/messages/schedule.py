@@ -68,6 +68,8 @@ def checklist_message(
             ],
         ),
     ]
+    if state.live:
+        blocks.append(context("Live: " + " · ".join(state.live)))
     if state.acknowledged_by:
         blocks.append(
             context(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader
 from bot.metrics.triggers import OPS
-from bot.playbook import Playbook
+from bot.playbook import Kpi, Playbook
 
 
 def _critical(book: Playbook, metric: str, value: float) -> bool:
@@ -27,13 +27,23 @@ def _critical(book: Playbook, metric: str, value: float) -> bool:
     return False
 
 
-def kpi_lines(book: Playbook, reader: MetricsReader | None) -> list[str]:
+def kpi_lines(
+    book: Playbook, reader: MetricsReader | None, metrics: list[str] | None = None
+) -> list[str]:
+    """One line per KPI, or per named metric (against its KPI goal, if it has one)."""
     if reader is None:
         return ["no metrics source configured (set PROMETHEUS_URL)"]
+    goals = {k.metric: k for k in book.kpis}
+    wanted = (
+        [goals.get(m) or Kpi(metric=m, op=">=", value=float("-inf")) for m in metrics]
+        if metrics is not None
+        else list(book.kpis)
+    )
     lines = []
-    for kpi in book.kpis:
+    for kpi in wanted:
         spec = book.metrics[kpi.metric]
-        goal = f"goal {kpi.op} {kpi.value:g}{spec.unit if spec.unit != '%' else ' %'}"
+        unit = spec.unit if spec.unit != "%" else " %"
+        goal = f"goal {kpi.op} {kpi.value:g}{unit}" if kpi.metric in goals else "no goal"
         if spec.source != "prometheus":
             continue  # MTTD, MTTR, satisfaction, tickets: in the reports
         try:

@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("checklist_state", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("live", sa.JSON(), nullable=True))
     op.create_table(
         "alert_state",
         sa.Column("metric", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -56,6 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("checklist_state", schema=None) as batch_op:
+        batch_op.drop_column("live")
     op.drop_table("trigger_state")
     with op.batch_alter_table("trigger_episode", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_trigger_episode_trigger"))
