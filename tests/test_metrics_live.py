@@ -433,7 +433,9 @@ def test_a_shift_checklist_shows_its_live_values(
         settings.model_copy(update={"prometheus_url": prometheus.url}), book, clock
     )
     exporter.error_rate.set(1.0)
+    exporter.completion.set(95)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 1.0)
+    wait_value(services.evaluator.reader, "checkout_completion", lambda v: v == 95)
     clock.set(local("2026-11-29 09:00"))
     services.rollout.launch(PRODUCT, "2026-12-01 08:00")
     clock.set(local("2026-12-01 09:00"))
