@@ -452,3 +452,34 @@ def test_a_shift_checklist_shows_its_live_values(
     assert "Live: ✅ error_rate: 1 %" in str(checklist.blocks)
     exporter.error_rate.set(0.5)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 0.5)
+
+
+def test_first_hour_snapshots_carry_live_values(
+    live,
+    settings: Settings,
+    clock: FakeClock,
+    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.conftest import PRODUCT
+    from tests.test_schedules import local
+
+    exporter, prometheus = live
+    book = test_playbook()
+    book = book.model_copy(
+        update={
+            "first_hour_snapshots": book.first_hour_snapshots.model_copy(
+                update={"metrics": ["checkout_completion"]}
+            )
+        }
+    )
+    services = build_services(
+        settings.model_copy(update={"prometheus_url": prometheus.url}), book, clock
+    )
+    exporter.completion.set(93)
+    wait_value(services.evaluator.reader, "checkout_completion", lambda v: v == 93)
+    clock.set(local("2026-11-29 09:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(local("2026-12-01 10:15"))
+    services.schedule.tick()
+    snapshot = next(m for m in fake_slack.channel_messages() if "T+15 min snapshot" in m.text)
+    assert "checkout_completion: 93 % (as of" in str(snapshot.blocks)

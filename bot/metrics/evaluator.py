@@ -212,7 +212,9 @@ class TriggerEvaluator:
         )
         self._post(
             f":octagonal_sign: Trigger `{name}` firing ({source}): {what}{shown}. "
-            f"Rollback request #{view.request.id} opened. {self._oncall()}"
+            f"Rollback request #{view.request.id} opened. MTTD "
+            f"{(self.clock.now() - breach_started_at).total_seconds() / 60:.1f} min. "
+            f"{self._oncall()}"
         )
         with session_scope(self.engine) as session:
             row = session.get(TriggerEpisode, episode.id)
