@@ -54,7 +54,7 @@ def cmd_check(_: argparse.Namespace) -> int:
     print("settings:")
 
     def line(name: str, configured: bool, detail: str) -> None:
-        print(f"  {name:<22} {'set' if configured else 'not set':<8} {detail}")
+        print(f"  {name:<26} {'set' if configured else 'not set':<8} {detail}")
 
     line("SLACK_BOT_TOKEN", bool(settings.slack_bot_token), "needed by serve and run")
     line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
@@ -62,6 +62,31 @@ def cmd_check(_: argparse.Namespace) -> int:
     custom_api = settings.slack_api_url != SLACK_DEFAULT_API_URL
     line("SLACK_API_URL", custom_api, settings.slack_api_url)
     line("DATABASE_URL", True, _safe_url(settings.database_url))
+    line(
+        "PROMETHEUS_URL",
+        bool(settings.prometheus_url),
+        "live values and the trigger evaluator"
+        if settings.prometheus_url
+        else "no live values; no trigger evaluation",
+    )
+    line(
+        "WARROOM_ALERTMANAGER_TOKEN",
+        bool(settings.warroom_alertmanager_token),
+        "POST /hooks/alertmanager",
+    )
+    line("PAGERDUTY_ROUTING_KEY", bool(settings.pagerduty_routing_key), "paging on triggers")
+    integrations = book.integrations
+    print("rollback runbook integrations (playbook `integrations`):")
+    for name, configured, secret in (
+        ("cache clearing", integrations.cache_clear_url, None),
+        ("maintenance banner", integrations.banner_url, None),
+        ("support email (SMTP)", integrations.email, None),
+        ("Jira incident", integrations.jira, bool(settings.jira_email and settings.jira_api_token)),
+    ):
+        state = "configured" if configured else "not configured (the step is skipped)"
+        if configured and secret is False:
+            state += " — JIRA_EMAIL / JIRA_API_TOKEN not set"
+        print(f"  {name:<22} {state}")
     ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
     print("ready for: " + ", ".join(["local", *ready]))
     return 0

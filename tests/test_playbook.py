@@ -115,7 +115,9 @@ def test_warroom_check_says_what_is_configured(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "playbook: OK (bundled default)" in result.stdout
-    assert "SLACK_SIGNING_SECRET   not set" in result.stdout
-    assert "SLACK_BOT_TOKEN        set" in result.stdout
+    assert "SLACK_SIGNING_SECRET       not set" in result.stdout
+    assert "SLACK_BOT_TOKEN            set" in result.stdout
+    assert "PROMETHEUS_URL             not set" in result.stdout
+    assert "Jira incident          not configured (the step is skipped)" in result.stdout
     assert "xoxb-secret-value-123" not in result.stdout + result.stderr
     assert "ready for: local" in result.stdout
