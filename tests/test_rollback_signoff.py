@@ -47,12 +47,15 @@ SIGN_OFF_CASES = [
 @pytest.mark.parametrize(("requester", "clickers", "status", "refusal"), SIGN_OFF_CASES)
 def test_sign_off_rules(live_bot: LiveBot, requester, clickers, status, refusal) -> None:
     message = open_request(live_bot, user=requester)
+
+    def answered(user: str) -> int:
+        """What a click leads to: a message update, or an ephemeral refusal."""
+        return len(live_bot.fake.calls_to("chat.update")) + len(live_bot.fake.ephemerals(user))
+
     for user in clickers:
+        before = answered(user)
         click(live_bot, user, APPROVE, "1", message)
-        live_bot.fake.wait_for(
-            lambda f, u=user: any(c.method == "chat.update" for c in f.calls) or f.ephemerals(u),
-            timeout=5,
-        )
+        live_bot.fake.wait_for(lambda f, u=user, n=before: answered(u) > n, timeout=5)
     live_bot.services.runbook.wait_idle()
     view = live_bot.services.rollback.view(1)
     assert view.request.status == status
@@ -87,6 +90,9 @@ def test_double_click_and_simultaneous_clicks_sign_once(live_bot: LiveBot) -> No
     click(live_bot, SUPPORT, APPROVE, "1", message)
     click(live_bot, SUPPORT, APPROVE, "1", message)  # a double click on the last sign-off
     live_bot.fake.wait_for(lambda f: f.ephemerals(SUPPORT))
+    live_bot.fake.wait_for(
+        lambda f: live_bot.services.rollback.view(1).request.status == "done", timeout=20
+    )
     live_bot.services.runbook.wait_idle()
     records = [r.action for r in live_bot.services.rollout.history("50")]
     assert records.count("rollback.approved") == 1 and records.count("rollback.done") == 1
