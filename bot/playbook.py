@@ -234,8 +234,31 @@ class FeedbackRouting(_Strict):
     question: str
 
 
+class FeedbackKeywords(_Strict):
+    """Words that classify feedback that came without a category (case-insensitive)."""
+
+    critical: list[str] = Field(
+        default_factory=lambda: [
+            "error",
+            "crash",
+            "broken",
+            "fails",
+            "failed",
+            "cannot pay",
+            "can't pay",
+            "charged twice",
+            "500",
+            "timeout",
+            "lost my order",
+        ]
+    )
+    question: list[str] = Field(default_factory=lambda: ["how do", "how can", "where is", "?"])
+
+
 class Feedback(_Strict):
     routing: FeedbackRouting
+    keywords: FeedbackKeywords = FeedbackKeywords()
+    max_text_length: int = Field(2000, ge=1)
     daily_report_at: LocalTime
     support_sla_hours: int = Field(ge=1)
     ticket_tag: str

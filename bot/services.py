@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.authz import Authorizer
 from bot.clock import Clock, SystemClock
+from bot.feedback import FeedbackService
 from bot.flags.embedded import EmbeddedFlagProvider
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
@@ -46,6 +47,7 @@ class Services:
     runbook: Runbook
     schedule: ScheduleService
     evaluator: TriggerEvaluator
+    feedback: FeedbackService
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: WarroomScheduler | None = None
 
@@ -158,4 +160,5 @@ def build_services(
         runbook,
         schedule,
         evaluator,
+        FeedbackService(engine, playbook, clock, poster),
     )

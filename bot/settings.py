@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None  # e.g. http://prometheus:9090; unset: no live metrics
     prometheus_token: SecretStr | None = None
     warroom_alertmanager_token: SecretStr | None = None  # bearer for POST /hooks/alertmanager
+    warroom_feedback_token: SecretStr | None = None  # bearer for POST /api/feedback
     pagerduty_routing_key: SecretStr | None = None  # Events API v2; unset: no paging
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 

@@ -7,6 +7,7 @@ import hmac
 from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.feedback import FeedbackIn
 from bot.metrics.rules import TRIGGER_LABEL
 from bot.services import Services
 
@@ -102,6 +104,49 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
         handled = await asyncio.to_thread(handle_alerts, services, alerts)
         return JSONResponse({"handled": handled})
 
+    async def feedback(request: Request) -> Response:
+        """The checkout widget and the in-app survey: token-protected, validated JSON."""
+        token = services.settings.warroom_feedback_token
+        expected = f"Bearer {token.get_secret_value()}" if token else None
+        if not expected or not hmac.compare_digest(
+            request.headers.get("authorization", ""), expected
+        ):
+            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+        try:
+            data = await request.json()
+        except ValueError:
+            return JSONResponse(
+                {"errors": [{"field": "(body)", "message": "not valid JSON"}]}, status_code=400
+            )
+        if isinstance(data, dict) and request.headers.get("idempotency-key"):
+            data.setdefault("idempotency_key", request.headers["idempotency-key"])
+        try:
+            item = FeedbackIn.model_validate(data)
+            limit = services.playbook.feedback.max_text_length
+            if len(item.text) > limit:
+                raise ValueError(limit)
+        except ValidationError as exc:
+            errors = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            return JSONResponse({"errors": errors}, status_code=422)
+        except ValueError as exc:
+            return JSONResponse(
+                {"errors": [{"field": "text", "message": f"at most {exc.args[0]} characters"}]},
+                status_code=422,
+            )
+        stored, created = await asyncio.to_thread(services.feedback.submit, item)
+        return JSONResponse(
+            {
+                "id": stored.id,
+                "route": stored.route,
+                "category": stored.category,
+                "duplicate": not created,
+            },
+            status_code=201 if created else 200,
+        )
+
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -112,5 +157,6 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
             Route("/api/freeze", freeze, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
+            Route("/api/feedback", feedback, methods=["POST"]),
         ]
     )

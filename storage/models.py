@@ -274,3 +274,23 @@ class AlertState(SQLModel, table=True):
 
     metric: str = Field(primary_key=True, max_length=64)
     warned_at: datetime | None = None
+
+
+class FeedbackItem(SQLModel, table=True):
+    """One piece of beta feedback, from any source, with where it was routed."""
+
+    __tablename__ = "feedback_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
+    source: str = Field(max_length=16, index=True)  # widget | survey | slack | modal
+    user_id: str = Field(default="", max_length=128)
+    flag: str = Field(default="", max_length=64)
+    rating: int | None = None
+    category: str = Field(max_length=24)  # bug | product_request | question | praise
+    route: str = Field(max_length=16, index=True)  # critical | product | question
+    classified_by: str = Field(max_length=8)  # form | rules
+    text: str
+    created_at: datetime = Field(index=True)
+    channel: str = Field(default="", max_length=64)
+    message_ts: str = Field(default="", max_length=32)

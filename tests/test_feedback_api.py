@@ -1,0 +1,93 @@
+"""POST /api/feedback over a real socket: validation with field-level errors, the token,
+idempotency, classification and routing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.settings import Settings
+from tests.conftest import LiveBot
+
+TOKEN = "feedback-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+GOOD = {
+    "source": "widget",
+    "rating": 4,
+    "text": "The new checkout is quick",
+    "user_id": "c-1",
+    "flag": "ADVANCED_CHECKOUT",
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"warroom_feedback_token": SecretStr(TOKEN)})
+
+
+def post(bot: LiveBot, body, headers=AUTH) -> httpx.Response:  # type: ignore[no-untyped-def]
+    if isinstance(body, bytes):
+        return bot.http.post(
+            f"{bot.url}/api/feedback",
+            content=body,
+            headers={**headers, "content-type": "application/json"},
+        )
+    return bot.http.post(f"{bot.url}/api/feedback", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "message"),
+    [
+        ({k: v for k, v in GOOD.items() if k != "rating"}, 422, "rating", "Field required"),
+        ({**GOOD, "rating": 9}, 422, "rating", "less than or equal to 5"),
+        ({**GOOD, "text": "x" * 2001}, 422, "text", "at most 2000 characters"),
+        ({**GOOD, "source": "fax"}, 422, "source", "Input should be 'widget' or 'survey'"),
+        (b"{not json", 400, "(body)", "not valid JSON"),
+    ],
+)
+def test_bad_payloads_get_field_errors_and_nothing_is_stored(
+    live_bot: LiveBot,
+    body,
+    status,
+    field,
+    message,  # type: ignore[no-untyped-def]
+) -> None:
+    response = post(live_bot, body)
+    assert response.status_code == status
+    errors = response.json()["errors"]
+    assert any(e["field"] == field and message in e["message"] for e in errors), errors
+    assert live_bot.services.feedback.count() == 0
+
+
+def test_the_token_is_required(live_bot: LiveBot) -> None:
+    assert post(live_bot, GOOD, headers={}).status_code == 401
+    assert post(live_bot, GOOD, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert live_bot.services.feedback.count() == 0
+
+
+def test_the_same_idempotency_key_twice_is_stored_once(live_bot: LiveBot) -> None:
+    first = post(live_bot, GOOD, headers={**AUTH, "Idempotency-Key": "w-123"})
+    again = post(live_bot, GOOD, headers={**AUTH, "Idempotency-Key": "w-123"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert live_bot.services.feedback.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "route", "channel", "who"),
+    [
+        ("Checkout crashed when I paid", None, "critical", "#phase1-war-room", "<@U0SRE00001>"),
+        ("I was charged twice!", None, "critical", "#phase1-war-room", "<@U0SRE00001>"),
+        ("How do I turn smart prices off?", None, "question", "#phase1-support", "<@U0SUPP0001>"),
+        ("Please add Apple Pay", None, "product", "#phase1-product", "<@U0PROD0001>"),
+        ("Love it", "praise", "product", "#phase1-product", "<@U0PROD0001>"),
+        ("Button slightly misaligned", "bug", "critical", "#phase1-war-room", "<@U0SRE00001>"),
+        ("Is there a dark mode?", "product_request", "product", "#phase1-product", "<@U0PROD0001>"),
+    ],
+)
+def test_routing(live_bot: LiveBot, text, category, route, channel, who) -> None:  # type: ignore[no-untyped-def]
+    response = post(live_bot, {**GOOD, "text": text, "category": category})
+    assert response.status_code == 201 and response.json()["route"] == route
+    message = live_bot.fake.wait_for(lambda f: f.channel_messages(channel))[0]
+    assert text[:20] in message.text and who in message.text
