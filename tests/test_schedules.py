@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -146,7 +146,7 @@ def test_a_changed_launch_time_leaves_no_stale_post(
 
 
 def test_three_replica_processes_on_postgresql_post_each_once(
-    pg_url: str, fake_slack: FakeSlack, clock: FakeClock
+    pg_url: str, fake_slack: FakeSlack, clock: FakeClock, tmp_path: Path
 ) -> None:
     settings = Settings(
         slack_bot_token="xoxb-pg", slack_api_url=fake_slack.api_url, database_url=pg_url
@@ -157,7 +157,8 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     first.rollout.launch(PRODUCT, "2026-12-01 10:00")
     posts_before = len(fake_slack.channel_messages())
     start, end = (t - timedelta(hours=25)).isoformat(), (t + timedelta(hours=49)).isoformat()
-    go_at = str(time.time() + 4)  # after all three have started: they tick together
+    barrier = tmp_path / "barrier"  # the three start ticking together (tests/replica_ticker.py)
+    barrier.mkdir()
     replicas = [
         subprocess.Popen(
             [
@@ -169,7 +170,7 @@ def test_three_replica_processes_on_postgresql_post_each_once(
                 start,
                 end,
                 f"replica-{i}",
-                go_at,
+                str(barrier),
             ]
         )
         for i in range(3)
