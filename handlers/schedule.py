@@ -44,75 +44,45 @@ def _first_option(body: dict) -> str:
     return "0:0"
 
 
-async def handle_ack(
+def _run_button(services: Services, action_id: str, value: str, user: str) -> object:
+    """What each button does; every one acts on the run id it carries."""
+    schedule = services.schedule
+    if action_id.startswith(f"{ScheduleAction.VOTE}."):
+        run_id, choice = value.split(":", 1)
+        return schedule.vote(int(run_id), user, choice)
+    run_id = int(value)
+    return {
+        ScheduleAction.CHECKLIST_ACK: lambda: schedule.acknowledge(run_id, user),
+        ScheduleAction.DECIDE_CONTINUE: lambda: schedule.decide_checkpoint(
+            run_id, user, "continue"
+        ),
+        ScheduleAction.DECIDE_BRAKE: lambda: schedule.decide_checkpoint(run_id, user, "brake"),
+        ScheduleAction.COUNCIL_CLOSE: lambda: schedule.close_council(run_id, user),
+        ScheduleAction.ADVANCE: lambda: schedule.advance_after_council(run_id, user),
+    }[ScheduleAction(action_id)]()
+
+
+async def handle_button(
     ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
+    user, action_id = body["user"]["id"], action["action_id"]
     try:
-        await call_service(services.schedule.acknowledge, int(action["value"]), user)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, ScheduleAction.CHECKLIST_ACK, user)
+        await call_service(_run_button, context["services"], action_id, action["value"], user)
+    except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
+        await reply_error(respond, error, action_id, user)
     else:
-        log_event(log, ScheduleAction.CHECKLIST_ACK, who=user, run=action["value"], outcome="ok")
-
-
-async def handle_checkpoint(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
-    choice = "continue" if action["action_id"] == ScheduleAction.DECIDE_CONTINUE else "brake"
-    try:
-        await call_service(services.schedule.decide_checkpoint, int(action["value"]), user, choice)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, action["action_id"], user)
-
-
-async def handle_vote(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
-    run_id, choice = action["value"].split(":", 1)
-    try:
-        await call_service(services.schedule.vote, int(run_id), user, choice)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, ScheduleAction.VOTE, user)
-
-
-async def handle_close(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
-    try:
-        await call_service(services.schedule.close_council, int(action["value"]), user)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, ScheduleAction.COUNCIL_CLOSE, user)
-
-
-async def handle_advance(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
-    try:
-        await call_service(services.schedule.advance_after_council, int(action["value"]), user)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, ScheduleAction.ADVANCE, user)
+        log_event(log, action_id, who=user, value=action["value"], outcome="ok")
 
 
 def register(app: AsyncApp) -> None:
     app.action(ScheduleAction.CHECKLIST_ITEMS)(handle_checklist_items)
-    app.action(ScheduleAction.CHECKLIST_ACK)(handle_ack)
-    app.action(ScheduleAction.DECIDE_CONTINUE)(handle_checkpoint)
-    app.action(ScheduleAction.DECIDE_BRAKE)(handle_checkpoint)
-    app.action(re.compile(rf"^{re.escape(ScheduleAction.VOTE)}\.\w+$"))(handle_vote)
-    app.action(ScheduleAction.COUNCIL_CLOSE)(handle_close)
-    app.action(ScheduleAction.ADVANCE)(handle_advance)
+    for action in (
+        ScheduleAction.CHECKLIST_ACK,
+        ScheduleAction.DECIDE_CONTINUE,
+        ScheduleAction.DECIDE_BRAKE,
+        ScheduleAction.COUNCIL_CLOSE,
+        ScheduleAction.ADVANCE,
+    ):
+        app.action(action)(handle_button)
+    app.action(re.compile(rf"^{re.escape(ScheduleAction.VOTE)}\.\w+$"))(handle_button)
