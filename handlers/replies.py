@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -99,3 +99,17 @@ async def reply_error(respond: AsyncRespond, error: Exception, where: str, user:
             )
         )
     await ephemeral(respond, text, blocks)
+
+
+async def for_person(
+    respond: AsyncRespond, where: str, user: str, work: Callable[[], Awaitable[T]], **fields: Any
+) -> tuple[bool, T | None]:
+    """Do a person's request after the ack: any error becomes a message for them (and a log
+    line), success one log line. Returns (succeeded, result)."""
+    try:
+        result = await work()
+    except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
+        await reply_error(respond, error, where, user)
+        return False, None
+    log_event(log, where, who=user, outcome="ok", **fields)
+    return True, result

@@ -15,7 +15,7 @@ from bot.ids.rollback import COMMAND, RollbackAction, RollbackBlock, RollbackVie
 from bot.messages import rollback as messages
 from bot.observability import log_event
 from bot.services import Services
-from handlers.replies import call_service, ephemeral, reply_error
+from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,20 @@ async def handle_rollback_command(
     await ack()
     user, text = command["user_id"], command.get("text", "").strip()
     where = f"{COMMAND} {text.split()[0] if text else 'help'}"
-    try:
-        await run_subcommand(context["services"], user, text, respond)
-    except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
-        await reply_error(respond, error, where, user)
-    else:
-        log_event(log, where, who=user, outcome="ok")
+    await for_person(
+        respond, where, user, lambda: run_subcommand(context["services"], user, text, respond)
+    )
+
+
+def _run_request_button(services: Services, action_id: str, value: str, user: str) -> object:
+    request_id = int(value)
+    return {
+        RollbackAction.APPROVE: lambda: services.rollback.approve(request_id, user),
+        RollbackAction.BREAK_GLASS: lambda: services.rollback.break_glass(request_id, user),
+        RollbackAction.RETRY_STEP: lambda: services.runbook.retry(request_id, user),
+        RollbackAction.STEP_BY_HAND: lambda: services.runbook.done_by_hand(request_id, user),
+        RollbackAction.CONFIRM_METRICS: lambda: services.runbook.confirm_metrics(request_id, user),
+    }[RollbackAction(action_id)]()
 
 
 async def handle_request_button(
@@ -100,22 +108,13 @@ async def handle_request_button(
     await ack()
     services: Services = context["services"]
     user, action_id = body["user"]["id"], action["action_id"]
-    try:
-        request_id = int(action["value"])
-        call = {
-            RollbackAction.APPROVE: lambda: services.rollback.approve(request_id, user),
-            RollbackAction.BREAK_GLASS: lambda: services.rollback.break_glass(request_id, user),
-            RollbackAction.RETRY_STEP: lambda: services.runbook.retry(request_id, user),
-            RollbackAction.STEP_BY_HAND: lambda: services.runbook.done_by_hand(request_id, user),
-            RollbackAction.CONFIRM_METRICS: lambda: services.runbook.confirm_metrics(
-                request_id, user
-            ),
-        }[RollbackAction(action_id)]
-        await call_service(call)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, action_id, user)
-    else:
-        log_event(log, action_id, who=user, request=action["value"], outcome="ok")
+    await for_person(
+        respond,
+        action_id,
+        user,
+        lambda: call_service(_run_request_button, services, action_id, action["value"], user),
+        request=action["value"],
+    )
 
 
 async def handle_reject_button(
@@ -158,10 +157,13 @@ async def handle_sign_plan(
     await ack()
     services: Services = context["services"]
     user = body["user"]["id"]
-    try:
-        signatures = await call_service(services.rollback.sign_plan, user, action["value"])
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, RollbackAction.SIGN_PLAN, user)
+    ok, signatures = await for_person(
+        respond,
+        RollbackAction.SIGN_PLAN,
+        user,
+        lambda: call_service(services.rollback.sign_plan, user, action["value"]),
+    )
+    if not ok or signatures is None:
         return
     await ephemeral(
         respond,

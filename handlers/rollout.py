@@ -15,10 +15,9 @@ from bot.messages import rollout as messages
 from bot.messages.common import as_dicts
 from bot.messages.schedule import schedule_list
 from bot.metrics.kpis import kpi_lines
-from bot.observability import log_event
 from bot.rollout import Change, closest
 from bot.services import Services
-from handlers.replies import call_service, ephemeral, reply_error
+from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +106,9 @@ async def handle_rollout_command(
     await ack()  # Slack's 3 s deadline: acknowledge first, work after
     user, text = command["user_id"], command.get("text", "").strip()
     where = f"{COMMAND} {text.split()[0] if text else 'status'}"
-    try:
-        await run_subcommand(context["services"], user, text, respond)
-    except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
-        await reply_error(respond, error, where, user)
-    else:
-        log_event(log, where, who=user, outcome="ok")
+    await for_person(
+        respond, where, user, lambda: run_subcommand(context["services"], user, text, respond)
+    )
 
 
 async def handle_unfreeze_button(
@@ -121,14 +117,16 @@ async def handle_unfreeze_button(
     await ack()
     services: Services = context["services"]
     user = body["user"]["id"]
-    try:
-        change = await call_service(
+    ok, change = await for_person(
+        respond,
+        RolloutAction.UNFREEZE,
+        user,
+        lambda: call_service(
             services.rollout.unfreeze, user, "via the Unfreeze button", int(action["value"])
-        )
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, RolloutAction.UNFREEZE, user)
+        ),
+    )
+    if not ok or change is None:
         return
-    log_event(log, RolloutAction.UNFREEZE, who=user, outcome="ok")
     text, blocks = messages.freeze_lifted_note(change.record, services.playbook.zone)
     await respond(replace_original=True, text=text, blocks=as_dicts(blocks))
 

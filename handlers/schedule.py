@@ -12,9 +12,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.ids.schedule import ScheduleAction
-from bot.observability import log_event
 from bot.services import Services
-from handlers.replies import call_service, reply_error
+from handlers.replies import call_service, for_person
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +25,15 @@ async def handle_checklist_items(
     services: Services = context["services"]
     user = body["user"]["id"]
     selected = [o["value"] for o in action.get("selected_options") or []]
-    try:
+
+    def tick() -> object:
         # option values are "<run id>:<item>"; with nothing ticked, read the run id off
         # the message's own options
         run_id = int((selected[0] if selected else _first_option(body)).split(":")[0])
         items = [int(v.split(":")[1]) for v in selected]
-        await call_service(services.schedule.set_ticks, run_id, user, items)
-    except Exception as error:  # noqa: BLE001
-        await reply_error(respond, error, ScheduleAction.CHECKLIST_ITEMS, user)
+        return services.schedule.set_ticks(run_id, user, items)
+
+    await for_person(respond, ScheduleAction.CHECKLIST_ITEMS, user, lambda: call_service(tick))
 
 
 def _first_option(body: dict) -> str:
@@ -67,12 +67,13 @@ async def handle_button(
 ) -> None:
     await ack()
     user, action_id = body["user"]["id"], action["action_id"]
-    try:
-        await call_service(_run_button, context["services"], action_id, action["value"], user)
-    except Exception as error:  # noqa: BLE001 - every error becomes a message for the person
-        await reply_error(respond, error, action_id, user)
-    else:
-        log_event(log, action_id, who=user, value=action["value"], outcome="ok")
+    await for_person(
+        respond,
+        action_id,
+        user,
+        lambda: call_service(_run_button, context["services"], action_id, action["value"], user),
+        value=action["value"],
+    )
 
 
 def register(app: AsyncApp) -> None:
