@@ -3,6 +3,7 @@ inside and beyond the grace period, several replicas on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -190,7 +191,16 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     reminders = Counter(m.thread_ts for m in threads if "waiting for an ack" in m.text)
     assert escalations == {m.ts: 1 for m in checklists}
     assert all(n == 1 for n in reminders.values())
-    assert len({r.claimed_by for r in runs}) >= 2, "one replica did all the work"
+    # each replica saw every occurrence come due (they ticked in lockstep), and what they
+    # made is disjoint and together is every run: each post was made by exactly one of them
+    reports = [json.loads((barrier / f"replica-{i}.json").read_text()) for i in range(3)]
+    as_runs = [{(k, datetime.fromisoformat(at)) for k, at in r["made"]} for r in reports]
+    due = [{(k, datetime.fromisoformat(at)) for k, at in r["due"]} for r in reports]
+    every_run = {(r.job_key, r.fire_at) for r in runs}
+    assert due[0] == due[1] == due[2] == every_run
+    assert sum(len(m) for m in as_runs) == len(set().union(*as_runs)) == len(every_run)
+    assert set().union(*as_runs) == every_run
+    assert {r.claimed_by for r in runs} <= {"replica-0", "replica-1", "replica-2"}
 
 
 def test_grace_period_comes_from_the_playbook(settings: Settings, clock: FakeClock) -> None:
