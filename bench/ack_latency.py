@@ -28,6 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import fake_slack_server  # noqa: E402
 from bot.local import payloads  # noqa: E402
 
 
@@ -103,14 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     secret, token = secrets.token_hex(16), "xoxb-bench-token"
-    fake = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fake_slack_server.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    fake_url = fake.stdout.readline().strip()  # type: ignore[union-attr]
+    fake, fake_url = fake_slack_server.start()
     tmp = tempfile.mkdtemp(prefix="warroom-bench-")
     env = {
         **os.environ,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 
 AUTH = json.dumps(
@@ -52,6 +53,15 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
     finally:
         writer.close()
+
+
+def start() -> tuple[subprocess.Popen, str]:
+    """This sink in a process of its own: (the process, its base URL). Stop it with
+    `terminate()`."""
+    process = subprocess.Popen(
+        [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    return process, process.stdout.readline().strip()  # type: ignore[union-attr]
 
 
 async def main() -> None:

@@ -1,9 +1,11 @@
-"""`warroom` — the command line: check, db, audit, serve, run, local."""
+"""`warroom` — the command line: check, db, audit, serve, run, local, schedule, rules,
+backtest, export."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -75,6 +77,8 @@ def cmd_check(_: argparse.Namespace) -> int:
         "POST /hooks/alertmanager",
     )
     line("PAGERDUTY_ROUTING_KEY", bool(settings.pagerduty_routing_key), "paging on triggers")
+    line("WARROOM_FEEDBACK_TOKEN", bool(settings.warroom_feedback_token), "POST /api/feedback")
+    line("WARROOM_TICKETS_TOKEN", bool(settings.warroom_tickets_token), "POST /api/tickets")
     integrations = book.integrations
     print("rollback runbook integrations (playbook `integrations`):")
     for name, configured, secret in (
@@ -269,6 +273,41 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
+    from bot import export
+    from bot.errors import Refusal
+    from bot.timeparse import parse_launch_time
+    from storage import migrate
+    from storage.db import make_engine
+
+    settings = _settings()
+    try:
+        book = load_playbook(settings.warroom_playbook)
+        since = parse_launch_time(args.since, book.zone) if args.since else None
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    except Refusal as exc:
+        _fail("--since", [str(exc)])
+        return 2
+    if args.format == "md" and args.what != "reports":
+        _fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
+        return 2
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with contextlib.ExitStack() as stack:
+        out = (
+            stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
+            if args.out
+            else sys.stdout
+        )
+        count = export.write(args.what, args.format, engine, book.zone, since, out)
+    print(f"exported {count} {args.what} row(s)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -295,6 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--to", required=True)
     backtest.add_argument("--step", type=float, default=30, help="seconds between samples")
     backtest.set_defaults(fn=cmd_backtest)
+    export = sub.add_parser("export", help="feedback, decisions, checklists… as CSV or JSON")
+    export.add_argument(
+        "what", choices=["feedback", "decisions", "checklists", "tickets", "reports"]
+    )
+    export.add_argument("--format", choices=["csv", "json", "md"], default="csv")
+    export.add_argument("--since", help="local 'YYYY-MM-DD [HH:MM]' or ISO-8601")
+    export.add_argument("--out", help="a file (default: standard output)")
+    export.set_defaults(fn=cmd_export)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
     local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 BUNDLED_PLAYBOOK = Path(__file__).with_name("playbook.yml")
 
@@ -27,6 +34,7 @@ ACTIONS = (
     "rollback.break_glass",  # execute at once while critical (sign-offs collected after)
     "rollback.operate",  # retry a failed step, finish one by hand, confirm metrics
     "rollback.incident",  # declare the incident severity on a request
+    "feedback.file",  # file beta feedback from Slack (the /feedback form, the shortcut)
 )
 
 FLAG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -204,6 +212,26 @@ class Snapshots(_Strict):
     metrics: list[str]
 
 
+class CompletionItem(_Strict):
+    """One item of the seed's completion checklist: ticked when its `check` (evidence the
+    bot can see) passes and, where people must vouch for it, a member of `confirm_roles`
+    has confirmed it with the button."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    check: Literal["runbook_validated", "shifts_live", "rollout_running", "first_report"] | None = (
+        None
+    )
+    confirm_roles: list[str] = Field(default_factory=list)
+    link: str = ""  # where the evidence lives (the backlog, the lessons page)
+
+    @model_validator(mode="after")
+    def _something_to_tick(self) -> CompletionItem:
+        if self.check is None and not self.confirm_roles:
+            raise ValueError("needs a check, confirm_roles, or both")
+        return self
+
+
 class Milestone(_Strict):
     offset: str
     title: str
@@ -302,6 +330,7 @@ class Playbook(_Strict):
     integrations: Integrations = Integrations()
     schedule: ScheduleSettings = ScheduleSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    completion: list[CompletionItem] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -383,6 +412,9 @@ def _cross_references(book: Playbook) -> list[str]:
         need("segment", segments, f"external_segments[{i}]", segment)
     for i, role in enumerate(book.rollback.sign_off_roles):
         need("role", roles, f"rollback.sign_off_roles[{i}]", role)
+    for i, item in enumerate(book.completion):
+        for j, role in enumerate(item.confirm_roles):
+            need("role", roles, f"completion[{i}].confirm_roles[{j}]", role)
     for i, check in enumerate(book.rollback.verify.checks):
         need("metric", metrics, f"rollback.verify.checks[{i}].metric", check.metric)
     for i, alert in enumerate(book.alerts):

@@ -11,8 +11,10 @@ from sqlalchemy.engine import Engine
 
 from bot.authz import Authorizer
 from bot.clock import Clock, SystemClock
+from bot.completion import CompletionService
 from bot.feedback import FeedbackService
 from bot.flags.embedded import EmbeddedFlagProvider
+from bot.home import HomeService
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
@@ -20,6 +22,7 @@ from bot.metrics.kpis import kpi_lines
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
+from bot.reports.service import ReportService
 from bot.rollback.runbook import Runbook
 from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
@@ -27,6 +30,7 @@ from bot.settings import Settings
 from bot.slack_out.clients import sync_client
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
+from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
 from schedules.service import ScheduleService
 from storage import migrate
@@ -48,16 +52,22 @@ class Services:
     schedule: ScheduleService
     evaluator: TriggerEvaluator
     feedback: FeedbackService
+    tickets: TicketService
+    reports: ReportService
+    completion: CompletionService
+    home: HomeService
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: WarroomScheduler | None = None
 
     def start_background(self, scheduler: bool = True) -> None:
         """What a running bot does beside answering Slack: resume in-flight runbooks now,
-        keep watching for those a dead replica left behind, and run the schedule (the
-        local workspace drives the schedule itself, on its own clock)."""
+        keep watching for those a dead replica left behind, route feedback, and run the
+        schedule (the local workspace drives the schedule itself, on its own clock, and
+        routes feedback as it is filed)."""
         self.runbook.resume_in_flight()
         self.runbook.watch(self.stopping)
         if scheduler:
+            self.feedback.start_router(self.stopping)
             self.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.scheduler.start()
             self.rollout.on_launch.append(self.scheduler.sync)
@@ -147,6 +157,25 @@ def build_services(
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
         schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
+    feedback = FeedbackService(engine, playbook, clock, poster)
+    tickets = TicketService(engine, playbook, clock, poster)
+    reports = ReportService(engine, playbook, clock, poster, rollout, reader)
+    schedule.hooks["daily_report"] = reports.on_daily
+    schedule.hooks["executive_report"] = reports.on_executive
+    schedule.periodic += [tickets.flag_overdue, lambda _now: feedback.route_soon()]
+    completion = CompletionService(
+        engine, playbook, clock, authz, rollout, rollback, reports, reader is not None
+    )
+    home = HomeService(
+        engine,
+        playbook,
+        rollout,
+        rollback,
+        schedule,
+        completion,
+        lambda: kpi_lines(playbook, reader),
+        authz.roles_of,
+    )
     return Services(
         settings,
         playbook,
@@ -160,5 +189,9 @@ def build_services(
         runbook,
         schedule,
         evaluator,
-        FeedbackService(engine, playbook, clock, poster),
+        feedback,
+        tickets,
+        reports,
+        completion,
+        home,
     )

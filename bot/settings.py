@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     prometheus_token: SecretStr | None = None
     warroom_alertmanager_token: SecretStr | None = None  # bearer for POST /hooks/alertmanager
     warroom_feedback_token: SecretStr | None = None  # bearer for POST /api/feedback
+    warroom_tickets_token: SecretStr | None = None  # bearer for POST /api/tickets (helpdesk)
     pagerduty_routing_key: SecretStr | None = None  # Events API v2; unset: no paging
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 

@@ -1,16 +1,19 @@
-"""The one ASGI app: /slack/events, /healthz, /api/freeze, /metrics."""
+"""The one ASGI app: /slack/events, /healthz, /api/freeze, /metrics, /hooks/alertmanager,
+/api/feedback, /api/tickets."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 from datetime import datetime
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,6 +21,9 @@ from starlette.routing import Route
 from bot.feedback import FeedbackIn
 from bot.metrics.rules import TRIGGER_LABEL
 from bot.services import Services
+from bot.tickets import TicketEvent
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def handle_alerts(services: Services, alerts: list[dict]) -> list[dict]:
@@ -46,6 +52,43 @@ def handle_alerts(services: Services, alerts: list[dict]) -> list[dict]:
             episode = services.evaluator.resolve(trigger)
             handled.append({"trigger": trigger, "resolved": episode is not None})
     return handled
+
+
+def bearer_ok(request: Request, secret: SecretStr | None) -> bool:
+    """Unset secret: the endpoint is closed. Compared in constant time."""
+    expected = f"Bearer {secret.get_secret_value()}" if secret else None
+    return bool(expected) and hmac.compare_digest(
+        request.headers.get("authorization", ""), expected or ""
+    )
+
+
+def unauthorized() -> JSONResponse:
+    return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+
+
+def field_errors(errors: list[tuple[str, str]], status: int = 422) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"field": field, "message": message} for field, message in errors]},
+        status_code=status,
+    )
+
+
+async def validated(request: Request, model: type[M]) -> M | Response:
+    """The JSON body as `model`, or a 400/422 naming each bad field. An `Idempotency-Key`
+    header fills the body's `idempotency_key` when the model has one."""
+    try:
+        data = await request.json()
+    except ValueError:
+        return field_errors([("(body)", "not valid JSON")], status=400)
+    key = request.headers.get("idempotency-key")
+    if isinstance(data, dict) and key and "idempotency_key" in model.model_fields:
+        data.setdefault("idempotency_key", key)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        return field_errors(
+            [(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"]) for e in exc.errors()]
+        )
 
 
 def build_web(app: AsyncApp, services: Services) -> Starlette:
@@ -88,12 +131,8 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
     async def alertmanager(request: Request) -> Response:
         """Alertmanager's webhook (payload version 4): alerts labelled `warroom_trigger`
         drive the same fire/resolve as the bot's own evaluator."""
-        token = services.settings.warroom_alertmanager_token
-        expected = f"Bearer {token.get_secret_value()}" if token else None
-        if not expected or not hmac.compare_digest(
-            request.headers.get("authorization", ""), expected
-        ):
-            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+        if not bearer_ok(request, services.settings.warroom_alertmanager_token):
+            return unauthorized()
         try:
             payload = await request.json()
             alerts = payload["alerts"]
@@ -105,38 +144,20 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
         return JSONResponse({"handled": handled})
 
     async def feedback(request: Request) -> Response:
-        """The checkout widget and the in-app survey: token-protected, validated JSON."""
-        token = services.settings.warroom_feedback_token
-        expected = f"Bearer {token.get_secret_value()}" if token else None
-        if not expected or not hmac.compare_digest(
-            request.headers.get("authorization", ""), expected
-        ):
-            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
-        try:
-            data = await request.json()
-        except ValueError:
-            return JSONResponse(
-                {"errors": [{"field": "(body)", "message": "not valid JSON"}]}, status_code=400
-            )
-        if isinstance(data, dict) and request.headers.get("idempotency-key"):
-            data.setdefault("idempotency_key", request.headers["idempotency-key"])
-        try:
-            item = FeedbackIn.model_validate(data)
-            limit = services.playbook.feedback.max_text_length
-            if len(item.text) > limit:
-                raise ValueError(limit)
-        except ValidationError as exc:
-            errors = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-                for e in exc.errors()
-            ]
-            return JSONResponse({"errors": errors}, status_code=422)
-        except ValueError as exc:
-            return JSONResponse(
-                {"errors": [{"field": "text", "message": f"at most {exc.args[0]} characters"}]},
-                status_code=422,
-            )
-        stored, created = await asyncio.to_thread(services.feedback.submit, item)
+        """The checkout widget and the in-app survey: token-protected, validated JSON.
+        The item is stored (committed) before the answer; it is posted to Slack after."""
+        if not bearer_ok(request, services.settings.warroom_feedback_token):
+            return unauthorized()
+        item = await validated(request, FeedbackIn)
+        if isinstance(item, Response):
+            return item
+        limit = services.playbook.feedback.max_text_length
+        if len(item.text) > limit:
+            return field_errors([("text", f"at most {limit} characters")])
+        stored, created = await services.feedback.submit_async(item)
+        feedback = services.feedback
+        if feedback.routes_in_background:
+            feedback.route_soon()  # wakes the router thread; nothing blocks here
         return JSONResponse(
             {
                 "id": stored.id,
@@ -145,7 +166,23 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
                 "duplicate": not created,
             },
             status_code=201 if created else 200,
+            background=None
+            if feedback.routes_in_background
+            else BackgroundTask(feedback.route_soon),
         )
+
+    async def tickets(request: Request) -> Response:
+        """Helpdesk ticket events; only tickets tagged for the beta are kept."""
+        if not bearer_ok(request, services.settings.warroom_tickets_token):
+            return unauthorized()
+        event = await validated(request, TicketEvent)
+        if isinstance(event, Response):
+            return event
+        ticket = await asyncio.to_thread(services.tickets.record, event)
+        if ticket is None:
+            tag = services.playbook.feedback.ticket_tag
+            return JSONResponse({"kept": False, "why": f"not tagged {tag}"}, status_code=202)
+        return JSONResponse({"kept": True, "id": ticket.id, "answered": bool(ticket.answered_at)})
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -158,5 +195,6 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
             Route("/api/feedback", feedback, methods=["POST"]),
+            Route("/api/tickets", tickets, methods=["POST"]),
         ]
     )

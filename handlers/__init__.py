@@ -1,6 +1,6 @@
 """The Slack surface only: one module per surface, each with register(app).
 
-Each surface declares what it listens to (SLASH_COMMANDS, BOT_EVENTS) so that the
+Each surface declares what it listens to (SLASH_COMMANDS, BOT_EVENTS, SHORTCUTS) so that the
 manifest test can hold manifest.yml to exactly this set.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import events, rollback, rollout, schedule
+from handlers import events, feedback, home, rollback, rollout, schedule
 
-SURFACES = (rollout, rollback, schedule, events)
+SURFACES = (rollout, rollback, schedule, events, feedback, home)
 
 
 def register_all(app: AsyncApp) -> None:
@@ -24,3 +24,7 @@ def slash_commands() -> set[str]:
 
 def bot_events() -> set[str]:
     return {e for s in SURFACES for e in getattr(s, "BOT_EVENTS", ())}
+
+
+def shortcuts() -> set[str]:
+    return {c for s in SURFACES for c in getattr(s, "SHORTCUTS", ())}

@@ -37,7 +37,8 @@ from storage.models import ChecklistEvent, ChecklistState, CouncilVote, Schedule
 log = logging.getLogger(__name__)
 
 ON_TIME = timedelta(seconds=60)  # later than this is marked late
-Hook = Callable[[Occurrence], str | None]  # a report producer: returns a note, posts itself
+# a report producer: posts itself and returns (a note for the run, the post's ts or None)
+Hook = Callable[[Occurrence], tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ class ScheduleService:
         self.poster = poster
         self.owner = owner
         self.channel = playbook.channels.war_room
-        self.hooks: dict[str, Hook] = {}  # daily_report, executive_report: later issues
+        self.hooks: dict[str, Hook] = {}  # daily_report, executive_report
+        # run on every tick (the watchdog's interval), each safe with several replicas:
+        # the support-SLA flag, routing feedback left pending
+        self.periodic: list[Callable[[datetime], object]] = []
         self.snapshot_values: Callable[[list[str]], dict[str, str]] = lambda metrics: {}
         self._plan_cache: tuple[int, list[Occurrence]] | None = None
         self.live_lines: Callable[[list[str]], list[str]] = lambda metrics: [
@@ -107,6 +111,8 @@ class ScheduleService:
                     made.append(run)
         self.follow_up_checklists(now)
         self.close_due_councils(now)
+        for job in self.periodic:
+            job(now)
         return made
 
     def fire(self, key: str, fire_at: datetime) -> ScheduledRun | None:
@@ -170,7 +176,8 @@ class ScheduleService:
             hook = self.hooks.get(occurrence.kind)
             if hook is None:
                 return "skipped", None, "no producer registered yet"
-            return ("late" if late else "posted"), None, hook(occurrence) or ""
+            note, ts = hook(occurrence)
+            return ("failed" if ts is None else "late" if late else "posted"), ts, note
         notes = messages.late_note(run.late_seconds, self._missed_notes())
         if occurrence.kind == "shift":
             text, blocks = self._new_checklist(occurrence, run)

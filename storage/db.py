@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQLite has one writer at a time. Threads of this process queue for it on a lock, which
+# wakes the next one at once; left to SQLite's busy handler they would sleep in growing
+# steps (1, 2, 5 … 100 ms) and a burst of writers would crawl. Other processes still meet
+# the busy timeout.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -29,6 +36,7 @@ def make_engine(database_url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     if url.drivername == "postgresql":
         # psycopg 3 is the driver we ship in the `postgres` extra.
@@ -39,7 +47,10 @@ def make_engine(database_url: str) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One write transaction: committed on success, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    with (
+        _WRITE_LOCKS.get(engine) or nullcontext(),
+        Session(engine, expire_on_commit=False) as session,
+    ):
         if engine.dialect.name == "sqlite":
             # Take the write lock up front: a deferred transaction that reads and then
             # writes fails at once (SQLITE_BUSY_SNAPSHOT) when another writer got there first.

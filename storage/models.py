@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -280,6 +280,11 @@ class FeedbackItem(SQLModel, table=True):
     """One piece of beta feedback, from any source, with where it was routed."""
 
     __tablename__ = "feedback_item"
+    # the reports' figures come from this index alone (no table lookups): a day of a
+    # million items aggregates in well under a second
+    __table_args__ = (
+        Index("ix_feedback_item_report", "created_at", "rating", "source", "category", "route"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
@@ -291,6 +296,43 @@ class FeedbackItem(SQLModel, table=True):
     route: str = Field(max_length=16, index=True)  # critical | product | question
     classified_by: str = Field(max_length=8)  # form | rules
     text: str
-    created_at: datetime = Field(index=True)
+    created_at: datetime
     channel: str = Field(default="", max_length=64)
     message_ts: str = Field(default="", max_length=32)
+    link: str = Field(default="", max_length=512)  # the Slack message it was filed from
+    routed_at: datetime | None = Field(default=None, index=True)  # None: still to be posted
+
+
+class Ticket(SQLModel, table=True):
+    """A helpdesk ticket tagged for the beta, kept from its events (created, answered,
+    solved) so the war room can count them per day and flag those past the support SLA."""
+
+    __tablename__ = "ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=64, unique=True)
+    subject: str = Field(default="", max_length=256)
+    link: str = Field(default="", max_length=512)
+    flag: str = Field(default="", max_length=64)
+    created_at: datetime = Field(index=True)
+    answered_at: datetime | None = None
+    solved_at: datetime | None = None
+    sla_flagged_at: datetime | None = None  # set once, by whoever flags it first
+
+
+class Report(SQLModel, table=True):
+    """A daily or executive report as it was posted: its figures and its Markdown."""
+
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("kind", "period", name="uq_report_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # daily | executive
+    period: str = Field(max_length=32)  # the local day, or "T+24h"
+    created_at: datetime
+    proposal: str = Field(default="", max_length=16)  # executive: advance | hold | rollback
+    figures: Any = Field(default=None, sa_column=Column(JSON))
+    markdown: str = ""
+    channel: str = Field(default="", max_length=64)
+    message_ts: str = Field(default="", max_length=32)
+    chart_file_id: str = Field(default="", max_length=32)

@@ -3,6 +3,8 @@ idempotency, classification and routing."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -91,3 +93,41 @@ def test_routing(live_bot: LiveBot, text, category, route, channel, who) -> None
     assert response.status_code == 201 and response.json()["route"] == route
     message = live_bot.fake.wait_for(lambda f: f.channel_messages(channel))[0]
     assert text[:20] in message.text and who in message.text
+
+
+def test_feedback_is_kept_while_slack_is_down_and_routed_when_it_is_back(
+    live_bot: LiveBot,
+) -> None:
+    live_bot.fake.fail_next("chat.postMessage", 500, times=1000)
+    response = post(live_bot, {**GOOD, "text": "Checkout crashed"})
+    assert response.status_code == 201
+    feedback = live_bot.services.feedback
+    # the pass after the answer retries, gives up, and leaves the item pending
+    live_bot.fake.wait_for(lambda f: len(f.calls_to("chat.postMessage")) >= 3)
+    deadline = time.monotonic() + 10
+    while feedback.pending() != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feedback.pending() == 1 and feedback.count() == 1
+    live_bot.fake.faults.clear()
+    live_bot.services.schedule.tick()  # the watchdog's tick routes what is pending
+    assert feedback.pending() == 0
+    [message] = live_bot.fake.channel_messages("#phase1-war-room")
+    assert "Checkout crashed" in message.text
+
+
+def test_a_burst_goes_out_as_one_digest_per_channel_and_critical_items_one_by_one(
+    live_bot: LiveBot,
+) -> None:
+    from bot.feedback import FeedbackIn
+
+    feedback = live_bot.services.feedback
+    for i in range(8):
+        feedback.submit(FeedbackIn(source="survey", rating=4, text=f"Idea {i}: add a wishlist"))
+    feedback.submit(FeedbackIn(source="widget", rating=1, text="Payment failed twice"))
+    assert feedback.route_pending() == 9 and feedback.pending() == 0
+    [digest] = live_bot.fake.channel_messages("#phase1-product")
+    assert digest.text.startswith(":speech_balloon: 8 beta feedback items for <@U0PROD0001>")
+    assert "Idea 4" in digest.text and "Idea 5" not in digest.text  # the first five shown
+    [critical] = live_bot.fake.channel_messages("#phase1-war-room")
+    assert "Payment failed twice" in critical.text
+    assert feedback.route_pending() == 0  # nothing twice

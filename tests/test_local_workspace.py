@@ -144,3 +144,35 @@ def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
     assert "T-1h: Open the war room" in out and "T+0h: Launch" in out
     assert "error: say how far" in out and "error: skip forward, at most 7d" in out
     assert "Posted late" not in out  # minute steps: every post on time
+
+
+def test_feedback_is_a_prompted_form_in_the_terminal(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "as support",
+            "/feedback",
+            "7",  # not an option: asked again
+            "2",
+            "-",
+            "SMART_PRICING",
+            "Checkout crashed when I paid with smart prices",
+            "/feedback",
+            "5",
+            "cancel",
+        ],
+    )
+    assert "[form] Beta feedback: answer each field (`cancel` leaves the form)" in out
+    assert "  Rating — one of: 1, 2, 3, 4, 5:" in out
+    assert "  `7` is not one of: 1, 2, 3, 4, 5" in out
+    assert (
+        "  Category — one of: bug, product_request, question, praise (optional, `-` to skip):"
+        in out
+    )
+    assert "Filed as beta feedback #1 (Bug); routed to the SRE / observability lead." in out
+    assert "Beta feedback #1 (modal, bug) 2/5 on SMART_PRICING" in out  # routed to the war room
+    assert "form left; nothing was filed" in out
+    from bot.services import build_services
+
+    services = build_services(Settings(database_url=db_url))
+    assert services.feedback.count() == 1

@@ -21,12 +21,26 @@ from tests.conftest import SECRET, SRE
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "slack" / "schemas" / "manifest.schema.1.0.0.json"
 
-# Each Web API method the bot calls, and the bot scope it needs.
-SCOPE_OF_METHOD = {
+# Each Web API method the bot calls, and the bot scope it needs (None: no scope needed).
+SCOPE_OF_METHOD: dict[str, str | None] = {
     "chat_postMessage": "chat:write",
+    "chat_postEphemeral": "chat:write",
     "chat_update": "chat:write",
+    "chat_getPermalink": None,
     "usergroups_users_list": "usergroups:read",
+    "files_upload_v2": "files:write",
+    "views_open": None,
+    "views_publish": None,
 }
+API_FAMILIES = (
+    "chat_",
+    "views_",
+    "files_",
+    "usergroups_",
+    "conversations_",
+    "users_",
+    "reactions_",
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +104,38 @@ def test_scopes_are_exactly_those_the_code_needs(manifest: dict) -> None:
         if "local" in path.parts:
             continue  # the local workspace's stand-in serves these methods, not calls them
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in SCOPE_OF_METHOD:
+            if isinstance(node, ast.Attribute) and node.attr.startswith(API_FAMILIES):
                 called.add(node.attr)
-    needed = {SCOPE_OF_METHOD[m] for m in called}
-    needed |= {"commands"} if manifest["features"]["slash_commands"] else set()
+    unknown = called - set(SCOPE_OF_METHOD)
+    assert not unknown, f"say which scope these Web API methods need: {unknown}"
+    needed = {SCOPE_OF_METHOD[m] for m in called} - {None}
+    needed |= (
+        {"commands"}
+        if manifest["features"]["slash_commands"] or manifest["features"].get("shortcuts")
+        else set()
+    )
     needed |= (
         {"app_mentions:read"}
         if "app_mention" in manifest["settings"]["event_subscriptions"]["bot_events"]
         else set()
     )
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_shortcuts_and_app_home_match_the_app(manifest: dict, services: Services) -> None:
+    app = build_app(services)
+    shortcuts = manifest["features"]["shortcuts"]
+    assert {s["callback_id"] for s in shortcuts} == handlers.shortcuts()
+    assert all(s["type"] == "message" for s in shortcuts)
+    for callback_id in handlers.shortcuts():
+        body = payloads.message_shortcut(
+            callback_id,
+            SRE,
+            "C1",
+            {"type": "message", "user": SRE, "ts": "1.2", "text": "x"},
+            "http://127.0.0.1:9/r",
+        )
+        assert asyncio.run(_status_of(app, body, "application/x-www-form-urlencoded")) == 200
+    # the App Home event is subscribed, so the Home tab must be on
+    assert "app_home_opened" in handlers.bot_events()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True

@@ -7,6 +7,7 @@ bolt-python tests itself (a client whose base_url points here). It also serves
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -40,6 +41,24 @@ class Message:
 
 
 @dataclass
+class SharedFile:
+    id: str
+    channel: str
+    title: str
+    filename: str
+    data: bytes
+    thread_ts: str | None = None
+
+
+def channel_id(channel: str) -> str:
+    """Slack answers with channel IDs even when a post named the channel (#name): the
+    files API accepts only IDs, as Slack's does."""
+    if channel[:1] in "CDG" and channel.isalnum() and channel.isupper():
+        return channel
+    return "C" + hashlib.sha1(channel.encode()).hexdigest()[:10].upper()
+
+
+@dataclass
 class Fault:
     status: int
     times: int
@@ -60,6 +79,9 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self.response_urls: dict[str, dict] = {}  # id → {"channel", "user", "ts"}
         self.views: list[dict] = []  # modals opened with views.open
+        self.home_views: dict[str, dict] = {}  # user → the App Home view views.publish set
+        self.uploads: dict[str, dict] = {}  # file id → {"filename", "length", "data"}
+        self.files: list[SharedFile] = []  # files shared by files.completeUploadExternal
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -69,10 +91,24 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:  # quiet: tests read calls, not logs
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - slack_sdk sends a few methods as GET
+                path, _, query = self.path.partition("?")
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                if self.headers.get("Authorization"):
+                    headers["Authorization"] = self.headers["Authorization"]
+                status, payload, extra = fake._handle(path, query, headers)
+                self._send(status, payload, extra)
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                status, payload, headers = fake._handle(self.path, raw, self.headers)
+                data = self.rfile.read(length) if length else b""
+                if self.path.startswith("/upload/"):  # files_upload_v2's step 2: raw bytes
+                    status, payload, headers = fake._upload(self.path, data)
+                else:
+                    status, payload, headers = fake._handle(self.path, data.decode(), self.headers)
+                self._send(status, payload, headers)
+
+            def _send(self, status: int, payload: dict, headers: dict) -> None:
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -194,13 +230,14 @@ class FakeSlack:
             self.messages.append(message)
             return {
                 "ok": True,
-                "channel": message.channel,
+                "channel": channel_id(message.channel),
                 "ts": message.ts,
                 "message": {"text": message.text, "blocks": message.blocks},
             }
         if method == "chat.update":
             for message in self.messages:
-                if message.channel == p.get("channel") and message.ts == p.get("ts"):
+                same = channel_id(message.channel) == channel_id(str(p.get("channel")))
+                if same and message.ts == p.get("ts"):
                     message.text, message.blocks = p.get("text", ""), _blocks(p)
                     message.updated += 1
                     return {"ok": True, "channel": message.channel, "ts": message.ts}
@@ -220,6 +257,28 @@ class FakeSlack:
             view = json.loads(view) if isinstance(view, str) else view
             self.views.append(view)
             return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
+        if method == "views.publish":
+            view = p.get("view")
+            self.home_views[str(p.get("user_id"))] = (
+                json.loads(view) if isinstance(view, str) else view
+            )
+            return {"ok": True, "view": {"id": "VHOME"}}
+        if method == "chat.getPermalink":
+            return {
+                "ok": True,
+                "permalink": f"https://local.invalid/archives/{channel_id(str(p.get('channel')))}"
+                f"/p{str(p.get('message_ts')).replace('.', '')}",
+            }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.uploads[file_id] = {
+                "filename": p.get("filename"),
+                "length": int(p.get("length") or 0),
+                "data": None,
+            }
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(p)
         if method == "apps.connections.open":
             if not self.socket_mode_url:
                 return {"ok": False, "error": "not_allowed_token_type"}
@@ -230,6 +289,40 @@ class FakeSlack:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.usergroups[group]}
         return {"ok": True}
+
+    def _upload(self, path: str, data: bytes) -> tuple[int, dict, dict]:
+        upload = self.uploads.get(path.rsplit("/", 1)[-1])
+        if upload is None:
+            return 404, {"ok": False, "error": "unknown upload url"}, {}
+        with self._cond:
+            upload["data"] = data
+        return 200, {"ok": True}, {}
+
+    def _complete_upload(self, p: dict[str, Any]) -> dict:
+        files = p.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        channel = str(p.get("channel_id") or "")
+        if channel and channel_id(channel) != channel:
+            return {"ok": False, "error": "invalid_channel"}  # a #name: Slack wants the ID
+        shared = []
+        for f in files:
+            upload = self.uploads.get(f.get("id"))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            if len(upload["data"]) != upload["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            shared.append(
+                SharedFile(
+                    f["id"],
+                    channel,
+                    f.get("title") or "",
+                    upload["filename"],
+                    upload["data"],
+                    p.get("thread_ts"),
+                )
+            )
+        self.files.extend(shared)
+        return {"ok": True, "files": [{"id": f.id, "title": f.title} for f in shared]}
 
     def _respond(self, key: str, p: dict[str, Any]) -> dict:
         target = self.response_urls.get(key)

@@ -109,11 +109,24 @@ def event_callback(event: dict, event_id: str | None = None) -> str:
     )
 
 
-def view_submission(user: str, view: dict, values: dict[str, dict[str, str]]) -> str:
-    """A modal submitted with plain-text inputs: values = {block_id: {action_id: text}}."""
+def _element_state(element: dict, value: str | None) -> dict:
+    kind = element.get("type", "plain_text_input")
+    if kind == "static_select":
+        chosen = next((o for o in element.get("options", []) if o["value"] == value), None)
+        return {"type": kind, "selected_option": chosen}
+    return {"type": kind, "value": value}
+
+
+def view_submission(user: str, view: dict, values: dict[str, dict[str, str | None]]) -> str:
+    """A modal submitted: values = {block_id: {action_id: text or option value}}; each
+    input's state is shaped as Slack shapes it for that element (text, static select)."""
+    elements = {
+        b["block_id"]: b["element"] for b in view.get("blocks", []) if b.get("type") == "input"
+    }
     state = {
         block: {
-            action: {"type": "plain_text_input", "value": text} for action, text in inputs.items()
+            action: _element_state(elements.get(block, {}), value)
+            for action, value in inputs.items()
         }
         for block, inputs in values.items()
     }
@@ -125,5 +138,49 @@ def view_submission(user: str, view: dict, values: dict[str, dict[str, str]]) ->
         "token": "deprecated-verification-token",
         "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
         "view": {**view, "id": view.get("id", "V0LOCAL"), "state": {"values": state}},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut(
+    callback_id: str, user: str, channel: str, message: dict, response_url: str
+) -> str:
+    """A message shortcut ("message_action") on `message` in `channel`."""
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": TEAM,
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
+        "channel": {"id": channel, "name": channel.lstrip("#")},
+        "message": message,
+        "message_ts": message.get("ts"),
+        "response_url": response_url,
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "action_ts": f"{time.time():.6f}",
+        "token": "deprecated-verification-token",
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def home_action(user: str, action_id: str, value: str, view: dict | None = None) -> str:
+    """A button clicked on the App Home tab: no channel, no message, no response_url."""
+    payload = {
+        "type": "block_actions",
+        "team": TEAM,
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "container": {"type": "view", "view_id": "VHOME"},
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**(view or {"type": "home", "blocks": []}), "id": "VHOME"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "home",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
     }
     return urlencode({"payload": json.dumps(payload)})

@@ -28,17 +28,77 @@ from bot.settings import Settings
 from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
-Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, ...
+Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, /feedback, ...
 Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · help · quit"""
 
 WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
   whoami         who you are and your roles
   click N        press button [N] of a message shown above
-  submit TEXT    answer the form a button opened
+  submit TEXT    answer a one-field form a button opened (a form of several fields,
+                 like /feedback's, asks each field in turn; `cancel` leaves it)
   skip 30m|4h|1d move time forward, making the scheduled posts that fall due
   schedule       the upcoming posts (/rollout schedule)
   quit           leave (the database keeps what happened)"""
+
+
+class PromptedForm:
+    """A modal of several inputs as a terminal form: one question per field, select
+    fields answered with one of their options, then submitted like Slack submits it."""
+
+    def __init__(self, view: dict, only: set[str] | None = None) -> None:
+        self.view = view
+        self.fields = [
+            b
+            for b in view["blocks"]
+            if b.get("type") == "input" and (not only or b["block_id"] in only)
+        ]
+        self.answers: dict[str, str | None] = {}
+        self.previous: dict[str, str | None] = {}
+
+    @property
+    def done(self) -> bool:
+        return len(self.answers) == len(self.fields)
+
+    def _current(self) -> dict:
+        return self.fields[len(self.answers)]
+
+    def question(self) -> str:
+        field = self._current()
+        label = field["label"]["text"]
+        options = field["element"].get("options")
+        choices = f" — one of: {', '.join(o['value'] for o in options)}" if options else ""
+        optional = " (optional, `-` to skip)" if field.get("optional") else ""
+        return f"  {label}{choices}{optional}:"
+
+    def answer(self, line: str) -> str | None:
+        """Takes the answer for the current field; returns a problem to show, if any."""
+        field = self._current()
+        text = line.strip()
+        if text in ("", "-"):
+            if not field.get("optional"):
+                return "this field is required"
+            self.answers[field["block_id"]] = None
+            return None
+        options = field["element"].get("options")
+        if options and text not in {o["value"] for o in options}:
+            return f"`{text}` is not one of: {', '.join(o['value'] for o in options)}"
+        self.answers[field["block_id"]] = text
+        return None
+
+    def values(self) -> dict[str, dict[str, str | None]]:
+        merged = {**self.previous, **self.answers}
+        return {
+            b["block_id"]: {b["element"]["action_id"]: merged.get(b["block_id"])}
+            for b in self.view["blocks"]
+            if b.get("type") == "input"
+        }
+
+    def again(self, errors: dict[str, str]) -> PromptedForm:
+        """The same form asking only the fields the app refused (the rest are kept)."""
+        retry = PromptedForm(self.view, set(errors))
+        retry.previous = {**self.previous, **self.answers}
+        return retry
 
 
 class LocalWorkspace:
@@ -64,6 +124,7 @@ class LocalWorkspace:
         self._numbers = iter(range(1, 10**6))
         self.modal: dict | None = None
         self._views_seen = 0
+        self.form: PromptedForm | None = None  # a form of several fields, asked one by one
 
     # ---- identities ---------------------------------------------------------------------
     def _resolve_user(self, who: str) -> str | None:
@@ -100,6 +161,9 @@ class LocalWorkspace:
         self.fake.stop()
 
     async def handle(self, line: str) -> bool:
+        if self.form is not None:
+            await self._answer(line)
+            return True
         if not line:
             return True
         if line in ("quit", "exit"):
@@ -191,6 +255,28 @@ class LocalWorkspace:
         if '"response_action": "errors"' not in body.replace('":"', '": "'):
             self.modal = None  # closed, as Slack closes a form accepted without errors
 
+    async def _answer(self, line: str) -> None:
+        """One answer of a prompted form; after the last field the form is submitted."""
+        form = self.form
+        assert form is not None
+        if line == "cancel":
+            self.form, self.modal = None, None
+            self.say("form left; nothing was filed")
+            return
+        problem = form.answer(line)
+        if problem:
+            self.say(f"  {problem}")
+        if not form.done:
+            self.say(form.question())
+            return
+        self.form = None
+        body = await self._dispatch(payloads.view_submission(self.user, form.view, form.values()))
+        if '"response_action": "errors"' in body.replace('":"', '": "'):
+            self.form = form.again(json.loads(body).get("errors", {}))
+            self.say(self.form.question())
+        else:
+            self.modal = None
+
     async def _dispatch(self, body: str) -> str:
         """Send a signed request through the app; returns the ack's body."""
         request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(self.secret, body))
@@ -229,11 +315,7 @@ class LocalWorkspace:
         if len(self.fake.views) > self._views_seen:
             self.modal = self.fake.views[-1]
             self._views_seen = len(self.fake.views)
-            inputs = [b["label"]["text"] for b in self.modal["blocks"] if b.get("type") == "input"]
-            self.say(
-                f"[form] {self.modal['title']['text']}: {'; '.join(inputs)}\n"
-                "  type `submit YOUR ANSWER` (or anything else to leave it)"
-            )
+            self._show_form(self.modal)
         for message in list(self.fake.messages):
             if self._seen.get(message.ts) == message.updated:
                 continue
@@ -242,6 +324,19 @@ class LocalWorkspace:
             edited = message.ts in self._seen
             self._seen[message.ts] = message.updated
             self._print_message(message, edited)
+
+    def _show_form(self, modal: dict) -> None:
+        inputs = [b["label"]["text"] for b in modal["blocks"] if b.get("type") == "input"]
+        title = modal["title"]["text"]
+        if len(inputs) > 1:  # asked field by field
+            self.form = PromptedForm(modal)
+            self.say(f"[form] {title}: answer each field (`cancel` leaves the form)")
+            self.say(self.form.question())
+        else:
+            self.say(
+                f"[form] {title}: {'; '.join(inputs)}\n"
+                "  type `submit YOUR ANSWER` (or anything else to leave it)"
+            )
 
     def _print_message(self, message: Message, edited: bool) -> None:
         if message.ephemeral_to:

@@ -16,6 +16,11 @@ def who(actor: str) -> str:
     return "the bot" if actor == "warroom" else f"<@{actor}>"
 
 
+def section(text: str) -> SectionBlock:
+    """A mrkdwn section, cut to Slack's 3,000-character limit."""
+    return SectionBlock(text=MarkdownTextObject(text=text[:3000]))
+
+
 def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 

@@ -1,0 +1,172 @@
+"""The seed's completion checklist, each item with its evidence from the records: ticked
+automatically where the bot can see it, by a role-checked confirmation where it cannot.
+Confirmations are decisions (`completion.confirm` in the decision log)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import decision_log
+from bot.authz import Authorizer
+from bot.clock import Clock
+from bot.decision_log import Decision
+from bot.errors import NotAuthorized, Refusal
+from bot.messages.common import local_time, who
+from bot.observability import log_event
+from bot.playbook import CompletionItem, Playbook
+from bot.reports.service import ReportService
+from bot.rollback.service import RollbackService
+from bot.rollout import RolloutService
+from storage.models import ScheduledRun, TriggerState
+
+log = logging.getLogger(__name__)
+CONFIRM = "completion.confirm"
+LIVE_WITHIN = timedelta(minutes=5)  # alerts are live if the triggers were evaluated this recently
+
+
+@dataclass(frozen=True)
+class ItemState:
+    item: CompletionItem
+    done: bool
+    evidence: list[str]
+    needs_confirmation: bool  # a confirm button is worth showing
+
+
+class CompletionService:
+    def __init__(
+        self,
+        engine: Engine,
+        playbook: Playbook,
+        clock: Clock,
+        authz: Authorizer,
+        rollout: RolloutService,
+        rollback: RollbackService,
+        reports: ReportService,
+        alerts_configured: bool,
+    ) -> None:
+        self.engine = engine
+        self.playbook = playbook
+        self.clock = clock
+        self.authz = authz
+        self.rollout = rollout
+        self.rollback = rollback
+        self.reports = reports
+        self.alerts_configured = alerts_configured
+        self.checks: dict[str, Callable[[], tuple[bool, list[str]]]] = {
+            "runbook_validated": self._runbook_validated,
+            "shifts_live": self._shifts_live,
+            "rollout_running": self._rollout_running,
+            "first_report": self._first_report,
+        }
+
+    def states(self) -> list[ItemState]:
+        keys = [item.key for item in self.playbook.completion]
+        confirmed = decision_log.last_for(self.engine, CONFIRM, keys)
+        states = []
+        for item in self.playbook.completion:
+            seen, evidence = self.checks[item.check]() if item.check else (True, [])
+            record = confirmed.get(item.key)
+            if item.confirm_roles:
+                if record:
+                    evidence.append(
+                        f"confirmed by {who(record.actor)} "
+                        f"{local_time(record.at, self.playbook.zone)}"
+                    )
+                else:
+                    evidence.append(f"awaiting confirmation by {' or '.join(item.confirm_roles)}")
+            if item.link:
+                evidence.append(f"<{item.link}|evidence>")
+            vouched = bool(record) or not item.confirm_roles
+            states.append(ItemState(item, seen and vouched, evidence, not vouched))
+        return states
+
+    def confirm(self, user: str, key: str) -> ItemState:
+        item = next((i for i in self.playbook.completion if i.key == key), None)
+        if item is None or not item.confirm_roles:
+            raise Refusal(f"`{key}` is not a completion item people confirm.")
+        if not self.authz.roles_of(user) & set(item.confirm_roles):
+            raise NotAuthorized(f"confirm “{item.title}”", item.confirm_roles)
+        if decision_log.last_for(self.engine, CONFIRM, [key]):
+            raise Refusal(f"“{item.title}” is already confirmed.")
+        decision_log.append(
+            self.engine,
+            Decision(
+                actor=user,
+                action=CONFIRM,
+                subject=key,
+                after={"confirmed": True},
+                reason=item.title,
+                evidence={"link": item.link} if item.link else None,
+            ),
+            self.clock.now(),
+        )
+        log_event(log, CONFIRM, who=user, item=key, outcome="ok")
+        return next(s for s in self.states() if s.item.key == key)
+
+    # ---- what the bot can see --------------------------------------------------------------
+    def _runbook_validated(self) -> tuple[bool, list[str]]:
+        roles = self.playbook.rollback.sign_off_roles
+        signed = {s.role: s for s in self.rollback.plan_signatures()}
+        evidence = [
+            f"plan {self.rollback.plan_version()[:8]} signed by {who(s.user)} ({role}) "
+            f"{local_time(s.at, self.playbook.zone)}"
+            for role, s in sorted(signed.items())
+        ]
+        missing = [r for r in roles if r not in signed]
+        if missing:
+            evidence.append(f"waiting for the {' and '.join(missing)} sign-off (`/rollback plan`)")
+        return not missing, evidence
+
+    def _shifts_live(self) -> tuple[bool, list[str]]:
+        evidence = [f"{len(self.playbook.shifts)} shifts in the playbook"]
+        with Session(self.engine) as session:
+            posted = session.exec(
+                select(ScheduledRun)
+                .where(ScheduledRun.kind == "shift", col(ScheduledRun.message_ts) != "")
+                .order_by(col(ScheduledRun.fire_at))
+            ).first()
+            sampled = session.exec(
+                select(TriggerState).order_by(col(TriggerState.last_sample_at).desc())
+            ).first()
+        launch = self.rollout.launch_at()
+        evidence.append(
+            f"scheduled from T ({local_time(launch, self.playbook.zone)})"
+            if launch
+            else "no launch time yet (`/rollout launch`)"
+        )
+        if posted:
+            evidence.append(
+                f"first checklist posted {local_time(posted.fire_at, self.playbook.zone)}"
+            )
+        at = sampled.last_sample_at if sampled else None
+        live = bool(at and self.clock.now() - at <= LIVE_WITHIN)
+        if at:
+            evidence.append(f"triggers last evaluated {local_time(at, self.playbook.zone)}")
+        elif not self.alerts_configured:
+            evidence.append("no metrics source: set PROMETHEUS_URL for live alerts")
+        else:
+            evidence.append("triggers not evaluated yet")
+        return bool(self.playbook.shifts and launch and live), evidence
+
+    def _rollout_running(self) -> tuple[bool, list[str]]:
+        target = self.playbook.rollout_target
+        external = set(self.playbook.external_segments)
+        flags = self.rollout.status().flags
+        evidence = [f"{f.name} {f.percent} % {', '.join(f.segments)}" for f in flags]
+        running = all(f.percent >= target.percent and external & set(f.segments) for f in flags)
+        return running, evidence
+
+    def _first_report(self) -> tuple[bool, list[str]]:
+        report = self.reports.latest("executive")
+        if report is None:
+            return False, ["no executive report yet (it is posted at T+24h)"]
+        return True, [
+            f"executive report #{report.id} {local_time(report.created_at, self.playbook.zone)}"
+            f", proposal: {report.proposal}"
+        ]

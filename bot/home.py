@@ -1,0 +1,108 @@
+"""The war room at a glance, for App Home: flags, KPIs, open rollback requests, today's
+checklists and who acknowledged them, the next scheduled posts, the completion checklist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.completion import CompletionService, ItemState
+from bot.flags.base import FlagView
+from bot.playbook import Playbook
+from bot.rollback.model import RequestView
+from bot.rollback.service import RollbackService
+from bot.rollout import FreezeState, RolloutService
+from schedules.plan import Occurrence, local_instant
+from schedules.service import ScheduleService
+from storage.models import ChecklistState, ScheduledRun
+
+OPEN_STATUSES = ("open", "executing")
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    shift: str
+    fire_at: datetime
+    ticked: int
+    items: int
+    acknowledged_by: str
+    completed: bool
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    flags: list[FlagView]
+    freeze: FreezeState
+    kpis: list[str]
+    open_requests: list[RequestView]
+    checklists: list[ChecklistLine]
+    upcoming: list[Occurrence]
+    completion: list[ItemState]
+    roles: set[str]
+
+
+class HomeService:
+    def __init__(
+        self,
+        engine: Engine,
+        playbook: Playbook,
+        rollout: RolloutService,
+        rollback: RollbackService,
+        schedule: ScheduleService,
+        completion: CompletionService,
+        kpi_lines: Callable[[], list[str]],
+        roles_of: Callable[[str], set[str]],
+    ) -> None:
+        self.engine = engine
+        self.playbook = playbook
+        self.rollout = rollout
+        self.rollback = rollback
+        self.schedule = schedule
+        self.completion = completion
+        self.kpi_lines = kpi_lines
+        self.roles_of = roles_of
+
+    def dashboard(self, user: str) -> Dashboard:
+        status = self.rollout.status()
+        return Dashboard(
+            flags=status.flags,
+            freeze=status.freeze,
+            kpis=self.kpi_lines(),
+            open_requests=[
+                v for v in self.rollback.recent(20) if v.request.status in OPEN_STATUSES
+            ],
+            checklists=self.todays_checklists(),
+            upcoming=self.schedule.upcoming(5),
+            completion=self.completion.states(),
+            roles=self.roles_of(user),
+        )
+
+    def todays_checklists(self) -> list[ChecklistLine]:
+        zone = self.playbook.zone
+        today = self.schedule.clock.now().astimezone(zone).date()
+        start = local_instant(today, time(0), zone)
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(ScheduledRun, ChecklistState)
+                .join(ChecklistState, col(ChecklistState.run_id) == col(ScheduledRun.id))
+                .where(
+                    ScheduledRun.fire_at >= start,
+                    ScheduledRun.fire_at < start + timedelta(days=1),
+                )
+                .order_by(col(ScheduledRun.fire_at))
+            ).all()
+        return [
+            ChecklistLine(
+                state.shift,
+                run.fire_at,
+                len(state.ticked),
+                len(state.items),
+                state.acknowledged_by,
+                state.completed_at is not None,
+            )
+            for run, state in rows
+        ]

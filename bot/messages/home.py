@@ -1,0 +1,94 @@
+"""The App Home view: the war room at a glance, built from a Dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.home import Dashboard
+from bot.ids.home import HomeAction
+from bot.messages.common import context, local_time, section, who
+
+
+def _flags(d: Dashboard, zone: ZoneInfo) -> str:
+    lines = [
+        f"• *{f.name}*: {f.percent} % — {', '.join(f.segments) or 'no segment'}" for f in d.flags
+    ]
+    if d.freeze.frozen:
+        lines.append(
+            f":ice_cube: frozen by {who(d.freeze.by)} {local_time(d.freeze.at, zone)}: "
+            f"{d.freeze.reason}"
+        )
+    return "*Flags*\n" + "\n".join(lines)
+
+
+def _listing(title: str, lines: list[str], empty: str) -> str:
+    return f"*{title}*\n" + ("\n".join(f"• {line}" for line in lines) or empty)
+
+
+def _requests(d: Dashboard) -> str:
+    lines = [
+        f"#{v.request.id} {v.request.status} — {v.request.reason[:80]} "
+        f"(sign-off {sum(1 for r in v.sign_off_roles if v.approval_for(r))}"
+        f"/{len(v.sign_off_roles)})"
+        for v in d.open_requests
+    ]
+    return _listing("Open rollback requests", lines, "none")
+
+
+def _checklists(d: Dashboard, zone: ZoneInfo) -> str:
+    lines = [
+        f"{local_time(c.fire_at, zone, '%H:%M')} {c.shift}: {c.ticked}/{c.items} ticked, "
+        + (f"acknowledged by {who(c.acknowledged_by)}" if c.acknowledged_by else "not acknowledged")
+        + (" — ✅ complete" if c.completed else "")
+        for c in d.checklists
+    ]
+    return _listing("Today's checklists", lines, "none posted yet today")
+
+
+def _upcoming(d: Dashboard, zone: ZoneInfo) -> str:
+    lines = [f"{local_time(o.fire_at, zone)} — {o.title}" for o in d.upcoming]
+    empty = "nothing scheduled (set the launch time: `/rollout launch`)"
+    return _listing("Next scheduled posts", lines, empty)
+
+
+def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
+    blocks: list[Block] = [
+        HeaderBlock(text="War room"[:150]),
+        context(f"{name} · updated {local_time(now, zone, '%H:%M:%S %Z')} (reopen to refresh)"),
+        section(_flags(d, zone)),
+        section("*KPIs*\n" + "\n".join(d.kpis)),
+        section(_requests(d)),
+        section(_checklists(d, zone)),
+        section(_upcoming(d, zone)),
+        DividerBlock(),
+        HeaderBlock(text="Completion checklist"),
+    ]
+    for state in d.completion:
+        mark = "✅" if state.done else "⬜"
+        text = f"{mark} *{state.item.title}*\n" + "\n".join(f"   {e}" for e in state.evidence)
+        may_confirm = state.needs_confirmation and d.roles & set(state.item.confirm_roles)
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=text[:3000]),
+                accessory=ButtonElement(
+                    text="Confirm",
+                    action_id=HomeAction.CONFIRM,
+                    value=state.item.key,
+                    style="primary",
+                )
+                if may_confirm
+                else None,
+            )
+        )
+    return View(type="home", blocks=blocks[:100])

@@ -1,0 +1,120 @@
+"""A report as Markdown (stored, exported) and as Block Kit (posted). Both read the same
+figures; numbers always come with their mark (✅ ⚠️ 🛑 ❔), never colour alone."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block, HeaderBlock
+
+from bot.messages.common import context, section
+from bot.reports.figures import Figures, KpiFigure
+
+PROPOSAL_TEXT = {
+    "advance": "Advance to the next stage (50 %)",
+    "hold": "Hold at the current stage",
+    "rollback": "Roll back",
+}
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4g} %" if unit == "%" else f"{value:.4g} {unit}"
+
+
+def kpi_line(k: KpiFigure) -> str:
+    goal = _number(k.goal, k.unit)
+    detail = f" ({k.detail})" if k.detail else ""
+    return f"{k.mark} {k.metric}: {_number(k.value, k.unit)} — goal {k.op} {goal}{detail}"
+
+
+def feedback_lines(f: Figures) -> list[str]:
+    fb = f.feedback
+    average = f"{fb.average:.2f}/5" if fb.average is not None else "n/a"
+    stars = " · ".join(f"{r}★ {n}" for r, n in fb.distribution.items())
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(fb.by_source.items())) or "none"
+    categories = ", ".join(f"{k} {v}" for k, v in sorted(fb.by_category.items())) or "none"
+    lines = [
+        f"{fb.count} items; average rating {average} over {fb.rated} ratings",
+        f"ratings: {stars}",
+        f"by source: {sources}",
+        f"by category: {categories}",
+        f"critical: {fb.critical_count}",
+    ]
+    lines += [
+        f"  #{c['id']} ({c['source']}): {c['text'][:120]}"
+        + (f" <{c['link']}>" if c["link"] else "")
+        for c in fb.critical
+    ]
+    return lines
+
+
+def ticket_line(f: Figures, goal: float | None) -> str:
+    mark = "❔" if goal is None else ("✅" if f.tickets_per_day <= goal else "⚠️")
+    goal_text = f" — goal <= {goal:g}/day" if goal is not None else ""
+    return (
+        f"{mark} tickets: {f.tickets_created} created ({f.tickets_per_day:g}/day){goal_text}; "
+        f"{f.tickets_unanswered} unanswered, {f.tickets_past_sla} past the support SLA"
+    )
+
+
+def decision_lines(f: Figures) -> list[str]:
+    if not f.decisions:
+        return ["no decisions recorded"]
+    return [
+        f"{d['at']} {d['action']} {d['subject']} by {d['actor']} — {d['outcome']}"
+        + (f": {d['reason']}" if d["reason"] else "")
+        for d in f.decisions
+    ]
+
+
+def _ticket_goal(f: Figures) -> float | None:
+    return next((k.goal for k in f.kpis if k.metric == "support_tickets"), None)
+
+
+def period(f: Figures, zone: ZoneInfo) -> str:
+    start, end = f.start.astimezone(zone), f.end.astimezone(zone)
+    return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} {end:%Z}"
+
+
+def markdown(f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None) -> str:
+    out = [f"# {f.title}", "", period(f, zone)]
+    if proposal:
+        out += ["", f"## Proposal: {PROPOSAL_TEXT[proposal[0]]}", ""]
+        out += [f"- {reason}" for reason in proposal[1]]
+    out += ["", "## KPIs against their goals", ""]
+    out += [f"- {kpi_line(k)}" for k in f.kpis]
+    if f.metrics_note:
+        out += [f"- {f.metrics_note}"]
+    out += ["", "## Feedback", ""]
+    out += [f"  - {x.strip()}" if x.startswith(" ") else f"- {x}" for x in feedback_lines(f)]
+    out += ["", "## Support tickets", "", f"- {ticket_line(f, _ticket_goal(f))}"]
+    out += ["", "## Actions taken (decision log)", ""] + [f"- {d}" for d in decision_lines(f)]
+    return "\n".join(out) + "\n"
+
+
+def blocks(
+    f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None
+) -> list[Block]:
+    out: list[Block] = [HeaderBlock(text=f.title[:150]), context(period(f, zone))]
+    if proposal:
+        out.append(
+            section(
+                f"*Proposal: {PROPOSAL_TEXT[proposal[0]]}*\n"
+                + "\n".join(f"• {r}" for r in proposal[1])
+            )
+        )
+    kpis = "\n".join(kpi_line(k) for k in f.kpis) + (
+        f"\n{f.metrics_note}" if f.metrics_note else ""
+    )
+    out.append(section(f"*KPIs*\n{kpis}"))
+    out.append(section("*Feedback*\n" + "\n".join(feedback_lines(f))[:2900]))
+    out.append(section(f"*Support tickets*\n{ticket_line(f, _ticket_goal(f))}"))
+    actions = decision_lines(f)
+    shown = "\n".join(actions[:15]) + (
+        f"\n…and {len(actions) - 15} more" if len(actions) > 15 else ""
+    )
+    out.append(section(f"*Actions taken*\n{shown}"[:2990]))
+    out.append(context("Markdown: `warroom export reports --format md`"))
+    return out

@@ -1,0 +1,126 @@
+"""Helpdesk tickets tagged for the beta: kept from their events (created, answered,
+solved), counted per day for the `support_tickets <= 5/day` KPI, and flagged in the war
+room once when one is still unanswered after the support SLA (4 h by default)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock
+from bot.messages.schedule import owners_of
+from bot.observability import log_event
+from bot.playbook import Playbook
+from bot.slack_out.poster import Poster
+from storage.db import session_scope
+from storage.models import Ticket
+
+log = logging.getLogger(__name__)
+
+
+class TicketEvent(BaseModel):
+    """One event from the helpdesk's webhook."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    event: Literal["created", "answered", "solved"]
+    ticket_id: str = Field(min_length=1, max_length=64)
+    tags: list[str] = Field(default_factory=list)
+    subject: str = Field("", max_length=256)
+    link: str = Field("", max_length=512)
+    flag: str = Field("", max_length=64)
+    at: datetime | None = None  # when it happened at the helpdesk; default: now
+
+
+class TicketService:
+    def __init__(self, engine: Engine, playbook: Playbook, clock: Clock, poster: Poster) -> None:
+        self.engine = engine
+        self.playbook = playbook
+        self.clock = clock
+        self.poster = poster
+
+    def record(self, event: TicketEvent) -> Ticket | None:
+        """Applies the event; None when the ticket is not tagged for the beta. Replayed
+        events change nothing: each timestamp is set once, by the first event that has it."""
+        if self.playbook.feedback.ticket_tag not in event.tags:
+            return None
+        at = event.at or self.clock.now()
+        with session_scope(self.engine) as session:
+            ticket = session.exec(
+                select(Ticket).where(Ticket.external_id == event.ticket_id)
+            ).one_or_none()
+            if ticket is None:
+                ticket = Ticket(external_id=event.ticket_id, created_at=at)
+            ticket.subject = event.subject or ticket.subject
+            ticket.link = event.link or ticket.link
+            ticket.flag = event.flag or ticket.flag
+            if event.event == "created":
+                ticket.created_at = min(ticket.created_at, at)
+            if event.event in ("answered", "solved") and ticket.answered_at is None:
+                ticket.answered_at = at
+            if event.event == "solved" and ticket.solved_at is None:
+                ticket.solved_at = at
+            session.add(ticket)
+            session.flush()
+            session.refresh(ticket)
+        log_event(log, "ticket.event", ticket=event.ticket_id, kind=event.event)
+        return ticket
+
+    def created_between(self, start: datetime, end: datetime) -> int:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Ticket.id).where(Ticket.created_at >= start, Ticket.created_at < end)
+            )
+            return len(list(rows))
+
+    def overdue(self, now: datetime) -> list[Ticket]:
+        cutoff = now - timedelta(hours=self.playbook.feedback.support_sla_hours)
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(Ticket).where(
+                        col(Ticket.answered_at).is_(None),
+                        Ticket.created_at <= cutoff,
+                    )
+                )
+            )
+
+    def flag_overdue(self, now: datetime) -> list[Ticket]:
+        """Posts each ticket past the SLA once: the flag is claimed with a conditional
+        UPDATE, so several replicas ticking together post it once."""
+        flagged = []
+        for ticket in self.overdue(now):
+            if ticket.sla_flagged_at is not None:
+                continue
+            with session_scope(self.engine) as session:
+                claimed = session.execute(
+                    update(Ticket)
+                    .where(col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None))
+                    .values(sla_flagged_at=now)
+                ).rowcount
+            if claimed != 1:
+                continue
+            flagged.append(ticket)
+            self.poster.post(self.playbook.channels.war_room, self._overdue_text(ticket, now), [])
+            log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="flagged")
+        return flagged
+
+    def _overdue_text(self, ticket: Ticket, now: datetime) -> str:
+        waited = now - ticket.created_at
+        hours, minutes = divmod(int(waited.total_seconds()) // 60, 60)
+        subject = (
+            f"<{ticket.link}|{ticket.subject or ticket.external_id}>"
+            if ticket.link
+            else (ticket.subject or ticket.external_id)
+        )
+        sla = self.playbook.feedback.support_sla_hours
+        return (
+            f":hourglass: Beta ticket {ticket.external_id} unanswered for {hours} h {minutes:02d} min "
+            f"(support SLA {sla} h): {subject}. {owners_of(self.playbook, ['support'])}"
+        )

@@ -1,0 +1,65 @@
+"""`warroom export` as a person runs it: a subprocess over the bot's SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from bot.clock import FakeClock
+from bot.services import Services
+from bot.settings import Settings
+from tests.conftest import SRE
+from tests.test_cli_modes import _cli
+from tests.test_reports import load_fixed_day, local
+
+
+def export(settings: Settings, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database_url}
+    return _cli("export", *args, env=env, cwd=tmp_path)
+
+
+def test_export_feedback_decisions_checklists_and_reports(
+    services: Services, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    load_fixed_day(services, clock)
+    for at in ("13:00", "17:00", "18:00"):  # shifts B and C, then the 18:00 report
+        clock.set(local(f"2026-12-01 {at}"))
+        made = services.schedule.tick()
+        if at == "13:00":
+            services.schedule.acknowledge(made[-1].id, SRE)
+    feedback = export(settings, tmp_path, "feedback", "--format", "csv")
+    assert feedback.returncode == 0, feedback.stderr
+    rows = list(csv.DictReader(io.StringIO(feedback.stdout)))
+    assert len(rows) == 8 and feedback.stderr.strip() == "exported 8 feedback row(s)"
+    assert rows[3]["text"] == "Checkout crashed when I paid" and rows[3]["route"] == "critical"
+    assert rows[3]["created_at"] == "2026-12-01T11:05:00+01:00"
+    since = export(settings, tmp_path, "feedback", "--format", "json", "--since", "2026-12-01")
+    items = json.loads(since.stdout)
+    assert [i["id"] for i in items] == [2, 3, 4, 5, 6, 7, 8]
+    assert items[-1]["source"] == "slack" and items[-1]["link"] == "https://x.invalid/p1"
+    decisions = json.loads(export(settings, tmp_path, "decisions", "--format", "json").stdout)
+    assert [d["seq"] for d in decisions] == list(range(1, len(decisions) + 1))
+    assert all(d["prev_hash"] == p["hash"] for p, d in zip(decisions, decisions[1:], strict=False))
+    assert {"rollout.launch", "rollout.set", "rollout.freeze"} <= {d["action"] for d in decisions}
+    checklists = list(csv.DictReader(io.StringIO(export(settings, tmp_path, "checklists").stdout)))
+    assert [c["shift"] for c in checklists] == ["SRE shift B", "SRE shift C"]
+    assert [c["acknowledged_by"] for c in checklists] == [SRE, ""]
+    assert checklists[0]["posted_for"] == "2026-12-01T13:00:00+01:00"
+    out = tmp_path / "reports.md"
+    reports = export(settings, tmp_path, "reports", "--format", "md", "--out", str(out))
+    assert reports.returncode == 0 and reports.stdout == ""
+    assert out.read_text().startswith("# Daily report — Tue 01 Dec 2026\n")
+
+
+def test_export_refuses_what_it_cannot_do_with_a_listed_error(
+    settings: Settings, tmp_path: Path
+) -> None:
+    md = export(settings, tmp_path, "feedback", "--format", "md")
+    assert md.returncode == 2
+    assert "--format md is for `reports` only; export feedback as csv or json" in md.stderr
+    since = export(settings, tmp_path, "decisions", "--since", "last tuesday")
+    assert since.returncode == 2 and "`last tuesday` is not a time I can read" in since.stderr
+    unknown = export(settings, tmp_path, "everything")
+    assert unknown.returncode == 2 and "invalid choice: 'everything'" in unknown.stderr

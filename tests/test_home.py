@@ -1,0 +1,121 @@
+"""App Home through the real app: app_home_opened publishes the dashboard; the completion
+checklist ticks from the records and, where people vouch, from role-checked buttons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import FakeClock
+from bot.ids.home import HomeAction
+from bot.local import payloads
+from bot.services import Services
+from tests.conftest import GTM, PRODUCT, SRE, SUPPORT, LiveBot
+
+
+def open_home(bot: LiveBot, user: str) -> dict:
+    before = bot.fake.home_views.get(user)
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D1",
+        "tab": "home",
+        "event_ts": "1.2",
+    }
+    assert bot.post(payloads.event_callback(event), "application/json").status_code == 200
+    return bot.fake.wait_for(lambda f: f.home_views.get(user) is not before and f.home_views[user])
+
+
+def texts(view: dict) -> str:
+    return "\n".join(
+        b.get("text", {}).get("text", "") if b["type"] != "context" else b["elements"][0]["text"]
+        for b in view["blocks"]
+    )
+
+
+def buttons(view: dict) -> list[str]:
+    return [b["accessory"]["value"] for b in view["blocks"] if b.get("accessory")]
+
+
+def test_home_shows_the_war_room_at_a_glance(live_bot: LiveBot, clock: FakeClock) -> None:
+    services = live_bot.services
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    services.rollback.open(SRE, ["checkout", "errors", "climbing"])
+    view = open_home(live_bot, SRE)
+    shown = texts(view)
+    assert "• *ADVANCED_CHECKOUT*: 10 % — internal_beta" in shown
+    assert "no metrics source configured (set PROMETHEUS_URL)" in shown
+    assert "• #1 open — checkout errors climbing (sign-off 0/2)" in shown
+    assert "none posted yet today" in shown
+    assert "• Tue 01 Dec 10:00 CET — Launch" in shown  # the next posts, in local time
+    assert "⬜ *Rollback runbook validated*" in shown
+    assert "waiting for the product and support sign-off (`/rollback plan`)" in shown
+    assert "⬜ *Phase 2 backlog approved*\n   awaiting confirmation by product" in shown
+    # only what this person may confirm gets a button: lessons (sre or product), not backlog
+    assert buttons(view) == ["lessons_published"]
+    assert buttons(open_home(live_bot, PRODUCT)) == [
+        "phase2_backlog",
+        "lessons_published",
+        "external_rollout",
+    ]
+
+
+def test_todays_checklists_show_who_acknowledged(live_bot: LiveBot, clock: FakeClock) -> None:
+    from tests.test_schedules import local
+
+    services = live_bot.services
+    clock.set(local("2026-11-30 08:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(local("2026-12-01 13:00"))
+    run = next(r for r in services.schedule.tick() if r.job_key == "shift:1:2026-12-01")
+    services.schedule.acknowledge(run.id, SRE)
+    services.schedule.set_ticks(run.id, SRE, [0, 1])
+    shown = texts(open_home(live_bot, SUPPORT))
+    assert "• 13:00 SRE shift B: 2/3 ticked, acknowledged by <@U0SRE00001>" in shown
+
+
+def click(bot: LiveBot, user: str, key: str) -> dict:
+    before = bot.fake.home_views.get(user)
+    assert bot.post(payloads.home_action(user, HomeAction.CONFIRM, key)).status_code == 200
+    return bot.fake.wait_for(lambda f: f.home_views.get(user) is not before and f.home_views[user])
+
+
+def test_confirm_is_role_checked_and_recorded(live_bot: LiveBot) -> None:
+    refused = click(live_bot, SRE, "phase2_backlog")  # a forged click: SRE has no button
+    assert "You may not `confirm “Phase 2 backlog approved”`: it needs the `product` role" in (
+        texts(refused)
+    )
+    assert live_bot.services.completion.states()[2].done is False
+    confirmed = click(live_bot, PRODUCT, "phase2_backlog")
+    shown = texts(confirmed)
+    assert ":white_check_mark: Confirmed: Phase 2 backlog approved" in shown
+    assert "✅ *Phase 2 backlog approved*\n   confirmed by <@U0PROD0001>" in shown
+    assert "phase2_backlog" not in buttons(confirmed)
+    again = click(live_bot, PRODUCT, "phase2_backlog")
+    assert "“Phase 2 backlog approved” is already confirmed." in texts(again)
+    from bot import decision_log
+
+    records = decision_log.recent(live_bot.services.engine, 5, "completion.")
+    assert [(r.actor, r.subject) for r in records] == [(PRODUCT, "phase2_backlog")]
+
+
+def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: FakeClock) -> None:
+    done = lambda: {s.item.key: s.done for s in services.completion.states()}  # noqa: E731
+    assert not any(done().values())
+    version = services.rollback.plan_version()
+    services.rollback.sign_plan(PRODUCT, version)
+    services.rollback.sign_plan(SUPPORT, version)
+    assert done()["runbook_validated"]
+    state = next(s for s in services.completion.states() if s.item.key == "runbook_validated")
+    assert state.evidence[0].startswith(f"plan {version[:8]} signed by <@U0PROD0001> (product)")
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    for flag in services.playbook.flags:
+        services.rollout.set_flag(SRE, flag, "25", "internal_beta,external_beta")
+    assert not done()["external_rollout"]  # the flags are out; the messages not confirmed
+    services.completion.confirm(GTM, "external_rollout")
+    assert done()["external_rollout"]
+    clock.set(services.rollout.launch_at() + timedelta(hours=24))
+    services.schedule.tick()
+    assert done()["first_report"]
+    state = next(s for s in services.completion.states() if s.item.key == "first_report")
+    assert state.evidence[0].startswith("executive report #1 Wed 02 Dec 10:00 CET, proposal: hold")
+    assert not done()["shifts_live"]  # no Prometheus here: alerts are not live
