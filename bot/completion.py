@@ -132,7 +132,9 @@ class CompletionService:
                 .order_by(col(ScheduledRun.fire_at))
             ).first()
             sampled = session.exec(
-                select(TriggerState).order_by(col(TriggerState.last_sample_at).desc())
+                select(TriggerState)
+                .where(col(TriggerState.last_sample_at).is_not(None))  # PostgreSQL: NULLs first
+                .order_by(col(TriggerState.last_sample_at).desc())
             ).first()
         launch = self.rollout.launch_at()
         evidence.append(

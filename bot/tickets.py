@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -35,7 +35,7 @@ class TicketEvent(BaseModel):
     subject: str = Field("", max_length=256)
     link: str = Field("", max_length=512)
     flag: str = Field("", max_length=64)
-    at: datetime | None = None  # when it happened at the helpdesk; default: now
+    at: AwareDatetime | None = None  # when it happened at the helpdesk; default: now
 
 
 class TicketService:

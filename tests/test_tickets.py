@@ -36,9 +36,17 @@ def test_only_beta_tickets_are_kept_and_events_apply_once(live_bot: LiveBot) -> 
         "kept": False,
         "why": "not tagged phase1-beta",
     }
-    bad = post(url, json={"event": "reopened", "ticket_id": ""}, headers=AUTH)
+    bad = post(
+        url, json={"event": "reopened", "ticket_id": "", "at": "2026-12-01 10:00"}, headers=AUTH
+    )
     assert bad.status_code == 422
-    assert {e["field"] for e in bad.json()["errors"]} == {"event", "ticket_id"}
+    assert {e["field"] for e in bad.json()["errors"]} == {"event", "ticket_id", "at"}
+    assert (
+        live_bot.services.tickets.created_between(
+            live_bot.services.clock.now() - timedelta(days=1), live_bot.services.clock.now()
+        )
+        == 0
+    )
     assert (
         post(url, json=event("created", "Z-1", subject="Pay fails"), headers=AUTH).json()[
             "answered"
