@@ -483,3 +483,29 @@ def test_first_hour_snapshots_carry_live_values(
     services.schedule.tick()
     snapshot = next(m for m in fake_slack.channel_messages() if "T+15 min snapshot" in m.text)
     assert "checkout_completion: 93 % (as of" in str(snapshot.blocks)
+
+
+def test_the_report_reads_the_days_values_from_prometheus(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from bot.reports.chart import render_png
+    from bot.reports.figures import collect
+
+    exporter, prometheus = live
+    book = test_playbook()
+    reader = PrometheusReader(prometheus.url, book)
+    exporter.error_rate.set(0.5)
+    wait_value(reader, "error_rate", lambda v: v == 0.5)
+    time.sleep(1.5)  # past the previous value's last sample
+    start = datetime.now(UTC)
+    time.sleep(3)
+    services = build_services(settings, book, SystemClock())
+    figures = collect(
+        services.engine, book, reader, "Daily report", start, start + timedelta(seconds=3)
+    )
+    kpis = {k.metric: k for k in figures.kpis}
+    assert (kpis["error_rate"].mark, kpis["error_rate"].value) == ("✅", 0.5)
+    assert kpis["error_rate"].detail == "worst of the period; last 0.5"
+    assert kpis["response_time_p95"].mark == "❔"  # its series does not exist here
+    assert figures.error_rate and all(value == 0.5 for _, value in figures.error_rate)
+    assert render_png(figures, 2.0, 4.0).startswith(b"\x89PNG")
