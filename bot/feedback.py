@@ -292,9 +292,10 @@ class FeedbackService:
         roles = {getattr(self.playbook.feedback.routing, r.route) for r in rows}
         people = mention([m for role in sorted(roles) for m in self.playbook.roles.get(role, [])])
         shown = "\n".join(f"• {self._line(r)}: {r.text[:120]}" for r in rows[:DIGEST_AFTER])
+        more = f"\n…and {len(rows) - DIGEST_AFTER} more" if len(rows) > DIGEST_AFTER else ""
         text = (
             f":speech_balloon: {len(rows)} beta feedback items for {people} "
-            f"(#{rows[0].id}–#{rows[-1].id}; `warroom export feedback` has them all):\n{shown}"
+            f"(`warroom export feedback` has them all):\n{shown}{more}"
         )
         self._routed(rows, channel, self.poster.post(channel, text, []))
 

@@ -128,6 +128,7 @@ def test_a_burst_goes_out_as_one_digest_per_channel_and_critical_items_one_by_on
     [digest] = live_bot.fake.channel_messages("#phase1-product")
     assert digest.text.startswith(":speech_balloon: 8 beta feedback items for <@U0PROD0001>")
     assert "Idea 4" in digest.text and "Idea 5" not in digest.text  # the first five shown
+    assert digest.text.endswith("…and 3 more")
     [critical] = live_bot.fake.channel_messages("#phase1-war-room")
     assert "Payment failed twice" in critical.text
     assert feedback.route_pending() == 0  # nothing twice
