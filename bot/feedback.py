@@ -234,6 +234,8 @@ class FeedbackService:
         replicas never post one twice. When a channel has more than `DIGEST_AFTER` items
         waiting, they go out as one digest instead of a flood (Slack allows about one
         message per second per channel); critical ones go to the war room either way."""
+        if not self.pending():
+            return 0  # a read, not a write transaction, on every idle tick
         claimed = self._claim_batch(limit)
         by_channel: dict[str, list[FeedbackItem]] = {}
         for row in claimed:

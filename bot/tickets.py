@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -18,6 +17,7 @@ from bot.messages.schedule import owners_of
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.slack_out.poster import Poster
+from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Ticket
 
@@ -98,13 +98,8 @@ class TicketService:
         for ticket in self.overdue(now):
             if ticket.sla_flagged_at is not None:
                 continue
-            with session_scope(self.engine) as session:
-                claimed = session.execute(
-                    update(Ticket)
-                    .where(col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None))
-                    .values(sla_flagged_at=now)
-                ).rowcount
-            if claimed != 1:
+            where = [col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None)]
+            if not claim(self.engine, Ticket, where, {"sla_flagged_at": now}):
                 continue
             flagged.append(ticket)
             self.poster.post(self.playbook.channels.war_room, self._overdue_text(ticket, now), [])

@@ -31,6 +31,7 @@ from bot.playbook import Playbook
 from bot.rollout import RolloutService
 from bot.slack_out.poster import Poster
 from schedules.plan import Occurrence, occurrences
+from storage.claims import claim
 from storage.db import session_scope
 from storage.models import ChecklistEvent, ChecklistState, CouncilVote, ScheduledRun
 
@@ -317,17 +318,8 @@ class ScheduleService:
                 )
 
     def _claim_followup(self, run_id: int, column: str, now: datetime) -> bool:
-        with session_scope(self.engine) as session:
-            return bool(
-                session.execute(
-                    update(ChecklistState)
-                    .where(
-                        col(ChecklistState.run_id) == run_id,
-                        getattr(ChecklistState, column).is_(None),
-                    )
-                    .values({column: now})
-                ).rowcount
-            )
+        where = [col(ChecklistState.run_id) == run_id, getattr(ChecklistState, column).is_(None)]
+        return claim(self.engine, ChecklistState, where, {column: now})
 
     # ---- decisions: the T+4h checkpoint and the council ----------------------------------
     def decide_checkpoint(self, run_id: int, user: str, choice: str) -> None:

@@ -41,6 +41,7 @@ from bot.rollback.model import (
     RequestView,
 )
 from bot.rollout import RolloutService
+from storage.claims import claim
 from storage.db import session_scope
 from storage.models import (
     Postmortem,
@@ -558,13 +559,8 @@ class RollbackService:
             )  # noqa: E712
         reminded = []
         for postmortem in due:
-            with session_scope(self.engine) as session:
-                claimed = session.execute(
-                    update(Postmortem)
-                    .where(col(Postmortem.id) == postmortem.id, col(Postmortem.reminded).is_(False))
-                    .values(reminded=True)
-                ).rowcount
-            if not claimed:
+            where = [col(Postmortem.id) == postmortem.id, col(Postmortem.reminded).is_(False)]
+            if not claim(self.engine, Postmortem, where, {"reminded": True}):
                 continue  # another replica posts it
             view = self.view(postmortem.request_id)
             owners = " ".join(
