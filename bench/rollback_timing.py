@@ -25,16 +25,10 @@ from pydantic import SecretStr  # noqa: E402
 
 from bot.clock import SystemClock  # noqa: E402
 from bot.local.fake_slack import FakeSlack  # noqa: E402
-from bot.playbook import (  # noqa: E402
-    EmailSettings,
-    Integrations,
-    JiraSettings,
-    RollbackVerify,
-    load_playbook,
-)
 from bot.services import build_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.sinks import HttpSink, SmtpSink  # noqa: E402
+from tests.test_runbook import integrated_playbook  # noqa: E402
 
 SRE, PRODUCT, SUPPORT = "U0SRE00001", "U0PROD0001", "U0SUPP0001"
 
@@ -45,29 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     slack, sink, smtp = FakeSlack().start(), HttpSink().start(), SmtpSink().start()
-    book = load_playbook()
-    book = book.model_copy(
-        update={
-            "rollback": book.rollback.model_copy(
-                update={
-                    "verify": RollbackVerify(checks=[], e2e_command=f"{sys.executable} -c pass"),
-                    "step_backoff_seconds": 0,
-                }
-            ),
-            "integrations": Integrations(
-                cache_clear_url=sink.url + "/cache/{service}/clear",
-                banner_url=sink.url + "/banner",
-                email=EmailSettings(
-                    smtp_host="127.0.0.1",
-                    smtp_port=smtp.port,
-                    starttls=False,
-                    sender="warroom@example.com",
-                    to=["support@example.com"],
-                ),
-                jira=JiraSettings(base_url=sink.url, project_key="OPS"),
-            ),
-        }
-    )
+    book = integrated_playbook(sink, smtp)  # the runbook tests' loopback integrations
     settings = Settings(
         slack_bot_token=SecretStr("xoxb-bench"),
         slack_api_url=slack.api_url,

@@ -40,6 +40,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exporter, P
         exporter.stop()
 
 
+@pytest.fixture
+def settings(settings: Settings, live) -> Settings:  # type: ignore[no-untyped-def]
+    """Every test here reads the module's Prometheus."""
+    return settings.model_copy(update={"prometheus_url": live[1].url})
+
+
 def test_playbook(window: str = "3s") -> Playbook:
     book = load_playbook()
     metrics = {
@@ -135,7 +141,7 @@ def test_one_good_sample_in_the_window_does_not_fire(
 ) -> None:
     exporter, prometheus = live
     services = build_services(
-        settings.model_copy(update={"prometheus_url": prometheus.url}),
+        settings,
         test_playbook(window="30s"),
         SystemClock(),
     )
@@ -236,9 +242,7 @@ def test_a_failing_query_is_reported_once_until_it_works(
     broken = book.model_copy(
         update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
     )
-    services = build_services(
-        settings.model_copy(update={"prometheus_url": prometheus.url}), broken, SystemClock()
-    )
+    services = build_services(settings, broken, SystemClock())
     for _ in range(3):
         outcomes = services.evaluator.evaluate()
     assert ("error_rate_critical", "error") in [(o.trigger, o.event) for o in outcomes]
@@ -353,7 +357,7 @@ def test_the_runbook_verifies_with_prometheus_over_its_window(
     )
     sleeps: list[float] = []
     services = build_services(
-        settings.model_copy(update={"prometheus_url": prometheus.url}),
+        settings,
         book,
         clock,
         sleep=sleeps.append,
@@ -429,9 +433,7 @@ def test_a_shift_checklist_shows_its_live_values(
         metrics=["error_rate", "checkout_completion"],
     )
     book = book.model_copy(update={"shifts": [shift]})
-    services = build_services(
-        settings.model_copy(update={"prometheus_url": prometheus.url}), book, clock
-    )
+    services = build_services(settings, book, clock)
     exporter.error_rate.set(1.0)
     exporter.completion.set(95)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 1.0)
@@ -472,9 +474,7 @@ def test_first_hour_snapshots_carry_live_values(
             )
         }
     )
-    services = build_services(
-        settings.model_copy(update={"prometheus_url": prometheus.url}), book, clock
-    )
+    services = build_services(settings, book, clock)
     exporter.completion.set(93)
     wait_value(services.evaluator.reader, "checkout_completion", lambda v: v == 93)
     clock.set(local("2026-11-29 09:00"))
