@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.authz import Authorizer
 from bot.clock import Clock
+from bot.errors import Refusal
 from bot.messages.schedule import mention
 from bot.observability import log_event
 from bot.playbook import Playbook
@@ -54,8 +56,11 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackService:
-    def __init__(self, engine: Engine, playbook: Playbook, clock: Clock, poster: Poster) -> None:
+    def __init__(
+        self, engine: Engine, playbook: Playbook, clock: Clock, poster: Poster, authz: Authorizer
+    ) -> None:
         self.engine = engine
+        self.authz = authz
         self.playbook = playbook
         self.clock = clock
         self.poster = poster
@@ -96,6 +101,7 @@ class FeedbackService:
 
     def file_from_slack(
         self,
+        filed_by: str,
         source: Literal["modal", "slack"],
         user: str,
         text: str,
@@ -105,9 +111,13 @@ class FeedbackService:
         link: str = "",
     ) -> tuple[FeedbackItem, bool]:
         """The `/feedback` modal and the "Log as beta feedback" shortcut (which passes the
-        message's link: filing the same message twice stores it once)."""
+        message's author as `user` and its link: filing the same message twice stores it
+        once). `filed_by` must hold a role allowed `feedback.file`."""
+        self.authz.require(filed_by, "feedback.file")
         if not text.strip():
-            raise ValueError("there is no text to file")
+            raise Refusal(
+                "That message has no text to file.", "Put what matters into `/feedback` instead."
+            )
         row = self._new_row(source, text[: self.playbook.feedback.max_text_length], category)
         row.rating, row.user_id, row.flag, row.link = rating, user, flag, link
         row.idempotency_key = f"slack:{link}"[:128] if link else None

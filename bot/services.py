@@ -157,7 +157,7 @@ def build_services(
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
         schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
-    feedback = FeedbackService(engine, playbook, clock, poster)
+    feedback = FeedbackService(engine, playbook, clock, poster, authz)
     tickets = TicketService(engine, playbook, clock, poster)
     reports = ReportService(engine, playbook, clock, poster, rollout, reader)
     schedule.hooks["daily_report"] = reports.on_daily

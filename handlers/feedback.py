@@ -10,10 +10,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import WarroomError
 from bot.ids.feedback import COMMAND, SHORTCUT, FeedbackBlock, FeedbackView
 from bot.messages import feedback as messages
+from bot.messages.common import as_dicts, error_message
 from bot.observability import log_event
 from bot.services import Services
 from handlers.replies import call_service, ephemeral, for_person
@@ -88,22 +91,41 @@ async def handle_feedback_form(
         log_event(log, FeedbackView.FORM, who=user, outcome="refused", fields=",".join(errors))
         return
     await ack()
-    item, _ = await call_service(
-        services.feedback.file_from_slack,
-        "modal",
-        user,
-        (values.get(FeedbackBlock.TEXT) or "").strip(),
-        rating=int(values[FeedbackBlock.RATING] or 0),
-        category=values.get(FeedbackBlock.CATEGORY),
-        flag=flag,
-    )
+    channel = view["private_metadata"]
+    try:
+        item, _ = await call_service(
+            services.feedback.file_from_slack,
+            user,
+            "modal",
+            user,
+            (values.get(FeedbackBlock.TEXT) or "").strip(),
+            rating=int(values[FeedbackBlock.RATING] or 0),
+            category=values.get(FeedbackBlock.CATEGORY),
+            flag=flag,
+        )
+    except Exception as error:  # noqa: BLE001 - the form is closed: tell them in the channel
+        log_event(log, FeedbackView.FORM, who=user, outcome="failed", error=type(error).__name__)
+        text, blocks = error_message(
+            error
+            if isinstance(error, WarroomError)
+            else WarroomError("Your feedback could not be filed; nothing was stored.", "Try again.")
+        )
+        await _tell(client, channel, user, text, blocks)
+        return
     log_event(log, FeedbackView.FORM, who=user, outcome="ok", id=item.id)
     await call_service(services.feedback.route_soon)
+    await _tell(client, channel, user, messages.filed_text(item, True), [])
+
+
+async def _tell(
+    client: AsyncWebClient, channel: str, user: str, text: str, blocks: list[Block]
+) -> None:
+    """An ephemeral note after a form closed (a view submission has no response_url)."""
     try:
         await client.chat_postEphemeral(
-            channel=view["private_metadata"], user=user, text=messages.filed_text(item, True)
+            channel=channel, user=user, text=text, blocks=as_dicts(blocks) or None
         )
-    except SlackApiError as exc:  # filed and routed; only the receipt did not arrive
+    except SlackApiError as exc:  # what it reports has happened (or not) already
         log_event(log, "feedback.receipt", logging.WARNING, error=exc.response.get("error"))
 
 
@@ -120,7 +142,7 @@ async def handle_log_message(
     message, channel = shortcut["message"], shortcut["channel"]["id"]
 
     async def file() -> tuple:
-        await call_service(services.authz.require, user, "feedback.file")
+        await call_service(services.authz.require, user, "feedback.file")  # before any call
         try:
             link = (await client.chat_getPermalink(channel=channel, message_ts=message["ts"]))[
                 "permalink"
@@ -129,7 +151,12 @@ async def handle_log_message(
             link = f"slack://channel?id={channel}&message={message['ts']}"
         author = message.get("user") or message.get("bot_id") or ""
         return await call_service(
-            services.feedback.file_from_slack, "slack", author, message.get("text", ""), link=link
+            services.feedback.file_from_slack,
+            user,
+            "slack",
+            author,
+            message.get("text", ""),
+            link=link,
         )
 
     ok, filed = await for_person(respond, SHORTCUT, user, file)

@@ -147,3 +147,19 @@ def test_the_shortcut_refuses_someone_without_a_role(live_bot: LiveBot) -> None:
     assert "You may not `feedback.file`" in live_bot.ephemeral_after(0, OUTSIDER).text
     assert live_bot.services.feedback.count() == 0
     assert live_bot.fake.calls_to("chat.getPermalink") == []
+
+
+def test_a_forged_form_from_someone_without_a_role_stores_nothing(live_bot: LiveBot) -> None:
+    form = open_form(live_bot)  # opened by support; submitted as someone else
+    assert submit(live_bot, form, user=OUTSIDER) == {}
+    refusal = live_bot.fake.wait_for(lambda f: f.ephemerals(OUTSIDER) and f.ephemerals(OUTSIDER)[0])
+    assert "You may not `feedback.file`" in refusal.text
+    assert live_bot.services.feedback.count() == 0
+
+
+def test_a_message_without_text_is_refused_with_what_to_do(live_bot: LiveBot) -> None:
+    shortcut(live_bot, PRODUCT, {"type": "message", "user": "U1", "ts": "1.2", "text": ""})
+    reply = live_bot.ephemeral_after(0, PRODUCT)
+    assert "That message has no text to file." in str(reply.blocks)
+    assert "Put what matters into `/feedback` instead." in str(reply.blocks)
+    assert live_bot.services.feedback.count() == 0

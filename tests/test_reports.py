@@ -56,7 +56,7 @@ def load_fixed_day(services: Services, clock: FakeClock) -> None:
         )
     clock.set(local("2026-12-01 12:00"))
     services.feedback.file_from_slack(
-        "slack", PRODUCT, "Prices look odd on mobile", link="https://x.invalid/p1"
+        PRODUCT, "slack", PRODUCT, "Prices look odd on mobile", link="https://x.invalid/p1"
     )
     for ticket, created, answered in TICKETS:
         services.tickets.record(
