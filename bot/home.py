@@ -7,18 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
+from bot.metrics.triggers import OPS
 from bot.playbook import Playbook
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
 from schedules.plan import Occurrence, local_instant
 from schedules.service import ScheduleService
-from storage.models import ChecklistState, ScheduledRun
+from storage.models import ChecklistState, FeedbackItem, ScheduledRun, Ticket
 
 OPEN_STATUSES = ("open", "executing")
 
@@ -71,7 +73,7 @@ class HomeService:
         return Dashboard(
             flags=status.flags,
             freeze=status.freeze,
-            kpis=self.kpi_lines(),
+            kpis=self.kpi_lines() + self.todays_measured(),
             open_requests=[
                 v for v in self.rollback.recent(20) if v.request.status in OPEN_STATUSES
             ],
@@ -80,6 +82,42 @@ class HomeService:
             completion=self.completion.states(),
             roles=self.roles_of(user),
         )
+
+    def todays_measured(self) -> list[str]:
+        """The KPIs the bot measures itself, for today so far: satisfaction and tickets."""
+        zone = self.playbook.zone
+        start = local_instant(self.schedule.clock.now().astimezone(zone).date(), time(0), zone)
+        goals = {k.metric: k for k in self.playbook.kpis}
+        with Session(self.engine) as session:
+            average, rated = session.exec(
+                select(func.avg(FeedbackItem.rating), func.count(FeedbackItem.rating)).where(
+                    FeedbackItem.created_at >= start
+                )
+            ).one()
+            tickets = session.exec(
+                select(func.count()).select_from(Ticket).where(Ticket.created_at >= start)
+            ).one()
+        lines = []
+        satisfaction = goals.get("user_satisfaction")
+        if satisfaction and average is None:
+            lines.append(
+                f"❔ user_satisfaction: no ratings yet today — goal {satisfaction.op} "
+                f"{satisfaction.value:g}"
+            )
+        elif satisfaction:
+            ok = OPS[satisfaction.op](float(average), satisfaction.value)
+            lines.append(
+                f"{'✅' if ok else '⚠️'} user_satisfaction: {average:.2f}/5 ({rated} ratings "
+                f"today) — goal {satisfaction.op} {satisfaction.value:g}"
+            )
+        tickets_goal = goals.get("support_tickets")
+        if tickets_goal:
+            ok = OPS[tickets_goal.op](float(tickets), tickets_goal.value)
+            lines.append(
+                f"{'✅' if ok else '⚠️'} support_tickets: {tickets} today — "
+                f"goal {tickets_goal.op} {tickets_goal.value:g}/day"
+            )
+        return lines
 
     def todays_checklists(self) -> list[ChecklistLine]:
         zone = self.playbook.zone

@@ -44,6 +44,8 @@ def test_home_shows_the_war_room_at_a_glance(live_bot: LiveBot, clock: FakeClock
     shown = texts(view)
     assert "• *ADVANCED_CHECKOUT*: 10 % — internal_beta" in shown
     assert "no metrics source configured (set PROMETHEUS_URL)" in shown
+    assert "❔ user_satisfaction: no ratings yet today — goal > 4" in shown
+    assert "✅ support_tickets: 0 today — goal <= 5/day" in shown
     assert "• #1 open — checkout errors climbing (sign-off 0/2)" in shown
     assert "none posted yet today" in shown
     assert "• Tue 01 Dec 10:00 CET — Launch" in shown  # the next posts, in local time
@@ -119,3 +121,21 @@ def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: 
     state = next(s for s in services.completion.states() if s.item.key == "first_report")
     assert state.evidence[0].startswith("executive report #1 Wed 02 Dec 10:00 CET, proposal: hold")
     assert not done()["shifts_live"]  # no Prometheus here: alerts are not live
+
+
+def test_home_kpis_include_todays_satisfaction_and_tickets(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
+    from bot.feedback import FeedbackIn
+    from bot.tickets import TicketEvent
+
+    services = live_bot.services
+    for rating in (5, 4, 2):
+        services.feedback.submit(FeedbackIn(source="survey", rating=rating, text="ok"))
+    for n in range(6):
+        services.tickets.record(
+            TicketEvent(event="created", ticket_id=f"Z-{n}", tags=["phase1-beta"])
+        )
+    shown = texts(open_home(live_bot, SRE))
+    assert "⚠️ user_satisfaction: 3.67/5 (3 ratings today) — goal > 4" in shown
+    assert "⚠️ support_tickets: 6 today — goal <= 5/day" in shown
