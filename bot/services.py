@@ -162,7 +162,11 @@ def build_services(
     reports = ReportService(engine, playbook, clock, poster, rollout, reader)
     schedule.hooks["daily_report"] = reports.on_daily
     schedule.hooks["executive_report"] = reports.on_executive
-    schedule.periodic += [tickets.flag_overdue, lambda _now: feedback.route_soon()]
+    schedule.periodic += [
+        tickets.flag_overdue,
+        lambda _now: feedback.route_soon(),
+        reports.retry_unposted,
+    ]
     completion = CompletionService(
         engine, playbook, clock, authz, rollout, rollback, reports, reader is not None
     )

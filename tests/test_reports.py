@@ -203,3 +203,23 @@ def test_the_proposal(kpis, firing, proposal, first_reason) -> None:  # type: ig
     )
     made, reasons = propose(figures)
     assert made == proposal and reasons[0].startswith(first_reason)
+
+
+def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
+    services: Services, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    load_fixed_day(services, clock)
+    fake_slack.fail_next("chat.postMessage", 500, times=1000)
+    clock.set(local("2026-12-01 18:00"))
+    [run] = [r for r in services.schedule.tick() if r.kind == "daily_report"]
+    assert run.status == "failed" and "tried again on the next ticks" in run.note
+    stored = services.reports.latest("daily")
+    assert stored is not None and stored.message_ts == ""
+    fake_slack.faults.clear()
+    clock.set(local("2026-12-01 18:01"))
+    services.schedule.tick()
+    services.schedule.tick()
+    reports = [m for m in fake_slack.channel_messages() if m.text.startswith("Daily report")]
+    assert len(reports) == 1 and "6 items; average rating 3.00/5" in str(reports[0].blocks)
+    assert [f.thread_ts for f in fake_slack.files] == [reports[0].ts]
+    assert services.reports.latest("daily").message_ts == reports[0].ts  # type: ignore[union-attr]

@@ -15,17 +15,20 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import log_event
-from bot.playbook import Playbook
+from bot.playbook import Playbook, parse_local_time
 from bot.reports import chart, render
 from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
 from bot.rollout import RolloutService
 from bot.slack_out.poster import Poster
 from schedules.plan import Occurrence, local_instant
+from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Report
 
 log = logging.getLogger(__name__)
+POSTING = "posting"  # message_ts while one replica posts the report
+RETRY_FOR = timedelta(hours=12)  # a report Slack did not take is tried again this long
 
 
 class ReportService:
@@ -85,6 +88,7 @@ class ReportService:
             proposal=proposal[0] if proposal else "",
             figures={**figures.as_json(), "reasons": proposal[1] if proposal else []},
             markdown=render.markdown(figures, self.playbook.zone, proposal),
+            message_ts=POSTING,  # ours to post; "" would invite a retry from another replica
         )
         try:
             with session_scope(self.engine) as session:
@@ -93,35 +97,72 @@ class ReportService:
                 session.refresh(row)
         except IntegrityError:
             return f"{kind} report for {period} was already made", None
+        outcome, ts = self._post(row.id or 0, kind, period, figures, proposal)
+        return f"{kind} report #{row.id} stored; {outcome}", ts
+
+    def _post(
+        self,
+        report_id: int,
+        kind: str,
+        period: str,
+        figures: Figures,
+        proposal: tuple[str, list[str]] | None,
+    ) -> tuple[str, str | None]:
+        """Posts a stored report and its chart; on failure the report is left for
+        `retry_unposted` (message_ts "")."""
         posted = self.poster.post_message(
             self.playbook.channels.war_room,
             figures.title,
             render.blocks(figures, self.playbook.zone, proposal),
         )
-        note = f"{kind} report #{row.id} stored"
         if posted is None:
+            claim(self.engine, Report, [col(Report.id) == report_id], {"message_ts": ""})
             log_event(log, "report.post", kind=kind, period=period, outcome="failed")
-            return note + "; Slack did not accept the post (the Markdown export has it)", None
+            return "Slack did not accept the post; it is tried again on the next ticks", None
         channel, ts = posted
-        file_id = ""
+        file_id, note = "", "posted"
         if kind == "daily" and chart.has_chart(figures):
             goals = {k.metric: k.value for k in self.playbook.kpis}
             png = chart.render_png(figures, goals.get("error_rate"), goals.get("user_satisfaction"))
-            file_id = (
-                self.poster.upload(
-                    channel, ts, png, f"daily-report-{period}.png", f"{figures.title}: chart"
-                )
-                or ""
-            )
-            if not file_id:
-                note += "; the chart could not be uploaded"
-        with session_scope(self.engine) as session:
-            stored = session.get(Report, row.id)
-            assert stored is not None
-            stored.channel, stored.message_ts, stored.chart_file_id = channel, ts, file_id
-            session.add(stored)
+            name = f"daily-report-{period}.png"
+            file_id = self.poster.upload(channel, ts, png, name, f"{figures.title}: chart") or ""
+            note += " with its chart" if file_id else "; the chart could not be uploaded"
+        claim(
+            self.engine,
+            Report,
+            [col(Report.id) == report_id],
+            {"channel": channel, "message_ts": ts, "chart_file_id": file_id},
+        )
         log_event(log, "report.post", kind=kind, period=period, outcome="posted", chart=file_id)
-        return note + "; posted" + (" with its chart" if file_id else ""), ts
+        return note, ts
+
+    def retry_unposted(self, now: datetime) -> list[str]:
+        """Reports of the last `RETRY_FOR` that Slack did not take, posted again (each
+        claimed first, so one replica posts it). Returns the periods posted."""
+        with Session(self.engine) as session:
+            waiting = session.exec(
+                select(Report).where(Report.message_ts == "", Report.created_at >= now - RETRY_FOR)
+            ).all()
+        posted = []
+        for report in waiting:
+            where = [col(Report.id) == report.id, col(Report.message_ts) == ""]
+            if not claim(self.engine, Report, where, {"message_ts": POSTING}):
+                continue  # another replica has it
+            if report.kind == "daily":
+                day = date.fromisoformat(report.period)
+                at = local_instant(
+                    day,
+                    parse_local_time(self.playbook.feedback.daily_report_at),
+                    self.playbook.zone,
+                )
+                figures, proposal = self.daily_figures(day, at), None
+            else:
+                figures = self.executive_figures()
+                proposal = propose(figures)
+            _, ts = self._post(report.id or 0, report.kind, report.period, figures, proposal)
+            if ts:
+                posted.append(report.period)
+        return posted
 
     # ---- reading back ----------------------------------------------------------------------
     def stored(self, since: datetime | None = None) -> list[Report]:
