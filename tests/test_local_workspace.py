@@ -176,3 +176,12 @@ def test_feedback_is_a_prompted_form_in_the_terminal(db_url: str) -> None:
 
     services = build_services(Settings(database_url=db_url))
     assert services.feedback.count() == 1
+
+
+def test_app_home_in_the_terminal_with_a_confirm_button(db_url: str) -> None:
+    out = run_session(db_url, ["as product", "home", "click 1"])
+    assert "[App Home] warroom" in out and "== COMPLETION CHECKLIST ==" in out
+    assert "[1] Confirm" in out and "[3] Confirm" in out  # backlog, lessons, communication
+    assert "Confirmed: Phase 2 backlog approved" in out
+    assert "confirmed by @U0PROD0001 (product)" in out
+    assert "[4] Confirm" in out and "[6] Confirm" not in out  # the backlog's button is gone

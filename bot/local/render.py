@@ -51,6 +51,20 @@ def _text(obj: dict | str | None) -> str:
     return obj if isinstance(obj, str) else str(obj.get("text", ""))
 
 
+def _button(
+    element: dict, block: dict, next_number: Callable[[], int], channel: str, ts: str
+) -> Button:
+    return Button(
+        next_number(),
+        _text(element.get("text")),
+        element["action_id"],
+        block.get("block_id", ""),
+        element.get("value", ""),
+        channel,
+        ts,
+    )
+
+
 def render_blocks(
     blocks: list[dict],
     fallback: str,
@@ -70,6 +84,11 @@ def render_blocks(
         elif kind == "section":
             if block.get("text"):
                 lines.extend(plain(_text(block["text"]), name_of).splitlines())
+            accessory = block.get("accessory") or {}
+            if accessory.get("type") == "button":  # e.g. App Home's Confirm
+                button = _button(accessory, block, next_number, channel, ts)
+                buttons.append(button)
+                lines.append(f"  [{button.number}] {button.label}   (type `click N`)")
             if block.get("fields"):
                 lines.append(
                     "   ".join(
@@ -85,15 +104,7 @@ def render_blocks(
             for element in block.get("elements", []):
                 if element.get("type") != "button":
                     continue
-                button = Button(
-                    next_number(),
-                    _text(element.get("text")),
-                    element["action_id"],
-                    block.get("block_id", ""),
-                    element.get("value", ""),
-                    channel,
-                    ts,
-                )
+                button = _button(element, block, next_number, channel, ts)
                 buttons.append(button)
                 labels.append(f"[{button.number}] {button.label}")
             lines.append("  " + "   ".join(labels) + "   (type `click N`)")

@@ -11,6 +11,7 @@ import asyncio
 import json
 import secrets
 import shlex
+import time
 from datetime import timedelta
 from typing import TextIO
 
@@ -29,7 +30,7 @@ from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
 Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, /feedback, ...
-Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · help · quit"""
+Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · home · help · quit"""
 
 WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
@@ -39,6 +40,7 @@ WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
                  like /feedback's, asks each field in turn; `cancel` leaves it)
   skip 30m|4h|1d move time forward, making the scheduled posts that fall due
   schedule       the upcoming posts (/rollout schedule)
+  home           your App Home tab: flags, KPIs, requests, checklists, completion
   quit           leave (the database keeps what happened)"""
 
 
@@ -125,6 +127,7 @@ class LocalWorkspace:
         self.modal: dict | None = None
         self._views_seen = 0
         self.form: PromptedForm | None = None  # a form of several fields, asked one by one
+        self._home_shown: str | None = None  # the App Home view last printed
 
     # ---- identities ---------------------------------------------------------------------
     def _resolve_user(self, who: str) -> str | None:
@@ -189,6 +192,16 @@ class LocalWorkspace:
             await self._skip(line.removeprefix("skip").strip())
         elif line == "schedule":
             await self._command("/rollout schedule")
+        elif line == "home":
+            event = {
+                "type": "app_home_opened",
+                "user": self.user,
+                "channel": "D0LOCAL",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            }
+            self._home_shown = None  # show it even if nothing changed
+            await self._dispatch(payloads.event_callback(event), "application/json")
         elif line.startswith("submit"):
             await self._submit(line.removeprefix("submit").strip())
         elif line.startswith("/"):
@@ -277,9 +290,12 @@ class LocalWorkspace:
         else:
             self.modal = None
 
-    async def _dispatch(self, body: str) -> str:
+    async def _dispatch(
+        self, body: str, content_type: str = "application/x-www-form-urlencoded"
+    ) -> str:
         """Send a signed request through the app; returns the ack's body."""
-        request = AsyncBoltRequest(body=body, headers=payloads.signed_headers(self.secret, body))
+        headers = payloads.signed_headers(self.secret, body, content_type=content_type)
+        request = AsyncBoltRequest(body=body, headers=headers)
         response = await self.app.async_dispatch(request)
         if response.status != 200:
             self.say(f"error: the app answered {response.status}: {response.body}")
@@ -312,6 +328,10 @@ class LocalWorkspace:
 
     # ---- output -------------------------------------------------------------------------
     def _show_new(self) -> None:
+        home = self.fake.home_views.get(self.user)
+        if home is not None and json.dumps(home) != self._home_shown:
+            self._home_shown = json.dumps(home)
+            self._print_message(Message("App Home", "home", "", home.get("blocks", [])), False)
         if len(self.fake.views) > self._views_seen:
             self.modal = self.fake.views[-1]
             self._views_seen = len(self.fake.views)
