@@ -93,7 +93,8 @@ class TicketService:
 
     def flag_overdue(self, now: datetime) -> list[Ticket]:
         """Posts each ticket past the SLA once: the flag is claimed with a conditional
-        UPDATE, so several replicas ticking together post it once."""
+        UPDATE, so several replicas ticking together post it once; released again when
+        Slack does not take the post."""
         flagged = []
         for ticket in self.overdue(now):
             if ticket.sla_flagged_at is not None:
@@ -101,8 +102,13 @@ class TicketService:
             where = [col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None)]
             if not claim(self.engine, Ticket, where, {"sla_flagged_at": now}):
                 continue
+            text = self._overdue_text(ticket, now)
+            if self.poster.post(self.playbook.channels.war_room, text, []) is None:
+                # Slack did not take it: release the flag so a later tick posts it
+                claim(self.engine, Ticket, [col(Ticket.id) == ticket.id], {"sla_flagged_at": None})
+                log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="retry later")
+                continue
             flagged.append(ticket)
-            self.poster.post(self.playbook.channels.war_room, self._overdue_text(ticket, now), [])
             log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="flagged")
         return flagged
 

@@ -209,10 +209,15 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     services: Services, clock: FakeClock, fake_slack: FakeSlack
 ) -> None:
     load_fixed_day(services, clock)
-    fake_slack.fail_next("chat.postMessage", 500, times=1000)
     clock.set(local("2026-12-01 18:00"))
+    services.feedback.route_pending()  # the day's feedback and SLA flags are out…
+    services.tickets.flag_overdue(clock.now())
+    fake_slack.fail_next("chat.postMessage", 500, times=1000)  # …before Slack fails
     [run] = [r for r in services.schedule.tick() if r.kind == "daily_report"]
     assert run.status == "failed" and "tried again on the next ticks" in run.note
+    attempts = len(fake_slack.calls_to("chat.postMessage"))
+    services.schedule.tick()  # the same minute: not again yet
+    assert len(fake_slack.calls_to("chat.postMessage")) == attempts
     stored = services.reports.latest("daily")
     assert stored is not None and stored.message_ts == ""
     fake_slack.faults.clear()

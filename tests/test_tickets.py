@@ -93,3 +93,20 @@ def test_an_unanswered_beta_ticket_is_flagged_after_four_hours_once(
     assert "unanswered for 4 h 01 min (support SLA 4 h)" in posts[0].text
     assert "<https://help.example/Z-1|Cannot pay>" in posts[0].text
     assert "<@U0SUPP0001>" in posts[0].text
+
+
+def test_an_sla_flag_slack_did_not_take_is_posted_later(
+    services, clock: FakeClock, fake_slack
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.tickets import TicketEvent
+
+    services.tickets.record(TicketEvent(event="created", ticket_id="Z-7", tags=["phase1-beta"]))
+    clock.advance(timedelta(hours=5))
+    fake_slack.fail_next("chat.postMessage", 500, times=100)
+    assert services.tickets.flag_overdue(clock.now()) == []
+    fake_slack.faults.clear()
+    clock.advance(timedelta(minutes=1))
+    assert [t.external_id for t in services.tickets.flag_overdue(clock.now())] == ["Z-7"]
+    assert services.tickets.flag_overdue(clock.now()) == []
+    posts = [m for m in fake_slack.channel_messages() if "Z-7" in m.text]
+    assert len(posts) == 1 and "unanswered for 5 h 01 min" in posts[0].text

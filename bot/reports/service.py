@@ -28,7 +28,8 @@ from storage.models import Report
 
 log = logging.getLogger(__name__)
 POSTING = "posting"  # message_ts while one replica posts the report
-RETRY_FOR = timedelta(hours=12)  # a report Slack did not take is tried again this long
+RETRY_FOR = timedelta(hours=12)  # a report Slack did not take is tried again this long…
+RETRY_AFTER = timedelta(minutes=1)  # …from a minute after the attempt that failed
 
 
 class ReportService:
@@ -141,7 +142,11 @@ class ReportService:
         claimed first, so one replica posts it). Returns the periods posted."""
         with Session(self.engine) as session:
             waiting = session.exec(
-                select(Report).where(Report.message_ts == "", Report.created_at >= now - RETRY_FOR)
+                select(Report).where(
+                    Report.message_ts == "",
+                    Report.created_at >= now - RETRY_FOR,
+                    Report.created_at <= now - RETRY_AFTER,  # not in the tick that just failed
+                )
             ).all()
         posted = []
         for report in waiting:
