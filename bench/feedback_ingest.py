@@ -27,13 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import fake_slack_server  # noqa: E402
-from bench.ack_latency import cpu_seconds, free_port  # noqa: E402
+from bench.ack_latency import cpu_seconds, free_port, wait_up  # noqa: E402
 
 TOKEN = "bench-feedback-token"
 TEXTS = [
@@ -43,19 +42,6 @@ TEXTS = [
     "Love the new checkout",
     "The price changed while I was paying",
 ]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def drive(url: str, clients: int, seconds: float) -> tuple[int, int, int]:
@@ -127,7 +113,7 @@ def ingest(args: argparse.Namespace) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, server)
+        wait_up(f"{url}/api/feedback", server)  # any answer (here 401) means it is up
         asyncio.run(drive(url, args.clients, 1))  # warm up (these items are counted too)
         before = count(workdir / "warroom.db")
         cpu_before = cpu_seconds(server.pid)

@@ -139,7 +139,7 @@ def test_one_good_sample_in_the_window_does_not_fire(
     settings: Settings,
     fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
 ) -> None:
-    exporter, prometheus = live
+    exporter = live[0]
     services = build_services(
         settings,
         test_playbook(window="30s"),
@@ -237,7 +237,6 @@ def test_a_failing_query_is_reported_once_until_it_works(
     settings: Settings,
     fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
 ) -> None:
-    _, prometheus = live
     book = test_playbook()
     broken = book.model_copy(
         update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
@@ -338,7 +337,7 @@ def test_the_runbook_verifies_with_prometheus_over_its_window(
     from bot.playbook import MetricCheck, RollbackVerify
     from tests.conftest import PRODUCT, SRE, SUPPORT
 
-    exporter, prometheus = live
+    exporter = live[0]
     book = test_playbook()
     book = book.model_copy(
         update={
@@ -423,7 +422,7 @@ def test_a_shift_checklist_shows_its_live_values(
     from tests.conftest import PRODUCT
     from tests.test_schedules import local
 
-    exporter, prometheus = live
+    exporter = live[0]
     book = test_playbook()
     shift = Shift(
         name="SRE shift A",
@@ -465,7 +464,7 @@ def test_first_hour_snapshots_carry_live_values(
     from tests.conftest import PRODUCT
     from tests.test_schedules import local
 
-    exporter, prometheus = live
+    exporter = live[0]
     book = test_playbook()
     book = book.model_copy(
         update={
