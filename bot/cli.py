@@ -9,12 +9,13 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot.observability import configure_logging, log_event
-from bot.playbook import PlaybookError, load_playbook
+from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
 from bot.settings import SLACK_DEFAULT_API_URL, Settings
 
@@ -100,6 +101,24 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _playbook_and_times(
+    settings: Settings, option: str, *texts: str | None
+) -> tuple[Playbook, list[datetime | None]] | None:
+    """The playbook and the times given on the command line (local or ISO-8601), or None
+    after listing what is wrong (the caller exits 2)."""
+    from bot.errors import Refusal
+    from bot.timeparse import parse_launch_time
+
+    try:
+        book = load_playbook(settings.warroom_playbook)
+        return book, [None if t is None else parse_launch_time(t, book.zone) for t in texts]
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+    except Refusal as exc:
+        _fail(option, [str(exc)])
+    return None
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -197,20 +216,13 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """The posts a launch at T would make, without starting the bot."""
-    from bot.errors import Refusal
-    from bot.timeparse import parse_launch_time
     from schedules.plan import occurrences
 
-    settings = _settings()
-    try:
-        book = load_playbook(settings.warroom_playbook)
-        launch_at = parse_launch_time(args.launch, book.zone)
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+    loaded = _playbook_and_times(_settings(), "--launch", args.launch)
+    if loaded is None:
         return 2
-    except Refusal as exc:
-        _fail("--launch", [str(exc)])
-        return 2
+    book, (launch_at,) = loaded
+    assert launch_at is not None  # --launch is required
     print(f"T = {launch_at.astimezone(book.zone):%a %d %b %Y %H:%M %Z} ({book.timezone})")
     for o in occurrences(book, launch_at):
         print(f"  {o.fire_at.astimezone(book.zone):%a %d %b %H:%M %Z}  {o.kind:<16} {o.title}")
@@ -221,12 +233,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
     """Prometheus alerting rules for the playbook's triggers and thresholds."""
     from bot.metrics.rules import rules_yaml
 
-    try:
-        book = load_playbook(_settings().warroom_playbook)
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+    loaded = _playbook_and_times(_settings(), "")
+    if loaded is None:
         return 2
-    text = rules_yaml(book)
+    text = rules_yaml(loaded[0])
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}")
@@ -238,26 +248,19 @@ def cmd_rules(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Replay the triggers over past data and print when each would have gone pending,
     fired and resolved."""
-    from bot.errors import Refusal
     from bot.integrations import IntegrationError
     from bot.metrics.backtest import backtest
     from bot.metrics.prometheus import PrometheusReader
-    from bot.timeparse import parse_launch_time
 
     settings = _settings()
     if not settings.prometheus_url:
         _fail("backtest", ["PROMETHEUS_URL is not set"])
         return 2
-    try:
-        book = load_playbook(settings.warroom_playbook)
-        start = parse_launch_time(args.from_, book.zone)
-        end = parse_launch_time(args.to, book.zone)
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+    loaded = _playbook_and_times(settings, "--from/--to", args.from_, args.to)
+    if loaded is None:
         return 2
-    except Refusal as exc:
-        _fail("--from/--to", [str(exc)])
-        return 2
+    book, (start, end) = loaded
+    assert start is not None and end is not None  # both are required
     token = settings.prometheus_token.get_secret_value() if settings.prometheus_token else None
     reader = PrometheusReader(settings.prometheus_url, book, token)
     try:
@@ -277,21 +280,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
     from bot import export
-    from bot.errors import Refusal
-    from bot.timeparse import parse_launch_time
     from storage import migrate
     from storage.db import make_engine
 
     settings = _settings()
-    try:
-        book = load_playbook(settings.warroom_playbook)
-        since = parse_launch_time(args.since, book.zone) if args.since else None
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+    loaded = _playbook_and_times(settings, "--since", args.since)
+    if loaded is None:
         return 2
-    except Refusal as exc:
-        _fail("--since", [str(exc)])
-        return 2
+    book, (since,) = loaded
     if args.format == "md" and args.what != "reports":
         _fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
         return 2
