@@ -41,6 +41,14 @@ DIGEST_AFTER = 5  # more items than this waiting for one channel → one digest 
 IDLE_PASS = 30.0  # seconds: the router looks for pending items at least this often
 
 
+class TextTooLong(ValueError):
+    """The text is over the playbook's `feedback.max_text_length`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} characters")
+        self.limit = limit
+
+
 class FeedbackIn(BaseModel):
     """One item as the checkout widget or the in-app survey sends it."""
 
@@ -92,12 +100,19 @@ class FeedbackService:
     def submit(self, item: FeedbackIn) -> tuple[FeedbackItem, bool]:
         """The widget and the survey. Returns the stored item and whether it is new (False:
         the idempotency key was seen before)."""
+        return self._stored(self._writer.write(self._row_of(item)))
+
+    async def submit_async(self, item: FeedbackIn) -> tuple[FeedbackItem, bool]:
+        """`submit` for the event loop: waits for the commit without holding a thread."""
+        return self._stored(await asyncio.wrap_future(self._writer.submit(self._row_of(item))))
+
+    def _row_of(self, item: FeedbackIn) -> FeedbackItem:
         if len(item.text) > self.playbook.feedback.max_text_length:
-            raise ValueError(f"text is longer than {self.playbook.feedback.max_text_length}")
+            raise TextTooLong(self.playbook.feedback.max_text_length)
         row = self._new_row(item.source, item.text, item.category)
         row.rating, row.user_id, row.flag = item.rating, item.user_id, item.flag
         row.idempotency_key = item.idempotency_key
-        return self._store(row)
+        return row
 
     def file_from_slack(
         self,
@@ -121,7 +136,7 @@ class FeedbackService:
         row = self._new_row(source, text[: self.playbook.feedback.max_text_length], category)
         row.rating, row.user_id, row.flag, row.link = rating, user, flag, link
         row.idempotency_key = f"slack:{link}"[:128] if link else None
-        return self._store(row)
+        return self._stored(self._writer.write(row))
 
     def _new_row(self, source: str, text: str, category: str | None) -> FeedbackItem:
         category, route, by = self.classify(text, category)
@@ -134,23 +149,14 @@ class FeedbackService:
             created_at=self.clock.now(),
         )
 
-    def _store(self, row: FeedbackItem) -> tuple[FeedbackItem, bool]:
-        """Stored here (many rows per commit under load: `storage.batch`), posted by
-        `route_pending` (an outbox): a burst of feedback is taken at database speed, and
-        nothing is lost while Slack is slow or down."""
-        stored, created = self._writer.write(row)
+    @staticmethod
+    def _stored(result: tuple[FeedbackItem, bool]) -> tuple[FeedbackItem, bool]:
+        """Every item is stored by the writer (many rows per commit under load:
+        `storage.batch`) and posted later by `route_pending` (an outbox): a burst of
+        feedback is taken at database speed, and nothing is lost while Slack is slow or down."""
+        stored, created = result
         if created:
             log_event(log, "feedback.in", source=stored.source, route=stored.route, id=stored.id)
-        return stored, created
-
-    async def submit_async(self, item: FeedbackIn) -> tuple[FeedbackItem, bool]:
-        """`submit` for the event loop: waits for the commit without holding a thread."""
-        if len(item.text) > self.playbook.feedback.max_text_length:
-            raise ValueError(f"text is longer than {self.playbook.feedback.max_text_length}")
-        row = self._new_row(item.source, item.text, item.category)
-        row.rating, row.user_id, row.flag = item.rating, item.user_id, item.flag
-        row.idempotency_key = item.idempotency_key
-        stored, created = await asyncio.wrap_future(self._writer.submit(row))
         return stored, created
 
     def _write_batch(self, rows: list[FeedbackItem]) -> list[tuple[FeedbackItem, bool]]:

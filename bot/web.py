@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.feedback import FeedbackIn
+from bot.feedback import FeedbackIn, TextTooLong
 from bot.metrics.rules import TRIGGER_LABEL
 from bot.services import Services
 from bot.tickets import TicketEvent
@@ -151,10 +151,10 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
         item = await validated(request, FeedbackIn)
         if isinstance(item, Response):
             return item
-        limit = services.playbook.feedback.max_text_length
-        if len(item.text) > limit:
-            return field_errors([("text", f"at most {limit} characters")])
-        stored, created = await services.feedback.submit_async(item)
+        try:
+            stored, created = await services.feedback.submit_async(item)
+        except TextTooLong as exc:
+            return field_errors([("text", str(exc))])
         feedback = services.feedback
         if feedback.routes_in_background:
             feedback.route_soon()  # wakes the router thread; nothing blocks here
