@@ -210,17 +210,7 @@ class RolloutService:
             before = self.flags.get(flag)
             after = self.flags.set(flag, percent, segments or before.segments, actor)
         except FlagProviderError as exc:
-            self._record(
-                Decision(
-                    actor,
-                    "rollout.set",
-                    flag,
-                    reason=reason,
-                    after={"percent": percent, "segments": segments},
-                    outcome="failed",
-                    evidence={"error": exc.message},
-                )
-            )
+            self._record_failed(actor, "rollout.set", flag, percent, segments, reason, exc)
             raise DependencyError(
                 f"`{flag}` was not changed: the flag provider ({self.flags.name}) said: "
                 f"{exc.message}",
@@ -347,16 +337,8 @@ class RolloutService:
                 return before.as_record()
             after = self.flags.set(flag, percent, segments, SYSTEM_ACTOR)
         except FlagProviderError as exc:
-            self._record(
-                Decision(
-                    SYSTEM_ACTOR,
-                    "rollback.revert",
-                    flag,
-                    reason=reason,
-                    after={"percent": percent, "segments": segments},
-                    outcome="failed",
-                    evidence={"error": exc.message},
-                )
+            self._record_failed(
+                SYSTEM_ACTOR, "rollback.revert", flag, percent, segments, reason, exc
             )
             raise DependencyError(f"{flag}: the flag provider said: {exc.message}") from None
         self._record(
@@ -404,6 +386,26 @@ class RolloutService:
             )
 
     # ---- helpers -------------------------------------------------------------------------
+    def _record_failed(
+        self,
+        actor: str,
+        action: str,
+        flag: str,
+        percent: int,
+        segments: list[str] | None,
+        reason: str,
+        exc: FlagProviderError,
+    ) -> None:
+        """A flag change the provider refused is still a record: who tried what, and why
+        it did not happen."""
+        after = {"percent": percent, "segments": segments}
+        evidence = {"error": exc.message}
+        self._record(
+            Decision(
+                actor, action, flag, reason=reason, after=after, outcome="failed", evidence=evidence
+            )
+        )
+
     def _record(self, decision: Decision) -> DecisionRecord:
         record = decision_log.append(self.engine, decision, self.clock.now())
         self._logged(record)

@@ -5,6 +5,7 @@ restart, a sleep). Job functions are module-level and take plain arguments."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,25 +48,23 @@ class WarroomScheduler:
 
     def start(self) -> None:
         self.scheduler.start()
+        self._every(watchdog, self.service.playbook.schedule.watchdog_seconds, WATCHDOG)
+        if self.evaluator is not None and self.evaluator.reader is not None:
+            interval = self.service.playbook.evaluation.interval_seconds
+            self._every(evaluate_triggers, interval, EVALUATE)
+        self.sync()
+        self.scheduler.add_job(watchdog, id="catch-up-now", replace_existing=True)
+
+    def _every(self, job: Callable[[], None], seconds: float, job_id: str) -> None:
+        """A periodic job: never two runs at once, and missed runs collapse into one."""
         self.scheduler.add_job(
-            watchdog,
-            IntervalTrigger(seconds=self.service.playbook.schedule.watchdog_seconds),
-            id=WATCHDOG,
+            job,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
             replace_existing=True,
             max_instances=1,
             coalesce=True,
         )
-        if self.evaluator is not None and self.evaluator.reader is not None:
-            self.scheduler.add_job(
-                evaluate_triggers,
-                IntervalTrigger(seconds=self.service.playbook.evaluation.interval_seconds),
-                id=EVALUATE,
-                replace_existing=True,
-                max_instances=1,
-                coalesce=True,
-            )
-        self.sync()
-        self.scheduler.add_job(watchdog, id="catch-up-now", replace_existing=True)
 
     def stop(self) -> None:
         if self.scheduler.running:
