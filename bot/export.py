@@ -114,12 +114,10 @@ def ticket_rows(engine: Engine, zone: ZoneInfo, since: datetime | None) -> Itera
         }
 
 
-def _reports(engine: Engine, since: datetime | None) -> list[Report]:
-    query = select(Report).order_by(col(Report.created_at))
-    if since:
-        query = query.where(Report.created_at >= since)
-    with Session(engine) as session:
-        return list(session.exec(query))
+def _reports(engine: Engine, since: datetime | None) -> Iterator[Report]:
+    return _stream(
+        engine, select(Report).order_by(col(Report.created_at)), Report.created_at, since
+    )
 
 
 def report_rows(engine: Engine, zone: ZoneInfo, since: datetime | None) -> Iterator[Row]:
@@ -155,9 +153,11 @@ def write(
     if fmt == "md":
         if kind != "reports":
             raise ValueError("--format md is for `reports` only; use csv or json")
-        reports = _reports(engine, since)
-        out.write("\n---\n\n".join(r.markdown for r in reports))
-        return len(reports)
+        count = 0
+        for report in _reports(engine, since):
+            out.write(("\n---\n\n" if count else "") + report.markdown)
+            count += 1
+        return count
     rows = KINDS[kind](engine, zone, since)
     count = 0
     if fmt == "json":

@@ -13,14 +13,14 @@ from sqlmodel import Session, col, select
 
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
-from bot.metrics.triggers import OPS
 from bot.playbook import Playbook
+from bot.reports.figures import kpi_figure, ticket_figures
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
 from schedules.plan import Occurrence, local_instant
 from schedules.service import ScheduleService
-from storage.models import ChecklistState, FeedbackItem, ScheduledRun, Ticket
+from storage.models import ChecklistState, FeedbackItem, ScheduledRun
 
 OPEN_STATUSES = ("open", "executing")
 
@@ -85,8 +85,8 @@ class HomeService:
 
     def todays_measured(self) -> list[str]:
         """The KPIs the bot measures itself, for today so far: satisfaction and tickets."""
-        zone = self.playbook.zone
-        start = local_instant(self.schedule.clock.now().astimezone(zone).date(), time(0), zone)
+        zone, now = self.playbook.zone, self.schedule.clock.now()
+        start = local_instant(now.astimezone(zone).date(), time(0), zone)
         goals = {k.metric: k for k in self.playbook.kpis}
         with Session(self.engine) as session:
             average, rated = session.exec(
@@ -94,28 +94,23 @@ class HomeService:
                     FeedbackItem.created_at >= start
                 )
             ).one()
-            tickets = session.exec(
-                select(func.count()).select_from(Ticket).where(Ticket.created_at >= start)
-            ).one()
+        tickets = ticket_figures(self.engine, self.playbook, start, start + timedelta(days=1))[0]
         lines = []
-        satisfaction = goals.get("user_satisfaction")
-        if satisfaction and average is None:
+        if kpi := goals.get("user_satisfaction"):
+            if average is None:
+                lines.append(
+                    f"❔ user_satisfaction: no ratings yet today — goal {kpi.op} {kpi.value:g}"
+                )
+            else:
+                mark = kpi_figure(self.playbook, kpi, float(average), None, "").mark
+                lines.append(
+                    f"{mark} user_satisfaction: {average:.2f}/5 ({rated} ratings today) — "
+                    f"goal {kpi.op} {kpi.value:g}"
+                )
+        if kpi := goals.get("support_tickets"):
+            mark = kpi_figure(self.playbook, kpi, float(tickets), None, "").mark
             lines.append(
-                f"❔ user_satisfaction: no ratings yet today — goal {satisfaction.op} "
-                f"{satisfaction.value:g}"
-            )
-        elif satisfaction:
-            ok = OPS[satisfaction.op](float(average), satisfaction.value)
-            lines.append(
-                f"{'✅' if ok else '⚠️'} user_satisfaction: {average:.2f}/5 ({rated} ratings "
-                f"today) — goal {satisfaction.op} {satisfaction.value:g}"
-            )
-        tickets_goal = goals.get("support_tickets")
-        if tickets_goal:
-            ok = OPS[tickets_goal.op](float(tickets), tickets_goal.value)
-            lines.append(
-                f"{'✅' if ok else '⚠️'} support_tickets: {tickets} today — "
-                f"goal {tickets_goal.op} {tickets_goal.value:g}/day"
+                f"{mark} support_tickets: {tickets} today — goal {kpi.op} {kpi.value:g}/day"
             )
         return lines
 

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.messages.schedule import owners_of
 from bot.observability import log_event
 from bot.playbook import Playbook
+from bot.reports.figures import ticket_figures
 from bot.slack_out.poster import Poster
 from storage.claims import claim
 from storage.db import session_scope
@@ -73,19 +74,17 @@ class TicketService:
         return ticket
 
     def created_between(self, start: datetime, end: datetime) -> int:
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(Ticket.id).where(Ticket.created_at >= start, Ticket.created_at < end)
-            )
-            return len(list(rows))
+        return ticket_figures(self.engine, self.playbook, start, end)[0]
 
-    def overdue(self, now: datetime) -> list[Ticket]:
+    def unflagged_overdue(self, now: datetime) -> list[Ticket]:
+        """Past the SLA, unanswered, and not flagged yet (so a tick loads only new ones)."""
         cutoff = now - timedelta(hours=self.playbook.feedback.support_sla_hours)
         with Session(self.engine) as session:
             return list(
                 session.exec(
                     select(Ticket).where(
                         col(Ticket.answered_at).is_(None),
+                        col(Ticket.sla_flagged_at).is_(None),
                         Ticket.created_at <= cutoff,
                     )
                 )
@@ -96,9 +95,7 @@ class TicketService:
         UPDATE, so several replicas ticking together post it once; released again when
         Slack does not take the post."""
         flagged = []
-        for ticket in self.overdue(now):
-            if ticket.sla_flagged_at is not None:
-                continue
+        for ticket in self.unflagged_overdue(now):
             where = [col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None)]
             if not claim(self.engine, Ticket, where, {"sla_flagged_at": now}):
                 continue

@@ -20,6 +20,7 @@ from bot.playbook import Kpi, Playbook
 from storage.models import DecisionRecord, FeedbackItem, RollbackRequest, Ticket, TriggerEpisode
 
 CRITICAL_SHOWN = 10
+MEASURED_HERE = {"user_satisfaction", "support_tickets", "mttd", "mttr"}  # not Prometheus
 
 
 @dataclass
@@ -222,10 +223,27 @@ def measured_kpi(engine: Engine, metric: str, start: datetime, end: datetime) ->
     raise KeyError(metric)
 
 
+Reads = dict[str, "list[tuple[datetime, float]] | IntegrationError"]
+
+
+def read_ranges(
+    reader: PrometheusReader, metrics: set[str], start: datetime, end: datetime
+) -> Reads:
+    """One range query per metric for the whole report (the KPIs and the chart share them);
+    a failed query is kept as its error, to be said where the value would be."""
+    reads: Reads = {}
+    for metric in sorted(metrics):
+        try:
+            reads[metric] = reader.read_range(metric, start, end, step_seconds(start, end))
+        except IntegrationError as exc:
+            reads[metric] = exc
+    return reads
+
+
 def kpi_figures(
     engine: Engine,
     book: Playbook,
-    reader: PrometheusReader | None,
+    reads: Reads | None,
     feedback: FeedbackFigures,
     tickets_per_day: float,
     start: datetime,
@@ -236,7 +254,7 @@ def kpi_figures(
         spec = book.metrics[kpi.metric]
         value: float | None
         detail = ""
-        if kpi.metric == "user_satisfaction":
+        if kpi.metric == "user_satisfaction":  # MEASURED_HERE: from the records
             value = feedback.average
             detail = f"{feedback.rated} ratings"
         elif kpi.metric == "support_tickets":
@@ -244,34 +262,32 @@ def kpi_figures(
         elif kpi.metric in ("mttd", "mttr"):
             value = measured_kpi(engine, kpi.metric, start, end)
             if value is None:
-                figures.append(_figure(book, kpi, None, "—", "no incident in the period"))
+                figures.append(kpi_figure(book, kpi, None, "—", "no incident in the period"))
                 continue
-        elif reader is None:
+        elif reads is None:
             notes.append("no metrics source configured (set PROMETHEUS_URL)")
-            figures.append(_figure(book, kpi, None, "❔", "no metrics source"))
+            figures.append(kpi_figure(book, kpi, None, "❔", "no metrics source"))
             continue
         else:
-            value, detail = _prometheus_value(reader, kpi, start, end)
-        figures.append(_figure(book, kpi, value, None, detail, spec.unit))
+            value, detail = _worst_of(reads[kpi.metric], kpi)
+        figures.append(kpi_figure(book, kpi, value, None, detail, spec.unit))
     return figures, "; ".join(sorted(set(notes)))
 
 
-def _prometheus_value(
-    reader: PrometheusReader, kpi: Kpi, start: datetime, end: datetime
+def _worst_of(
+    read: list[tuple[datetime, float]] | IntegrationError, kpi: Kpi
 ) -> tuple[float | None, str]:
     """The worst value of the period against the goal ("sustained"), with the last."""
-    try:
-        series = reader.read_range(kpi.metric, start, end, step_seconds(start, end))
-    except IntegrationError as exc:
-        return None, f"could not read: {exc.message[:80]}"
-    if not series:
+    if isinstance(read, IntegrationError):
+        return None, f"could not read: {read.message[:80]}"
+    if not read:
         return None, "no data from Prometheus"
-    values = [v for _, v in series]
+    values = [v for _, v in read]
     worst = max(values) if kpi.op in ("<", "<=") else min(values)
     return worst, f"worst of the period; last {values[-1]:.4g}"
 
 
-def _figure(
+def kpi_figure(
     book: Playbook,
     kpi: Kpi,
     value: float | None,
@@ -298,16 +314,11 @@ def open_episodes(engine: Engine) -> list[str]:
     return sorted({r.trigger for r in rows})
 
 
-def error_rate_series(
-    reader: PrometheusReader | None, book: Playbook, start: datetime, end: datetime
-) -> list[tuple[str, float]]:
-    if reader is None or "error_rate" not in book.metrics:
-        return []
-    try:
-        series = reader.read_range("error_rate", start, end, step_seconds(start, end))
-    except IntegrationError:
+def error_rate_series(reads: Reads | None, book: Playbook) -> list[tuple[str, float]]:
+    read = (reads or {}).get("error_rate")
+    if read is None or isinstance(read, IntegrationError):
         return []  # the KPI line already says why
-    return [(at.astimezone(book.zone).strftime("%H:%M"), value) for at, value in series]
+    return [(at.astimezone(book.zone).strftime("%H:%M"), value) for at, value in read]
 
 
 def collect(
@@ -322,7 +333,11 @@ def collect(
     created, unanswered, past_sla = ticket_figures(engine, book, start, end)
     days = max((end - start).total_seconds() / 86400, 1.0)  # a day so far counts as one day
     per_day = round(created / days, 2)
-    kpis, note = kpi_figures(engine, book, reader, feedback, per_day, start, end)
+    reads = None
+    if reader is not None:
+        wanted = {k.metric for k in book.kpis} - MEASURED_HERE
+        reads = read_ranges(reader, wanted | ({"error_rate"} & set(book.metrics)), start, end)
+    kpis, note = kpi_figures(engine, book, reads, feedback, per_day, start, end)
     return Figures(
         title=title,
         start=start,
@@ -335,6 +350,6 @@ def collect(
         kpis=kpis,
         decisions=decisions(engine, book, start, end),
         open_episodes=open_episodes(engine),
-        error_rate=error_rate_series(reader, book, start, end),
+        error_rate=error_rate_series(reads, book),
         metrics_note=note,
     )

@@ -170,13 +170,6 @@ class ReportService:
         return posted
 
     # ---- reading back ----------------------------------------------------------------------
-    def stored(self, since: datetime | None = None) -> list[Report]:
-        with Session(self.engine) as session:
-            query = select(Report).order_by(col(Report.created_at))
-            if since:
-                query = query.where(Report.created_at >= since)
-            return list(session.exec(query))
-
     def latest(self, kind: str) -> Report | None:
         with Session(self.engine) as session:
             return session.exec(
