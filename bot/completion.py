@@ -17,12 +17,12 @@ from bot.authz import Authorizer
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import NotAuthorized, Refusal
-from bot.messages.common import local_time, who
 from bot.observability import log_event
 from bot.playbook import CompletionItem, Playbook
 from bot.reports.service import ReportService
 from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
+from bot.slack_out.messages.common import local_time, who
 from storage.models import ScheduledRun, TriggerState
 
 log = logging.getLogger(__name__)

@@ -44,7 +44,7 @@ def record_hash(record: DecisionRecord) -> str:
     return hashlib.sha256(_canonical(record)).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     actor: str
     action: str

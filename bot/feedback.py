@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 from bot.authz import Authorizer
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.messages.schedule import mention
 from bot.observability import log_event
 from bot.playbook import Playbook
+from bot.slack_out.messages.schedule import mention
 from bot.slack_out.poster import Poster
 from storage.batch import GroupCommitWriter
 from storage.db import session_scope

@@ -217,7 +217,14 @@ class RolloutService:
                 "Try again in a minute; the failed attempt is in `/rollout history`.",
             ) from None
         record = self._record(
-            Decision(actor, "rollout.set", flag, before.as_record(), after.as_record(), reason)
+            Decision(
+                actor=actor,
+                action="rollout.set",
+                subject=flag,
+                before=before.as_record(),
+                after=after.as_record(),
+                reason=reason,
+            )
         )
         return Change(record, self._announce("flag_changed", record=record))
 
@@ -244,12 +251,12 @@ class RolloutService:
             record = decision_log.append_in(
                 session,
                 Decision(
-                    actor,
-                    "rollout.launch",
-                    "T",
-                    {"launch_at": before},
-                    {"launch_at": when.isoformat()},
-                    reason,
+                    actor=actor,
+                    action="rollout.launch",
+                    subject="T",
+                    before={"launch_at": before},
+                    after={"launch_at": when.isoformat()},
+                    reason=reason,
                 ),
                 now,
             )
@@ -277,12 +284,12 @@ class RolloutService:
             record = decision_log.append_in(
                 session,
                 Decision(
-                    actor,
-                    "rollout.freeze",
-                    "rollout",
-                    {"frozen": False},
-                    {"frozen": True},
-                    reason.strip(),
+                    actor=actor,
+                    action="rollout.freeze",
+                    subject="rollout",
+                    before={"frozen": False},
+                    after={"frozen": True},
+                    reason=reason.strip(),
                 ),
                 now,
             )
@@ -313,12 +320,12 @@ class RolloutService:
             record = decision_log.append_in(
                 session,
                 Decision(
-                    actor,
-                    "rollout.unfreeze",
-                    "rollout",
-                    {"frozen": True, "reason": row.frozen_reason, "by": row.frozen_by},
-                    {"frozen": False},
-                    reason.strip(),
+                    actor=actor,
+                    action="rollout.unfreeze",
+                    subject="rollout",
+                    before={"frozen": True, "reason": row.frozen_reason, "by": row.frozen_by},
+                    after={"frozen": False},
+                    reason=reason.strip(),
                 ),
                 now,
             )
@@ -343,7 +350,12 @@ class RolloutService:
             raise DependencyError(f"{flag}: the flag provider said: {exc.message}") from None
         self._record(
             Decision(
-                SYSTEM_ACTOR, "rollback.revert", flag, before.as_record(), after.as_record(), reason
+                actor=SYSTEM_ACTOR,
+                action="rollback.revert",
+                subject=flag,
+                before=before.as_record(),
+                after=after.as_record(),
+                reason=reason,
             )
         )
         return after.as_record()
@@ -357,12 +369,12 @@ class RolloutService:
         if removed:
             self._record(
                 Decision(
-                    SYSTEM_ACTOR,
-                    "rollback.empty_rules",
-                    flag,
-                    {"external_rules": removed},
-                    {"external_rules": 0},
-                    reason,
+                    actor=SYSTEM_ACTOR,
+                    action="rollback.empty_rules",
+                    subject=flag,
+                    before={"external_rules": removed},
+                    after={"external_rules": 0},
+                    reason=reason,
                 )
             )
         return removed
@@ -376,12 +388,12 @@ class RolloutService:
         for flag in ensure(self.playbook.flags, initial.percent, initial.segments, SYSTEM_ACTOR):
             self._record(
                 Decision(
-                    SYSTEM_ACTOR,
-                    "flags.seed",
-                    flag,
-                    None,
-                    initial.model_dump(),
-                    "initial state from the playbook",
+                    actor=SYSTEM_ACTOR,
+                    action="flags.seed",
+                    subject=flag,
+                    before=None,
+                    after=initial.model_dump(),
+                    reason="initial state from the playbook",
                 )
             )
 
@@ -402,7 +414,13 @@ class RolloutService:
         evidence = {"error": exc.message}
         self._record(
             Decision(
-                actor, action, flag, reason=reason, after=after, outcome="failed", evidence=evidence
+                actor=actor,
+                action=action,
+                subject=flag,
+                reason=reason,
+                after=after,
+                outcome="failed",
+                evidence=evidence,
             )
         )
 

@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.messages.schedule import owners_of
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.reports.figures import ticket_figures
+from bot.slack_out.messages.schedule import owners_of
 from bot.slack_out.poster import Poster
 from storage.claims import claim
 from storage.db import session_scope

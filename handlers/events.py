@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.say.async_say import AsyncSay
 
-from bot.messages.rollout import HELP
+from bot.slack_out.messages.rollout import HELP
 
 
 async def handle_app_mention(event: dict, say: AsyncSay) -> None:

@@ -15,10 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import WarroomError
 from bot.ids.feedback import COMMAND, SHORTCUT, FeedbackBlock, FeedbackView
-from bot.messages import feedback as messages
-from bot.messages.common import as_dicts, error_message
 from bot.observability import log_event
 from bot.services import Services
+from bot.slack_out.messages import feedback as messages
+from bot.slack_out.messages.common import as_dicts, error_message
 from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import WarroomError
 from bot.ids.home import HomeAction
-from bot.messages.common import context
-from bot.messages.home import home_view
 from bot.observability import log_event
 from bot.services import Services
+from bot.slack_out.messages.common import context
+from bot.slack_out.messages.home import home_view
 from handlers.replies import call_service
 
 log = logging.getLogger(__name__)

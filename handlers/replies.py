@@ -19,8 +19,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import WarroomError
-from bot.messages.common import as_dicts, error_message
 from bot.observability import log_event
+from bot.slack_out.messages.common import as_dicts, error_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import Refusal
 from bot.ids.rollback import COMMAND, RollbackAction, RollbackBlock, RollbackView
-from bot.messages import rollback as messages
 from bot.observability import log_event
 from bot.services import Services
+from bot.slack_out.messages import rollback as messages
 from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)

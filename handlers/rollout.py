@@ -11,12 +11,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.errors import Refusal
 from bot.ids.rollout import COMMAND, RolloutAction
-from bot.messages import rollout as messages
-from bot.messages.common import as_dicts
-from bot.messages.schedule import schedule_list
 from bot.metrics.kpis import kpi_lines
 from bot.rollout import Change, closest
 from bot.services import Services
+from bot.slack_out.messages import rollout as messages
+from bot.slack_out.messages.common import as_dicts
+from bot.slack_out.messages.schedule import schedule_list
 from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from bot.authz import Authorizer
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import Refusal
-from bot.messages import schedule as messages
-from bot.messages.schedule import mention
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.rollout import RolloutService
+from bot.slack_out.messages import schedule as messages
+from bot.slack_out.messages.schedule import mention
 from bot.slack_out.poster import Poster
 from schedules.plan import Occurrence, occurrences
 from storage.claims import claim
@@ -334,12 +334,12 @@ class ScheduleService:
             decision_log.append_in(
                 session,
                 Decision(
-                    user,
-                    "checkpoint.decide",
-                    run.job_key,
-                    None,
-                    {"decision": choice},
-                    "T+4h checkpoint",
+                    actor=user,
+                    action="checkpoint.decide",
+                    subject=run.job_key,
+                    before=None,
+                    after={"decision": choice},
+                    reason="T+4h checkpoint",
                 ),
                 now,
             )
@@ -437,12 +437,12 @@ class ScheduleService:
             decision_log.append_in(
                 session,
                 Decision(
-                    user,
-                    "council.close",
-                    run.job_key,
-                    None,
-                    {"outcome": outcome, "votes": counts},
-                    "control council",
+                    actor=user,
+                    action="council.close",
+                    subject=run.job_key,
+                    before=None,
+                    after={"outcome": outcome, "votes": counts},
+                    reason="control council",
                 ),
                 now,
             )

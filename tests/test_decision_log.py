@@ -34,13 +34,13 @@ def _fill(engine: Engine, n: int) -> None:
         decision_log.append(
             engine,
             Decision(
-                "U0SRE00001",
-                "rollout.set",
-                "SMART_PRICING",
-                {"percent": i},
-                {"percent": i + 1},
-                f"step {i}",
-                {"error_rate": 0.4},
+                actor="U0SRE00001",
+                action="rollout.set",
+                subject="SMART_PRICING",
+                before={"percent": i},
+                after={"percent": i + 1},
+                reason=f"step {i}",
+                evidence={"error_rate": 0.4},
             ),
             AT,
         )
@@ -106,7 +106,9 @@ def _concurrent_appends(engines: list[Engine], per_writer: int) -> None:
     def writer(i: int) -> None:
         engine = engines[i % len(engines)]
         for j in range(per_writer):
-            decision_log.append(engine, Decision(f"U0W{i:07d}", "test.append", str(j)), AT)
+            decision_log.append(
+                engine, Decision(actor=f"U0W{i:07d}", action="test.append", subject=str(j)), AT
+            )
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(writer, range(6)))

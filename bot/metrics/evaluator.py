@@ -21,11 +21,11 @@ from bot.clock import Clock
 from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader, Reading
 from bot.integrations.pagerduty import PagerDuty
-from bot.messages.schedule import mention
 from bot.metrics.triggers import Machine, breaching, step
 from bot.observability import log_event
 from bot.playbook import Playbook, Trigger
 from bot.rollback.service import RollbackService
+from bot.slack_out.messages.schedule import mention
 from bot.slack_out.poster import Poster
 from storage.db import session_scope
 from storage.models import AlertState, TriggerEpisode, TriggerState

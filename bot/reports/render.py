@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.messages.common import context, section
 from bot.reports.figures import Figures, KpiFigure
+from bot.slack_out.messages.common import context, section
 
 PROPOSAL_TEXT = {
     "advance": "Advance to the next stage (50 %)",

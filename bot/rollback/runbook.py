@@ -284,13 +284,13 @@ class Runbook:
             decision_log.append_in(
                 session,
                 Decision(
-                    SYSTEM_ACTOR,
-                    "runbook.step_failed",
-                    f"rollback#{request_id}",
-                    None,
-                    {"step": step.name},
-                    error,
-                    {"attempts": attempts},
+                    actor=SYSTEM_ACTOR,
+                    action="runbook.step_failed",
+                    subject=f"rollback#{request_id}",
+                    before=None,
+                    after={"step": step.name},
+                    reason=error,
+                    evidence={"attempts": attempts},
                     outcome="failed",
                 ),
                 self.clock.now(),
@@ -318,12 +318,12 @@ class Runbook:
                 decision_log.append_in(
                     session,
                     Decision(
-                        SYSTEM_ACTOR,
-                        "rollback.done",
-                        f"rollback#{request_id}",
-                        {"status": EXECUTING},
-                        {"status": DONE},
-                        "runbook completed",
+                        actor=SYSTEM_ACTOR,
+                        action="rollback.done",
+                        subject=f"rollback#{request_id}",
+                        before={"status": EXECUTING},
+                        after={"status": DONE},
+                        reason="runbook completed",
                     ),
                     now,
                 )
@@ -379,12 +379,12 @@ class Runbook:
         decision_log.append(
             self.engine,
             Decision(
-                user,
-                "rollback.metrics_confirmed",
-                f"rollback#{request_id}",
-                None,
-                {"checks": [c.model_dump() for c in self.playbook.rollback.verify.checks]},
-                "confirmed on the dashboards",
+                actor=user,
+                action="rollback.metrics_confirmed",
+                subject=f"rollback#{request_id}",
+                before=None,
+                after={"checks": [c.model_dump() for c in self.playbook.rollback.verify.checks]},
+                reason="confirmed on the dashboards",
             ),
             self.clock.now(),
         )
@@ -416,12 +416,12 @@ class Runbook:
             decision_log.append_in(
                 session,
                 Decision(
-                    user,
-                    action,
-                    f"rollback#{request_id}",
-                    {"step": step.name, "status": "failed"},
-                    {"step": step.name, "status": row.status},
-                    step.error[:300],
+                    actor=user,
+                    action=action,
+                    subject=f"rollback#{request_id}",
+                    before={"step": step.name, "status": "failed"},
+                    after={"step": step.name, "status": row.status},
+                    reason=step.error[:300],
                 ),
                 now,
             )

@@ -215,13 +215,13 @@ class RollbackService:
             decision_log.append_in(
                 session,
                 Decision(
-                    requested_by,
-                    "rollback.request",
-                    f"rollback#{request.id}",
-                    None,
-                    {"flags": flags, "critical": critical},
-                    reason,
-                    evidence,
+                    actor=requested_by,
+                    action="rollback.request",
+                    subject=f"rollback#{request.id}",
+                    before=None,
+                    after={"flags": flags, "critical": critical},
+                    reason=reason,
+                    evidence=evidence,
                 ),
                 now,
             )
@@ -314,12 +314,12 @@ class RollbackService:
                 decision_log.append_in(
                     session,
                     Decision(
-                        user,
-                        "rollback.reject",
-                        f"rollback#{request_id}",
-                        {"status": OPEN},
-                        {"status": REJECTED},
-                        reason.strip(),
+                        actor=user,
+                        action="rollback.reject",
+                        subject=f"rollback#{request_id}",
+                        before={"status": OPEN},
+                        after={"status": REJECTED},
+                        reason=reason.strip(),
                     ),
                     now,
                 )
@@ -348,12 +348,12 @@ class RollbackService:
                 decision_log.append_in(
                     session,
                     Decision(
-                        user,
-                        f"rollback.{decision}",
-                        f"rollback#{request_id}",
-                        None,
-                        {"role": role, "after_execution": late},
-                        reason,
+                        actor=user,
+                        action=f"rollback.{decision}",
+                        subject=f"rollback#{request_id}",
+                        before=None,
+                        after={"role": role, "after_execution": late},
+                        reason=reason,
                     ),
                     now,
                 )
@@ -414,12 +414,12 @@ class RollbackService:
             decision_log.append_in(
                 session,
                 Decision(
-                    user,
-                    "rollback.incident",
-                    f"rollback#{request_id}",
-                    before,
-                    {"severity": severity, "critical": request.critical},
-                    f"Sev{severity} declared",
+                    actor=user,
+                    action="rollback.incident",
+                    subject=f"rollback#{request_id}",
+                    before=before,
+                    after={"severity": severity, "critical": request.critical},
+                    reason=f"Sev{severity} declared",
                 ),
                 now,
             )
@@ -451,12 +451,12 @@ class RollbackService:
             decision_log.append_in(
                 session,
                 Decision(
-                    by,
-                    "rollback.break_glass" if break_glass else "rollback.approved",
-                    f"rollback#{request_id}",
-                    {"status": OPEN},
-                    {"status": target},
-                    "executed at once while critical; sign-offs collected after"
+                    actor=by,
+                    action="rollback.break_glass" if break_glass else "rollback.approved",
+                    subject=f"rollback#{request_id}",
+                    before={"status": OPEN},
+                    after={"status": target},
+                    reason="executed at once while critical; sign-offs collected after"
                     if break_glass
                     else "signed off",
                 ),
@@ -527,12 +527,12 @@ class RollbackService:
                     decision_log.append_in(
                         session,
                         Decision(
-                            SYSTEM_ACTOR,
-                            "rollback.expired",
-                            f"rollback#{request.id}",
-                            {"status": OPEN},
-                            {"status": EXPIRED},
-                            "no sign-off in time",
+                            actor=SYSTEM_ACTOR,
+                            action="rollback.expired",
+                            subject=f"rollback#{request.id}",
+                            before={"status": OPEN},
+                            after={"status": EXPIRED},
+                            reason="no sign-off in time",
                         ),
                         now,
                     )
@@ -638,12 +638,12 @@ class RollbackService:
                 decision_log.append_in(
                     session,
                     Decision(
-                        user,
-                        "runbook.sign",
-                        f"runbook@{version}",
-                        None,
-                        {"role": free[0]},
-                        "rollback runbook validated",
+                        actor=user,
+                        action="runbook.sign",
+                        subject=f"runbook@{version}",
+                        before=None,
+                        after={"role": free[0]},
+                        reason="rollback runbook validated",
                     ),
                     now,
                 )

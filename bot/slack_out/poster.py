@@ -10,11 +10,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
-from bot.messages import rollback as rollback_messages
-from bot.messages import rollout as rollout_messages
-from bot.messages.common import as_dicts
 from bot.observability import log_event
 from bot.rollback.model import RequestView
+from bot.slack_out.messages import rollback as rollback_messages
+from bot.slack_out.messages import rollout as rollout_messages
+from bot.slack_out.messages.common import as_dicts
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ids.rollout import RolloutAction, RolloutBlock
-from bot.messages.common import context, local_time, who
 from bot.rollout import RolloutStatus
+from bot.slack_out.messages.common import context, local_time, who
 from storage.models import DecisionRecord
 
 HELP = """*`/rollout` — control the staged launch*

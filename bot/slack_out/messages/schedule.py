@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
-from bot.messages.common import context, local_time, who
 from bot.playbook import Playbook, Shift
+from bot.slack_out.messages.common import context, local_time, who
 from storage.models import ChecklistState
 
 

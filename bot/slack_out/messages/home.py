@@ -17,7 +17,7 @@ from slack_sdk.models.views import View
 
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
-from bot.messages.common import context, local_time, section, who
+from bot.slack_out.messages.common import context, local_time, section, who
 
 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:

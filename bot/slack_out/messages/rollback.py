@@ -19,7 +19,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
-from bot.messages.common import context, local_time, who
 from bot.playbook import Playbook
 from bot.rollback.model import (
     APPROVED,
@@ -32,6 +31,7 @@ from bot.rollback.model import (
     STEP_TITLES,
     RequestView,
 )
+from bot.slack_out.messages.common import context, local_time, who
 from storage.models import RunbookSignature
 
 STEP_ICON = {

@@ -1,0 +1,53 @@
+"""Every status a row can hold, one StrEnum per table. Stored as their plain string value,
+so a row written before these existed reads back unchanged."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RollbackStatus(StrEnum):
+    """open → executing → done, or open → approved (waits for a running rollback of the same
+    flags) → executing; executing ⇄ failed (a person retries or finishes a step by hand);
+    open → rejected | expired."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+ROLLBACK_CLOSED = frozenset({RollbackStatus.DONE, RollbackStatus.REJECTED, RollbackStatus.EXPIRED})
+
+
+class StepStatus(StrEnum):
+    """pending → running → done | skipped | waiting (a person confirms) | failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"
+    WAITING = "waiting"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """A scheduled post: claimed → posted | late | failed; or missed / skipped at claim time."""
+
+    CLAIMED = "claimed"
+    POSTED = "posted"
+    LATE = "late"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class TriggerStatus(StrEnum):
+    """ok → pending (breached, waiting out `for`) → firing → ok (resolved)."""
+
+    OK = "ok"
+    PENDING = "pending"
+    FIRING = "firing"
