@@ -168,11 +168,10 @@ def _services_or_exit(mode: str):  # type: ignore[no-untyped-def]
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import build_app
-    from bot.web import build_web
+    from bot.app import build_asgi
 
     services = _services_or_exit("serve")
-    web = build_web(build_app(services), services)
+    web = build_asgi(services)
     services.start_background()
     tune_gc_for_latency()
     log_event(log, "serve.start", host=args.host, port=args.port)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -71,6 +72,18 @@ class Services:
             self.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.scheduler.start()
             self.rollout.on_launch.append(self.scheduler.sync)
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports beside "ok": the playbook and the scheduler's state."""
+        health = self.schedule.health()
+        return {
+            "playbook": self.playbook.name,
+            "scheduler": {
+                "running": bool(self.scheduler and self.scheduler.running),
+                "next_run": health.next_run.isoformat() if health.next_run else None,
+                "missed_last_24h": health.missed_last_24h,
+            },
+        }
 
     def stop_background(self) -> None:
         self.stopping.set()

@@ -1,14 +1,15 @@
 """The one ASGI app: /slack/events, /healthz, /api/freeze, /metrics, /hooks/alertmanager,
-/api/feedback, /api/tickets."""
+/api/feedback, /api/tickets. Each endpoint is a small object holding only what it uses."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from datetime import datetime
-from typing import TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, SecretStr, ValidationError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -18,40 +19,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.feedback import FeedbackIn, TextTooLong
-from bot.metrics.rules import TRIGGER_LABEL
-from bot.services import Services
-from bot.tickets import TicketEvent
+from bot.feedback import FeedbackIn, FeedbackService, TextTooLong
+from bot.metrics.alertmanager import TriggerSink, handle_alerts
+from bot.rollout import RolloutService
+from bot.tickets import TicketEvent, TicketService
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def handle_alerts(services: Services, alerts: list[dict]) -> list[dict]:
-    handled = []
-    for alert in alerts:
-        labels = alert.get("labels") or {}
-        trigger = labels.get(TRIGGER_LABEL)
-        if not trigger:
-            continue
-        if alert.get("status") == "firing":
-            started = datetime.fromisoformat(str(alert["startsAt"]).replace("Z", "+00:00"))
-            episode = services.evaluator.fire(
-                trigger,
-                "alertmanager",
-                started,
-                {
-                    "alertname": labels.get("alertname", ""),
-                    "source": "alertmanager",
-                    "generatorURL": alert.get("generatorURL", ""),
-                    **(alert.get("annotations") or {}),
-                },
-                fingerprint=str(alert.get("fingerprint", "")),
-            )
-            handled.append({"trigger": trigger, "fired": episode is not None})
-        elif alert.get("status") == "resolved":
-            episode = services.evaluator.resolve(trigger)
-            handled.append({"trigger": trigger, "resolved": episode is not None})
-    return handled
+@dataclass(frozen=True)
+class ApiTokens:
+    """Bearer tokens of the non-Slack endpoints; an unset token keeps its endpoint closed."""
+
+    alertmanager: SecretStr | None
+    feedback: SecretStr | None
+    tickets: SecretStr | None
 
 
 def bearer_ok(request: Request, secret: SecretStr | None) -> bool:
@@ -91,30 +73,14 @@ async def validated(request: Request, model: type[M]) -> M | Response:
         )
 
 
-def build_web(app: AsyncApp, services: Services) -> Starlette:
-    slack = AsyncSlackRequestHandler(app)
+@dataclass(frozen=True)
+class FreezeGate:
+    """For deployment pipelines: 200 when deployments may proceed, 423 when frozen."""
 
-    async def slack_events(request: Request) -> Response:
-        return await slack.handle(request)
+    rollout: RolloutService
 
-    async def healthz(_: Request) -> Response:
-        health = await asyncio.to_thread(services.schedule.health)
-        scheduler = services.scheduler
-        return JSONResponse(
-            {
-                "status": "ok",
-                "playbook": services.playbook.name,
-                "scheduler": {
-                    "running": bool(scheduler and scheduler.running),
-                    "next_run": health.next_run.isoformat() if health.next_run else None,
-                    "missed_last_24h": health.missed_last_24h,
-                },
-            }
-        )
-
-    async def freeze(_: Request) -> Response:
-        """For deployment pipelines: 200 when deployments may proceed, 423 when frozen."""
-        state = await asyncio.to_thread(services.rollout.freeze_state)
+    async def get(self, _: Request) -> Response:
+        state = await asyncio.to_thread(self.rollout.freeze_state)
         if not state.frozen:
             return JSONResponse({"frozen": False, "deployments": "allowed"})
         return JSONResponse(
@@ -128,10 +94,16 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
             status_code=423,
         )
 
-    async def alertmanager(request: Request) -> Response:
-        """Alertmanager's webhook (payload version 4): alerts labelled `warroom_trigger`
-        drive the same fire/resolve as the bot's own evaluator."""
-        if not bearer_ok(request, services.settings.warroom_alertmanager_token):
+
+@dataclass(frozen=True)
+class AlertmanagerHook:
+    """Alertmanager's webhook (payload version 4) → the triggers' fire/resolve."""
+
+    sink: TriggerSink
+    token: SecretStr | None
+
+    async def post(self, request: Request) -> Response:
+        if not bearer_ok(request, self.token):
             return unauthorized()
         try:
             payload = await request.json()
@@ -140,24 +112,31 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
                 raise ValueError("expected Alertmanager webhook version 4 with a list of alerts")
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"not an Alertmanager webhook: {exc}"}, status_code=400)
-        handled = await asyncio.to_thread(handle_alerts, services, alerts)
+        handled = await asyncio.to_thread(handle_alerts, self.sink, alerts)
         return JSONResponse({"handled": handled})
 
-    async def feedback(request: Request) -> Response:
-        """The checkout widget and the in-app survey: token-protected, validated JSON.
-        The item is stored (committed) before the answer; it is posted to Slack after."""
-        if not bearer_ok(request, services.settings.warroom_feedback_token):
+
+@dataclass(frozen=True)
+class FeedbackIntake:
+    """The checkout widget and the in-app survey: token-protected, validated JSON. The item
+    is stored (committed) before the answer; it is posted to Slack after."""
+
+    feedback: FeedbackService
+    token: SecretStr | None
+
+    async def post(self, request: Request) -> Response:
+        if not bearer_ok(request, self.token):
             return unauthorized()
         item = await validated(request, FeedbackIn)
         if isinstance(item, Response):
             return item
         try:
-            stored, created = await services.feedback.submit_async(item)
+            stored, created = await self.feedback.submit_async(item)
         except TextTooLong as exc:
             return field_errors([("text", str(exc))])
-        feedback = services.feedback
-        if feedback.routes_in_background:
-            feedback.route_soon()  # wakes the router thread; nothing blocks here
+        background = self.feedback.routes_in_background
+        if background:
+            self.feedback.route_soon()  # wakes the router thread; nothing blocks here
         return JSONResponse(
             {
                 "id": stored.id,
@@ -166,35 +145,71 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
                 "duplicate": not created,
             },
             status_code=201 if created else 200,
-            background=None
-            if feedback.routes_in_background
-            else BackgroundTask(feedback.route_soon),
+            background=None if background else BackgroundTask(self.feedback.route_soon),
         )
 
-    async def tickets(request: Request) -> Response:
-        """Helpdesk ticket events; only tickets tagged for the beta are kept."""
-        if not bearer_ok(request, services.settings.warroom_tickets_token):
+
+@dataclass(frozen=True)
+class TicketIntake:
+    """Helpdesk ticket events; only tickets tagged for the beta are kept."""
+
+    tickets: TicketService
+    token: SecretStr | None
+    tag: str
+
+    async def post(self, request: Request) -> Response:
+        if not bearer_ok(request, self.token):
             return unauthorized()
         event = await validated(request, TicketEvent)
         if isinstance(event, Response):
             return event
-        ticket = await asyncio.to_thread(services.tickets.record, event)
+        ticket = await asyncio.to_thread(self.tickets.record, event)
         if ticket is None:
-            tag = services.playbook.feedback.ticket_tag
-            return JSONResponse({"kept": False, "why": f"not tagged {tag}"}, status_code=202)
+            return JSONResponse({"kept": False, "why": f"not tagged {self.tag}"}, status_code=202)
         return JSONResponse({"kept": True, "id": ticket.id, "answered": bool(ticket.answered_at)})
 
+
+def build_web(
+    app: AsyncApp,
+    *,
+    rollout: RolloutService,
+    alerts: TriggerSink,
+    feedback: FeedbackService,
+    tickets: TicketService,
+    ticket_tag: str,
+    tokens: ApiTokens,
+    health: Callable[[], dict[str, Any]],
+    registry: CollectorRegistry,
+) -> Starlette:
+    slack = AsyncSlackRequestHandler(app)
+
+    async def slack_events(request: Request) -> Response:
+        return await slack.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", **await asyncio.to_thread(health)})
+
     async def metrics(_: Request) -> Response:
-        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/api/freeze", freeze, methods=["GET"]),
+            Route("/api/freeze", FreezeGate(rollout).get, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
-            Route("/api/feedback", feedback, methods=["POST"]),
-            Route("/api/tickets", tickets, methods=["POST"]),
+            Route(
+                "/hooks/alertmanager",
+                AlertmanagerHook(alerts, tokens.alertmanager).post,
+                methods=["POST"],
+            ),
+            Route(
+                "/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]
+            ),
+            Route(
+                "/api/tickets",
+                TicketIntake(tickets, tokens.tickets, ticket_tag).post,
+                methods=["POST"],
+            ),
         ]
     )

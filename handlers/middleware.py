@@ -1,4 +1,5 @@
-"""Global middleware: hand the services to listeners, count requests, drop Slack retries."""
+"""Global middleware: count requests and time acks, drop Slack's retried events, and turn
+a listener's unexpected error into one log line."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.observability import log_event
-from bot.services import Services
+from bot.clock import Clock
+from bot.observability import BotMetrics, log_event
 from storage.db import session_scope
 from storage.models import ProcessedSlackEvent
 
@@ -27,25 +28,21 @@ def request_kind(body: dict) -> str:
     return str(body.get("type") or "unknown")
 
 
-def _first_delivery(services: Services, event_id: str) -> bool:
+def first_delivery(engine: Engine, clock: Clock, event_id: str) -> bool:
+    """True the first time an Events API `event_id` is seen (a unique key, across replicas)."""
     try:
-        with session_scope(services.engine) as session:
-            session.add(ProcessedSlackEvent(event_id=event_id, received_at=services.clock.now()))
+        with session_scope(engine) as session:
+            session.add(ProcessedSlackEvent(event_id=event_id, received_at=clock.now()))
         return True
     except IntegrityError:
         return False
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    metrics = services.metrics
-
+def register(app: AsyncApp, *, engine: Engine, clock: Clock, metrics: BotMetrics) -> None:
     @app.middleware
-    async def inject_and_measure(
-        context: AsyncBoltContext, body: dict, next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse:
+    async def measure(body: dict, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         kind = request_kind(body)
         metrics.requests.labels(kind).inc()
-        context["services"] = services
         started = time.perf_counter()
         response = await next()
         metrics.acks.labels(kind).observe(time.perf_counter() - started)
@@ -57,7 +54,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> BoltResponse:
         """An Events API delivery is handled once, whatever X-Slack-Retry-Num says."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await asyncio.to_thread(_first_delivery, services, event_id):
+        if event_id and not await asyncio.to_thread(first_delivery, engine, clock, event_id):
             retry = request.headers.get("x-slack-retry-num", ["0"])[0]
             log_event(log, "slack.event", event_id=event_id, retry=retry, outcome="duplicate")
             return BoltResponse(status=200, body="")

@@ -18,14 +18,13 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from bot.app import build_app
+from bot.app import build_asgi
 from bot.clock import FakeClock
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.web import build_web
 
 TOKEN = "xoxb-test-token-1234567890-abcdefghij"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -133,7 +132,7 @@ def free_socket() -> socket.socket:
 
 @pytest.fixture
 def live_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
-    web = build_web(build_app(services), services)
+    web = build_asgi(services)
     sock = free_socket()
     server = uvicorn.Server(
         uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)

@@ -12,11 +12,11 @@ from pydantic import SecretStr
 
 from bot.clock import FakeClock, SystemClock
 from bot.local.fake_slack import FakeSlack
+from bot.metrics.alertmanager import handle_alerts
 from bot.metrics.prometheus import PrometheusReader
 from bot.playbook import Alert, EvaluationSettings, Metric, Playbook, Trigger, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.web import handle_alerts
 from storage.models import TriggerEpisode
 from tests.prom_support import PROMETHEUS, Exporter, Prometheus
 
@@ -213,8 +213,12 @@ def test_alertmanager_and_evaluator_open_one_rollback_between_them(
         "generatorURL": f"{prometheus.url}/graph",
         "fingerprint": "c0ffee",
     }
-    assert handle_alerts(services, [alert]) == [{"trigger": "error_rate_critical", "fired": True}]
-    assert handle_alerts(services, [alert]) == [{"trigger": "error_rate_critical", "fired": False}]
+    assert handle_alerts(services.evaluator, [alert]) == [
+        {"trigger": "error_rate_critical", "fired": True}
+    ]
+    assert handle_alerts(services.evaluator, [alert]) == [
+        {"trigger": "error_rate_critical", "fired": False}
+    ]
     exporter.error_rate.set(7)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 7)
     evaluate_until(services, "fired")
@@ -225,7 +229,7 @@ def test_alertmanager_and_evaluator_open_one_rollback_between_them(
         episodes = list(session.exec(select(TriggerEpisode)))
     assert [(e.source, e.fingerprint) for e in episodes] == [("alertmanager", "c0ffee")]
     resolved = {**alert, "status": "resolved"}
-    assert handle_alerts(services, [resolved]) == [
+    assert handle_alerts(services.evaluator, [resolved]) == [
         {"trigger": "error_rate_critical", "resolved": True}
     ]
     exporter.error_rate.set(0.5)
@@ -261,11 +265,13 @@ def test_alertmanager_repeats_do_not_reopen_a_resolved_episode(
         "startsAt": "2026-11-27T22:00:00Z",
         "fingerprint": "abc123",
     }
-    assert handle_alerts(services, [alert])[0]["fired"] is True
+    assert handle_alerts(services.evaluator, [alert])[0]["fired"] is True
     services.evaluator.resolve("error_rate_critical")
-    assert handle_alerts(services, [alert])[0]["fired"] is False  # the same alert, repeated
+    assert (
+        handle_alerts(services.evaluator, [alert])[0]["fired"] is False
+    )  # the same alert, repeated
     later = {**alert, "startsAt": "2026-11-27T23:30:00Z"}
-    assert handle_alerts(services, [later])[0]["fired"] is True  # a new episode
+    assert handle_alerts(services.evaluator, [later])[0]["fired"] is True  # a new episode
     assert len(services.rollback.recent()) == 2
 
 
