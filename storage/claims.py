@@ -4,16 +4,21 @@ ticket or closes a request, without a lock service."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql import ColumnElement
 
 from storage.db import session_scope
 
 
-def claim(engine: Engine, model: Any, where: list[ColumnElement[bool]], values: dict) -> bool:
+def claim(
+    engine: Engine, model: Any, where: list[ColumnElement[bool]], values: dict[str, Any]
+) -> bool:
     """True for the one caller whose UPDATE changed the row."""
     with session_scope(engine) as session:
-        return session.execute(update(model).where(*where).values(values)).rowcount == 1
+        result = cast(
+            CursorResult[Any], session.execute(update(model).where(*where).values(values))
+        )
+        return result.rowcount == 1
