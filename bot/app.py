@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 import handlers
+from bot.metrics.kpis import kpi_lines
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from handlers import middleware
@@ -25,4 +26,12 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
     )
     middleware.register(app, services)
     handlers.register_all(app)
+    reader = services.evaluator.reader
+    handlers.rollout.register(
+        app,
+        rollout=services.rollout,
+        schedule=services.schedule,
+        playbook=services.playbook,
+        kpis=lambda: kpi_lines(services.playbook, reader),
+    )
     return app
