@@ -96,6 +96,65 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
 
 
+def start_servers(
+    secret: str, fake_url: str, tmp: str
+) -> tuple[dict[str, subprocess.Popen], dict[str, str]]:
+    """The bare Bolt app and `warroom serve`, on the same stand-in and settings."""
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench-token",
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": f"{fake_url}/api/",
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+        "WARROOM_LOG_LEVEL": "WARNING",
+    }
+    ports = {"bare": free_port(), "warroom": free_port()}
+    commands = {
+        "bare": (
+            [sys.executable, str(ROOT / "bench" / "bare_bolt_app.py"), str(ports["bare"])],
+            tmp,
+        ),
+        "warroom": (
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(ports["warroom"])],
+            str(ROOT),
+        ),
+    }
+    servers = {
+        name: subprocess.Popen(argv, env=env, cwd=cwd, stderr=subprocess.PIPE, text=True)
+        for name, (argv, cwd) in commands.items()
+    }
+    urls = {name: f"http://127.0.0.1:{port}/slack/events" for name, port in ports.items()}
+    return servers, urls
+
+
+def measure(
+    args: argparse.Namespace,
+    servers: dict[str, subprocess.Popen],
+    urls: dict[str, str],
+    secret: str,
+    response_url: str,
+) -> None:
+    """Paced, then flat out: each server warmed for 2 s, then measured."""
+    for mode, rate in (("paced", args.rate), ("flat out", None)):
+        results = {}
+        for name in ("bare", "warroom"):
+            asyncio.run(drive(urls[name], secret, response_url, args.clients, 2, rate))
+            cpu_before = cpu_seconds(servers[name].pid)
+            lat, failures = asyncio.run(
+                drive(urls[name], secret, response_url, args.clients, args.seconds, rate)
+            )
+            cpu_ms = (cpu_seconds(servers[name].pid) - cpu_before) * 1000 / max(len(lat), 1)
+            results[name] = lat
+            print(
+                f"  {mode:<8} {name:<8} n={len(lat):>6}  {len(lat) / args.seconds:7.0f} req/s"
+                f"  p50 {pct(lat, 0.5):7.1f} ms  p99 {pct(lat, 0.99):7.1f} ms"
+                f"  server CPU {cpu_ms:4.1f} ms/req  non-200 {failures}"
+            )
+        ratio = pct(results["warroom"], 0.99) / max(pct(results["bare"], 0.99), 1e-9)
+        label = f"{rate:.0f} req/s" if rate else "closed loop"
+        print(f"  {mode:<8} p99 ratio warroom/bare = {ratio:.2f} ({label})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=32)
@@ -103,36 +162,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
 
-    secret, token = secrets.token_hex(16), "xoxb-bench-token"
+    secret = secrets.token_hex(16)
     fake, fake_url = fake_slack_server.start()
-    tmp = tempfile.mkdtemp(prefix="warroom-bench-")
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": token,
-        "SLACK_SIGNING_SECRET": secret,
-        "SLACK_API_URL": f"{fake_url}/api/",
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-        "WARROOM_LOG_LEVEL": "WARNING",
-    }
-    ports = {"bare": free_port(), "warroom": free_port()}
-    servers = {
-        "bare": subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "bare_bolt_app.py"), str(ports["bare"])],
-            env=env,
-            cwd=tmp,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-        "warroom": subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(ports["warroom"])],
-            env=env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-    }
+    servers, urls = start_servers(secret, fake_url, tempfile.mkdtemp(prefix="warroom-bench-"))
     try:
-        urls = {name: f"http://127.0.0.1:{port}/slack/events" for name, port in ports.items()}
         for name, url in urls.items():
             wait_up(url, servers[name])
         # a response_url that the stand-in accepts for the whole run
@@ -142,24 +175,7 @@ def main() -> None:
             f"ack latency, {args.clients} concurrent clients, signed `/rollout status`, "
             f"{os.cpu_count()} cores"
         )
-        for mode, rate in (("paced", args.rate), ("flat out", None)):
-            results = {}
-            for name in ("bare", "warroom"):
-                asyncio.run(drive(urls[name], secret, response_url, args.clients, 2, rate))
-                cpu_before = cpu_seconds(servers[name].pid)
-                lat, failures = asyncio.run(
-                    drive(urls[name], secret, response_url, args.clients, args.seconds, rate)
-                )
-                cpu_ms = (cpu_seconds(servers[name].pid) - cpu_before) * 1000 / max(len(lat), 1)
-                results[name] = lat
-                print(
-                    f"  {mode:<8} {name:<8} n={len(lat):>6}  {len(lat) / args.seconds:7.0f} req/s"
-                    f"  p50 {pct(lat, 0.5):7.1f} ms  p99 {pct(lat, 0.99):7.1f} ms"
-                    f"  server CPU {cpu_ms:4.1f} ms/req  non-200 {failures}"
-                )
-            ratio = pct(results["warroom"], 0.99) / max(pct(results["bare"], 0.99), 1e-9)
-            label = f"{rate:.0f} req/s" if rate else "closed loop"
-            print(f"  {mode:<8} p99 ratio warroom/bare = {ratio:.2f} ({label})")
+        measure(args, servers, urls, secret, response_url)
     finally:
         for proc in (*servers.values(), fake):
             proc.terminate()

@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 import handlers
+from bot.metrics.kpis import kpi_lines
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, build_web
@@ -33,6 +34,14 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
         return await next()
 
     handlers.register_all(app)
+    reader = services.evaluator.reader
+    handlers.rollout.register(
+        app,
+        rollout=services.rollout,
+        schedule=services.schedule,
+        playbook=services.playbook,
+        kpis=lambda: kpi_lines(services.playbook, reader),
+    )
     return app
 
 

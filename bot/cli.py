@@ -11,23 +11,35 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
 from bot.settings import SLACK_DEFAULT_API_URL, Settings
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger("warroom")
 
 
 def _settings() -> Settings:
+    """Settings from the environment, or exit 2 listing each bad variable (never its value,
+    which may be a secret)."""
     try:
         return Settings()
     except ValidationError as exc:
-        _fail("settings", [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()])
+        _fail("settings", [_setting_problem(e) for e in exc.errors()])
         raise SystemExit(2) from None
+
+
+def _setting_problem(error: ErrorDetails) -> str:
+    name = str(error["loc"][0]).upper() if error["loc"] else "(settings)"
+    return f"{name}: {error['msg'].removeprefix('Value error, ')}"
 
 
 def _fail(what: str, problems: list[str]) -> None:
@@ -36,13 +48,7 @@ def _fail(what: str, problems: list[str]) -> None:
         print(f"  - {problem}", file=sys.stderr)
 
 
-def cmd_check(_: argparse.Namespace) -> int:
-    settings = _settings()
-    try:
-        book = load_playbook(settings.warroom_playbook)
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
-        return 2
+def _print_playbook(settings: Settings, book: Playbook) -> None:
     source = settings.warroom_playbook or "bundled default"
     print(f"playbook: OK ({source}) — {book.name}")
     print(
@@ -54,44 +60,62 @@ def cmd_check(_: argparse.Namespace) -> int:
         f"{len(book.triggers)} triggers, {len(book.kpis)} KPIs, roles: "
         + ", ".join(f"{r} ({len(m)})" for r, m in book.roles.items())
     )
+
+
+def _line(name: str, configured: bool, detail: str) -> None:
+    print(f"  {name:<26} {'set' if configured else 'not set':<8} {detail}")
+
+
+def _print_settings(settings: Settings) -> None:
     print("settings:")
-
-    def line(name: str, configured: bool, detail: str) -> None:
-        print(f"  {name:<26} {'set' if configured else 'not set':<8} {detail}")
-
-    line("SLACK_BOT_TOKEN", bool(settings.slack_bot_token), "needed by serve and run")
-    line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
-    line("SLACK_APP_TOKEN", bool(settings.slack_app_token), "needed by run (Socket Mode)")
+    _line("SLACK_BOT_TOKEN", bool(settings.slack_bot_token), "needed by serve and run")
+    _line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
+    _line("SLACK_APP_TOKEN", bool(settings.slack_app_token), "needed by run (Socket Mode)")
     custom_api = settings.slack_api_url != SLACK_DEFAULT_API_URL
-    line("SLACK_API_URL", custom_api, settings.slack_api_url)
-    line("DATABASE_URL", True, _safe_url(settings.database_url))
-    line(
+    _line("SLACK_API_URL", custom_api, settings.slack_api_url)
+    _line("DATABASE_URL", True, _safe_url(settings.database_url))
+    _line(
         "PROMETHEUS_URL",
         bool(settings.prometheus_url),
         "live values and the trigger evaluator"
         if settings.prometheus_url
         else "no live values; no trigger evaluation",
     )
-    line(
+    _line(
         "WARROOM_ALERTMANAGER_TOKEN",
         bool(settings.warroom_alertmanager_token),
         "POST /hooks/alertmanager",
     )
-    line("PAGERDUTY_ROUTING_KEY", bool(settings.pagerduty_routing_key), "paging on triggers")
-    line("WARROOM_FEEDBACK_TOKEN", bool(settings.warroom_feedback_token), "POST /api/feedback")
-    line("WARROOM_TICKETS_TOKEN", bool(settings.warroom_tickets_token), "POST /api/tickets")
+    _line("PAGERDUTY_ROUTING_KEY", bool(settings.pagerduty_routing_key), "paging on triggers")
+    _line("WARROOM_FEEDBACK_TOKEN", bool(settings.warroom_feedback_token), "POST /api/feedback")
+    _line("WARROOM_TICKETS_TOKEN", bool(settings.warroom_tickets_token), "POST /api/tickets")
+
+
+def _print_integrations(settings: Settings, book: Playbook) -> None:
     integrations = book.integrations
+    jira_secrets = bool(settings.jira_email and settings.jira_api_token)
     print("rollback runbook integrations (playbook `integrations`):")
     for name, configured, secret in (
         ("cache clearing", integrations.cache_clear_url, None),
         ("maintenance banner", integrations.banner_url, None),
         ("support email (SMTP)", integrations.email, None),
-        ("Jira incident", integrations.jira, bool(settings.jira_email and settings.jira_api_token)),
+        ("Jira incident", integrations.jira, jira_secrets),
     ):
         state = "configured" if configured else "not configured (the step is skipped)"
         if configured and secret is False:
             state += " — JIRA_EMAIL / JIRA_API_TOKEN not set"
         print(f"  {name:<22} {state}")
+
+
+def cmd_check(_: argparse.Namespace, settings: Settings) -> int:
+    try:
+        book = load_playbook(settings.warroom_playbook)
+    except PlaybookError as exc:
+        _fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    _print_playbook(settings, book)
+    _print_settings(settings)
+    _print_integrations(settings, book)
     ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
     print("ready for: " + ", ".join(["local", *ready]))
     return 0
@@ -121,22 +145,22 @@ def _playbook_and_times(
     return None
 
 
-def cmd_db(args: argparse.Namespace) -> int:
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from storage import migrate
     from storage.db import make_engine
 
-    engine = make_engine(_settings().database_url)
+    engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     print(f"database at revision {migrate.current_revision(engine)}")
     return 0
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot import decision_log
     from storage import migrate
     from storage.db import make_engine
 
-    engine = make_engine(_settings().database_url)
+    engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     report = decision_log.verify(engine)
     if report.ok:
@@ -150,10 +174,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1
 
 
-def _services_or_exit(mode: str):  # type: ignore[no-untyped-def]
+def _services_or_exit(settings: Settings, mode: str) -> Services:
     from bot.services import build_services
 
-    settings = _settings()
     problems = settings.problems_for(mode)
     if problems:
         _fail(f"cannot start `{mode}`", problems + ["try `warroom local` to run without Slack"])
@@ -165,12 +188,12 @@ def _services_or_exit(mode: str):  # type: ignore[no-untyped-def]
         raise SystemExit(2) from None
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from bot.app import build_asgi
 
-    services = _services_or_exit("serve")
+    services = _services_or_exit(settings, "serve")
     web = build_asgi(services)
     services.start_background()
     tune_gc_for_latency()
@@ -179,12 +202,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+def cmd_run(_: argparse.Namespace, settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import build_app
 
-    services = _services_or_exit("run")
+    services = _services_or_exit(settings, "run")
     app = build_app(services)
     services.start_background()
     tune_gc_for_latency()
@@ -198,10 +221,9 @@ def cmd_run(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_local(args: argparse.Namespace) -> int:
+def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from bot.local.workspace import LocalWorkspace
 
-    settings = _settings()
     if args.db:
         settings = settings.model_copy(update={"database_url": f"sqlite:///{args.db}"})
     try:
@@ -213,11 +235,11 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schedule(args: argparse.Namespace) -> int:
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     """The posts a launch at T would make, without starting the bot."""
     from schedules.plan import occurrences
 
-    loaded = _playbook_and_times(_settings(), "--launch", args.launch)
+    loaded = _playbook_and_times(settings, "--launch", args.launch)
     if loaded is None:
         return 2
     book, (launch_at,) = loaded
@@ -228,11 +250,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rules(args: argparse.Namespace) -> int:
+def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
     """Prometheus alerting rules for the playbook's triggers and thresholds."""
     from bot.metrics.rules import rules_yaml
 
-    loaded = _playbook_and_times(_settings(), "")
+    loaded = _playbook_and_times(settings, "")
     if loaded is None:
         return 2
     text = rules_yaml(loaded[0])
@@ -244,14 +266,13 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backtest(args: argparse.Namespace) -> int:
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     """Replay the triggers over past data and print when each would have gone pending,
     fired and resolved."""
     from bot.integrations import IntegrationError
     from bot.metrics.backtest import backtest
     from bot.metrics.prometheus import PrometheusReader
 
-    settings = _settings()
     if not settings.prometheus_url:
         _fail("backtest", ["PROMETHEUS_URL is not set"])
         return 2
@@ -275,14 +296,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
     from bot import export
     from storage import migrate
     from storage.db import make_engine
 
-    settings = _settings()
     loaded = _playbook_and_times(settings, "--since", args.since)
     if loaded is None:
         return 2
@@ -346,8 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(Settings().warroom_log_level if args.command != "local" else "WARNING")
-    return int(args.fn(args) or 0)
+    settings = _settings()  # a bad environment value: listed, exit 2, before anything else
+    configure_logging(settings.warroom_log_level if args.command != "local" else "WARNING")
+    return int(args.fn(args, settings) or 0)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
-from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
+from bot.slack_out.poster import Poster, SlackRollbackNotifier
+from bot.slack_out.rollout_announcer import WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
@@ -71,7 +72,11 @@ class Services:
             self.feedback.start_router(self.stopping)
             self.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.scheduler.start()
-            self.rollout.on_launch.append(self.scheduler.sync)
+
+    def resync_schedule(self) -> None:
+        """A new launch time T moves every scheduled post."""
+        if self.scheduler:
+            self.scheduler.sync()
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports beside "ok": the playbook and the scheduler's state."""
@@ -128,7 +133,15 @@ def build_services(
     authz = Authorizer(playbook, UserGroupResolver(web), clock)
     announcer = WarRoomAnnouncer(poster, playbook.channels.war_room, playbook.zone)
     flags = EmbeddedFlagProvider(engine, clock)
-    rollout = RolloutService(engine, playbook, flags, authz, clock, announcer)
+    rollout = RolloutService(
+        engine,
+        playbook,
+        flags,
+        authz,
+        clock,
+        announcer,
+        on_launch=lambda: services.resync_schedule(),
+    )
     rollout.seed_flags()
     rollback = RollbackService(
         engine,
@@ -193,7 +206,7 @@ def build_services(
         lambda: kpi_lines(playbook, reader),
         authz.roles_of,
     )
-    return Services(
+    services = Services(
         settings,
         playbook,
         clock,
@@ -212,3 +225,4 @@ def build_services(
         completion,
         home,
     )
+    return services

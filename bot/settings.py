@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -34,6 +36,27 @@ class Settings(BaseSettings):
     warroom_tickets_token: SecretStr | None = None  # bearer for POST /api/tickets (helpdesk)
     pagerduty_routing_key: SecretStr | None = None  # Events API v2; unset: no paging
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # The message never repeats the value: the URL may carry a password.
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected a database URL such as sqlite:///./warroom.db "
+                "or postgresql+psycopg://user:password@host/db"
+            ) from None
+        return value
+
+    @field_validator("warroom_log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        if value.upper() not in levels:
+            raise ValueError(f"expected one of {', '.join(levels)}")
+        return value.upper()
 
     @property
     def api_url(self) -> str:

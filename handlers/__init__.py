@@ -15,7 +15,8 @@ SURFACES = (rollout, rollback, schedule, events, feedback, home)
 
 def register_all(app: AsyncApp) -> None:
     for surface in SURFACES:
-        surface.register(app)
+        if surface is not rollout:  # registered with its services by bot.app
+            surface.register(app)
 
 
 def slash_commands() -> set[str]:

@@ -39,7 +39,7 @@ def make_engine(database_url: str) -> Engine:
         _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     if url.drivername == "postgresql":
-        # psycopg 3 is the driver we ship in the `postgres` extra.
+        # psycopg 3 is installed with the bot; a bare postgresql:// would ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(url, pool_pre_ping=True)
 

@@ -80,8 +80,10 @@ class ProcessedSlackEvent(SQLModel, table=True):
 
 class RollbackRequest(SQLModel, table=True):
     """A request to roll the launch back: opened by a person or a trigger, signed off,
-    then executed by the runbook. Status moves forward only:
-    open → executing → done | failed (stopped at a step) ; open → rejected | expired."""
+    then executed by the runbook. Status (RollbackStatus): open → executing → done;
+    open → approved (waiting for a running rollback of the same flags) → executing;
+    executing ⇄ failed (stopped at a step, then retried or finished by hand);
+    open → rejected | expired."""
 
     __tablename__ = "rollback_request"
 

@@ -86,6 +86,8 @@ def test_serve_answers_signed_status_within_the_deadline_and_refuses_bad_ones(
 
 
 def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    if "PYTHONPATH" in os.environ:  # run the code under test, not an installed copy
+        env = {**env, "PYTHONPATH": os.environ["PYTHONPATH"]}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         capture_output=True,
@@ -123,3 +125,25 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     result = _cli("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 0 and "revision 0006" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("WARROOM_RUNBOOK_LEASE_SECONDS", "soon", "WARROOM_RUNBOOK_LEASE_SECONDS: Input should be"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL: expected a database URL"),
+        ("WARROOM_LOG_LEVEL", "LOUD", "WARROOM_LOG_LEVEL: expected one of DEBUG"),
+    ],
+)
+def test_a_bad_environment_value_is_listed_without_a_traceback(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", variable: value}
+    for command in (["check"], ["schedule", "--launch", "2027-03-27 10:00"]):
+        result = _cli(*command, env=env, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and lines[0] == "warroom: settings: 1 problem(s):"
+        assert lines[1].startswith(f"  - {expected}")
+        assert value not in lines[1]  # a value may be a secret: never echoed

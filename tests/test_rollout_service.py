@@ -11,6 +11,7 @@ from bot.clock import FakeClock
 from bot.errors import DependencyError, NotAuthorized, Refusal
 from bot.flags.base import FlagProviderError
 from bot.local.fake_slack import FakeSlack
+from bot.rollout import RolloutService
 from bot.services import Services
 from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SUPPORT
 
@@ -111,6 +112,27 @@ def test_launch_refusals(services: Services, text: str, message: str) -> None:
     with pytest.raises(Refusal, match=message):
         services.rollout.launch(PRODUCT, text)
     assert services.rollout.launch_at() is None
+
+
+def test_a_new_launch_time_runs_the_on_launch_callback_once(
+    services: Services, clock: FakeClock
+) -> None:
+    launches: list[datetime | None] = []
+    current = services.rollout
+    rollout = RolloutService(
+        services.engine,
+        services.playbook,
+        current.flags,
+        services.authz,
+        clock,
+        current.announcer,
+        on_launch=lambda: launches.append(rollout.launch_at()),
+    )
+    with pytest.raises(Refusal):
+        rollout.launch(PRODUCT, "2026-11-30 09:59")
+    assert launches == []  # a refused T moves nothing
+    rollout.launch(PRODUCT, "2026-12-01 10:00")
+    assert launches == [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]  # called after T is stored
 
 
 def test_history_bounds(services: Services) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class FlagView:
     updated_by: str = ""
     user_rules: int = 0
 
-    def as_record(self) -> dict:
+    def as_record(self) -> dict[str, Any]:
         return {"percent": self.percent, "segments": list(self.segments)}
 
 
@@ -24,7 +24,7 @@ class FlagProviderError(Exception):
 
     message: str
     flag: str = ""
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.message

@@ -97,7 +97,7 @@ class EmbeddedFlagProvider:
 
     def clear_user_rules(self, flag: str, segments: list[str], actor: str) -> int:
         with session_scope(self._engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 delete(FlagUserRule).where(
                     col(FlagUserRule.flag) == flag, col(FlagUserRule.segment).in_(segments)
                 )

@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,8 +132,7 @@ class FakeSlack:
     @property
     def url(self) -> str:
         assert self._server, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"  # start() binds loopback
 
     @property
     def api_url(self) -> str:
@@ -208,87 +208,107 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.000100"
 
-    def _api(self, method: str, p: dict[str, Any]) -> dict:
-        if method == "auth.test":
-            return {
-                "ok": True,
-                "user_id": BOT_USER,
-                "bot_id": "BWARROOM",
-                "team_id": "TLOCAL",
-                "team": "local",
-                "user": "warroom",
-                "url": "https://local.invalid/",
-            }
-        if method == "chat.postMessage":
-            message = Message(
-                str(p.get("channel")),
-                self._next_ts(),
-                p.get("text", ""),
-                _blocks(p),
-                thread_ts=p.get("thread_ts"),
-            )
-            self.messages.append(message)
-            return {
-                "ok": True,
-                "channel": channel_id(message.channel),
-                "ts": message.ts,
-                "message": {"text": message.text, "blocks": message.blocks},
-            }
-        if method == "chat.update":
-            for message in self.messages:
-                same = channel_id(message.channel) == channel_id(str(p.get("channel")))
-                if same and message.ts == p.get("ts"):
-                    message.text, message.blocks = p.get("text", ""), _blocks(p)
-                    message.updated += 1
-                    return {"ok": True, "channel": message.channel, "ts": message.ts}
-            return {"ok": False, "error": "message_not_found"}
-        if method == "chat.postEphemeral":
-            message = Message(
-                str(p.get("channel")),
-                self._next_ts(),
-                p.get("text", ""),
-                _blocks(p),
-                ephemeral_to=p.get("user"),
-            )
-            self.messages.append(message)
-            return {"ok": True, "message_ts": message.ts}
-        if method == "views.open":
-            view = p.get("view")
-            view = json.loads(view) if isinstance(view, str) else view
-            self.views.append(view)
-            return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
-        if method == "views.publish":
-            view = p.get("view")
-            self.home_views[str(p.get("user_id"))] = (
-                json.loads(view) if isinstance(view, str) else view
-            )
-            return {"ok": True, "view": {"id": "VHOME"}}
-        if method == "chat.getPermalink":
-            return {
-                "ok": True,
-                "permalink": f"https://local.invalid/archives/{channel_id(str(p.get('channel')))}"
-                f"/p{str(p.get('message_ts')).replace('.', '')}",
-            }
-        if method == "files.getUploadURLExternal":
-            file_id = f"F{next(self._ts):08d}"
-            self.uploads[file_id] = {
-                "filename": p.get("filename"),
-                "length": int(p.get("length") or 0),
-                "data": None,
-            }
-            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
-        if method == "files.completeUploadExternal":
-            return self._complete_upload(p)
-        if method == "apps.connections.open":
-            if not self.socket_mode_url:
-                return {"ok": False, "error": "not_allowed_token_type"}
-            return {"ok": True, "url": self.socket_mode_url}
-        if method == "usergroups.users.list":
-            group = p.get("usergroup")
-            if group not in self.usergroups:
-                return {"ok": False, "error": "no_such_subteam"}
-            return {"ok": True, "users": self.usergroups[group]}
-        return {"ok": True}
+    def _api(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        answer = self._methods().get(method)
+        return answer(p) if answer else {"ok": True}
+
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "views.open": self._views_open,
+            "views.publish": self._views_publish,
+            "chat.getPermalink": self._permalink,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "apps.connections.open": self._connections_open,
+            "usergroups.users.list": self._usergroup_users,
+        }
+
+    @staticmethod
+    def _auth_test(_: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "user_id": BOT_USER,
+            "bot_id": "BWARROOM",
+            "team_id": "TLOCAL",
+            "team": "local",
+            "user": "warroom",
+            "url": "https://local.invalid/",
+        }
+
+    def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
+        message = Message(
+            str(p.get("channel")),
+            self._next_ts(),
+            p.get("text", ""),
+            _blocks(p),
+            thread_ts=p.get("thread_ts"),
+        )
+        self.messages.append(message)
+        return {
+            "ok": True,
+            "channel": channel_id(message.channel),
+            "ts": message.ts,
+            "message": {"text": message.text, "blocks": message.blocks},
+        }
+
+    def _update(self, p: dict[str, Any]) -> dict[str, Any]:
+        for message in self.messages:
+            same = channel_id(message.channel) == channel_id(str(p.get("channel")))
+            if same and message.ts == p.get("ts"):
+                message.text, message.blocks = p.get("text", ""), _blocks(p)
+                message.updated += 1
+                return {"ok": True, "channel": message.channel, "ts": message.ts}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        message = Message(
+            str(p.get("channel")),
+            self._next_ts(),
+            p.get("text", ""),
+            _blocks(p),
+            ephemeral_to=p.get("user"),
+        )
+        self.messages.append(message)
+        return {"ok": True, "message_ts": message.ts}
+
+    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = _json(p.get("view"))
+        self.views.append(view)
+        return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
+
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.home_views[str(p.get("user_id"))] = _json(p.get("view"))
+        return {"ok": True, "view": {"id": "VHOME"}}
+
+    @staticmethod
+    def _permalink(p: dict[str, Any]) -> dict[str, Any]:
+        channel = channel_id(str(p.get("channel")))
+        ts = str(p.get("message_ts")).replace(".", "")
+        return {"ok": True, "permalink": f"https://local.invalid/archives/{channel}/p{ts}"}
+
+    def _upload_url(self, p: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = {
+            "filename": p.get("filename"),
+            "length": int(p.get("length") or 0),
+            "data": None,
+        }
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_mode_url}
+
+    def _usergroup_users(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = p.get("usergroup")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.usergroups[group]}
 
     def _upload(self, path: str, data: bytes) -> tuple[int, dict, dict]:
         upload = self.uploads.get(path.rsplit("/", 1)[-1])
@@ -359,6 +379,11 @@ def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
     return {k: v[0] for k, v in parse_qs(raw).items()}
 
 
-def _blocks(p: dict[str, Any]) -> list[dict]:
+def _json(value: Any) -> dict[str, Any]:
+    """A view as Slack receives it: JSON text in a form post, an object in a JSON body."""
+    return dict(json.loads(value) if isinstance(value, str) else value or {})
+
+
+def _blocks(p: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = p.get("blocks") or []
     return json.loads(blocks) if isinstance(blocks, str) else list(blocks)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
@@ -21,10 +23,39 @@ def signed_headers(
 ) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None  # None only without a secret, and one is always given
     return {
         "content-type": content_type,
         "x-slack-request-timestamp": ts,
         "x-slack-signature": signature,
+    }
+
+
+def _trigger_id() -> str:
+    return f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}"
+
+
+def _interaction(kind: str, user: str, **fields: Any) -> str:
+    """The envelope every interactive payload shares, as Slack form-encodes it."""
+    payload = {
+        "type": kind,
+        "team": TEAM,
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": _trigger_id(),
+        **fields,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _button(action_id: str, block_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "action_ts": f"{time.time():.6f}",
     }
 
 
@@ -42,7 +73,7 @@ def slash_command(command: str, text: str, user: str, channel: str, response_url
             "text": text,
             "api_app_id": APP_ID,
             "response_url": response_url,
-            "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+            "trigger_id": _trigger_id(),
         }
     )
 
@@ -55,46 +86,27 @@ def block_actions(
     value: str,
     block_id: str,
     response_url: str,
-    action: dict | None = None,
-    message_blocks: list[dict] | None = None,
+    action: dict[str, Any] | None = None,
+    message_blocks: list[dict[str, Any]] | None = None,
 ) -> str:
     """A button click, or with `action` any other element's action (e.g. checkboxes)."""
-    payload = {
-        "type": "block_actions",
-        "team": TEAM,
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "container": {
+    return _interaction(
+        "block_actions",
+        user,
+        container={
             "type": "message",
             "message_ts": message_ts,
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "channel": {"id": channel, "name": channel.lstrip("#")},
-        "message": {
-            "type": "message",
-            "ts": message_ts,
-            "text": "",
-            "blocks": message_blocks or [],
-        },
-        "response_url": response_url,
-        "actions": [
-            action
-            or {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": block_id,
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    return urlencode({"payload": json.dumps(payload)})
+        channel={"id": channel, "name": channel.lstrip("#")},
+        message={"type": "message", "ts": message_ts, "text": "", "blocks": message_blocks or []},
+        response_url=response_url,
+        actions=[action or _button(action_id, block_id, value)],
+    )
 
 
-def event_callback(event: dict, event_id: str | None = None) -> str:
+def event_callback(event: dict[str, Any], event_id: str | None = None) -> str:
     return json.dumps(
         {
             "token": "deprecated-verification-token",
@@ -109,7 +121,7 @@ def event_callback(event: dict, event_id: str | None = None) -> str:
     )
 
 
-def _element_state(element: dict, value: str | None) -> dict:
+def _element_state(element: dict[str, Any], value: str | None) -> dict[str, Any]:
     kind = element.get("type", "plain_text_input")
     if kind == "static_select":
         chosen = next((o for o in element.get("options", []) if o["value"] == value), None)
@@ -117,7 +129,9 @@ def _element_state(element: dict, value: str | None) -> dict:
     return {"type": kind, "value": value}
 
 
-def view_submission(user: str, view: dict, values: dict[str, dict[str, str | None]]) -> str:
+def view_submission(
+    user: str, view: dict[str, Any], values: Mapping[str, Mapping[str, str | None]]
+) -> str:
     """A modal submitted: values = {block_id: {action_id: text or option value}}; each
     input's state is shaped as Slack shapes it for that element (text, static select)."""
     elements = {
@@ -130,57 +144,35 @@ def view_submission(user: str, view: dict, values: dict[str, dict[str, str | Non
         }
         for block, inputs in values.items()
     }
-    payload = {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**view, "id": view.get("id", "V0LOCAL"), "state": {"values": state}},
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "view_submission",
+        user,
+        view={**view, "id": view.get("id", "V0LOCAL"), "state": {"values": state}},
+    )
 
 
 def message_shortcut(
-    callback_id: str, user: str, channel: str, message: dict, response_url: str
+    callback_id: str, user: str, channel: str, message: dict[str, Any], response_url: str
 ) -> str:
     """A message shortcut ("message_action") on `message` in `channel`."""
-    payload = {
-        "type": "message_action",
-        "callback_id": callback_id,
-        "team": TEAM,
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
-        "channel": {"id": channel, "name": channel.lstrip("#")},
-        "message": message,
-        "message_ts": message.get("ts"),
-        "response_url": response_url,
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "action_ts": f"{time.time():.6f}",
-        "token": "deprecated-verification-token",
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "message_action",
+        user,
+        callback_id=callback_id,
+        channel={"id": channel, "name": channel.lstrip("#")},
+        message=message,
+        message_ts=message.get("ts"),
+        response_url=response_url,
+        action_ts=f"{time.time():.6f}",
+    )
 
 
-def home_action(user: str, action_id: str, value: str, view: dict | None = None) -> str:
+def home_action(user: str, action_id: str, value: str, view: dict[str, Any] | None = None) -> str:
     """A button clicked on the App Home tab: no channel, no message, no response_url."""
-    payload = {
-        "type": "block_actions",
-        "team": TEAM,
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "container": {"type": "view", "view_id": "VHOME"},
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**(view or {"type": "home", "blocks": []}), "id": "VHOME"},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "home",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "block_actions",
+        user,
+        container={"type": "view", "view_id": "VHOME"},
+        view={**(view or {"type": "home", "blocks": []}), "id": "VHOME"},
+        actions=[_button(action_id, "home", value)],
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 EMOJI = {
     ":no_entry:": "⛔",
@@ -45,28 +46,76 @@ def plain(text: str, name_of: Callable[[str], str]) -> str:
     return text
 
 
-def _text(obj: dict | str | None) -> str:
+def _text(obj: dict[str, Any] | str | None) -> str:
     if obj is None:
         return ""
     return obj if isinstance(obj, str) else str(obj.get("text", ""))
 
 
-def _button(
-    element: dict, block: dict, next_number: Callable[[], int], channel: str, ts: str
-) -> Button:
-    return Button(
-        next_number(),
-        _text(element.get("text")),
-        element["action_id"],
-        block.get("block_id", ""),
-        element.get("value", ""),
-        channel,
-        ts,
-    )
+@dataclass
+class _Renderer:
+    """One message's blocks as lines; each button gets the next number."""
+
+    name_of: Callable[[str], str]
+    next_number: Callable[[], int]
+    channel: str
+    ts: str
+    buttons: list[Button]
+
+    def plain(self, obj: dict[str, Any] | str | None) -> str:
+        return plain(_text(obj), self.name_of)
+
+    def button(self, element: dict[str, Any], block: dict[str, Any]) -> Button:
+        button = Button(
+            self.next_number(),
+            _text(element.get("text")),
+            element["action_id"],
+            block.get("block_id", ""),
+            element.get("value", ""),
+            self.channel,
+            self.ts,
+        )
+        self.buttons.append(button)
+        return button
+
+    def section(self, block: dict[str, Any]) -> list[str]:
+        lines: list[str] = []
+        if block.get("text"):
+            lines.extend(self.plain(block["text"]).splitlines())
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "button":  # e.g. App Home's Confirm
+            button = self.button(accessory, block)
+            lines.append(f"  [{button.number}] {button.label}   (type `click N`)")
+        if block.get("fields"):
+            fields = (self.plain(f).replace("\n", ": ", 1) for f in block["fields"])
+            lines.append("   ".join(fields))
+        return lines
+
+    def actions(self, block: dict[str, Any]) -> list[str]:
+        labels = []
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                button = self.button(element, block)
+                labels.append(f"[{button.number}] {button.label}")
+        return ["  " + "   ".join(labels) + "   (type `click N`)"]
+
+    def block(self, block: dict[str, Any]) -> list[str]:
+        kind = block.get("type")
+        if kind == "header":
+            return [f"== {_text(block.get('text')).upper()} =="]
+        if kind == "section":
+            return self.section(block)
+        if kind == "context":
+            return ["  · " + " ".join(self.plain(e) for e in block["elements"])]
+        if kind == "divider":
+            return ["-" * 40]
+        if kind == "actions":
+            return self.actions(block)
+        return []
 
 
 def render_blocks(
-    blocks: list[dict],
+    blocks: list[dict[str, Any]],
     fallback: str,
     name_of: Callable[[str], str],
     next_number: Callable[[], int],
@@ -74,38 +123,8 @@ def render_blocks(
     ts: str,
     buttons: list[Button],
 ) -> list[str]:
+    """Lines for a terminal; the buttons found are appended to `buttons`."""
     if not blocks:
         return [plain(fallback, name_of)]
-    lines: list[str] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "header":
-            lines.append(f"== {_text(block.get('text')).upper()} ==")
-        elif kind == "section":
-            if block.get("text"):
-                lines.extend(plain(_text(block["text"]), name_of).splitlines())
-            accessory = block.get("accessory") or {}
-            if accessory.get("type") == "button":  # e.g. App Home's Confirm
-                button = _button(accessory, block, next_number, channel, ts)
-                buttons.append(button)
-                lines.append(f"  [{button.number}] {button.label}   (type `click N`)")
-            if block.get("fields"):
-                lines.append(
-                    "   ".join(
-                        plain(_text(f), name_of).replace("\n", ": ", 1) for f in block["fields"]
-                    )
-                )
-        elif kind == "context":
-            lines.append("  · " + " ".join(plain(_text(e), name_of) for e in block["elements"]))
-        elif kind == "divider":
-            lines.append("-" * 40)
-        elif kind == "actions":
-            labels = []
-            for element in block.get("elements", []):
-                if element.get("type") != "button":
-                    continue
-                button = _button(element, block, next_number, channel, ts)
-                buttons.append(button)
-                labels.append(f"[{button.number}] {button.label}")
-            lines.append("  " + "   ".join(labels) + "   (type `click N`)")
-    return lines
+    renderer = _Renderer(name_of, next_number, channel, ts, buttons)
+    return [line for block in blocks for line in renderer.block(block)]

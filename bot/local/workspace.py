@@ -13,7 +13,7 @@ import secrets
 import shlex
 import time
 from datetime import timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -22,6 +22,7 @@ from bot.app import build_app
 from bot.clock import OffsetClock
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack, Message
+from bot.local.forms import PromptedForm
 from bot.local.render import Button, render_blocks
 from bot.playbook import parse_duration
 from bot.services import Services, build_services
@@ -42,65 +43,6 @@ WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   schedule       the upcoming posts (/rollout schedule)
   home           your App Home tab: flags, KPIs, requests, checklists, completion
   quit           leave (the database keeps what happened)"""
-
-
-class PromptedForm:
-    """A modal of several inputs as a terminal form: one question per field, select
-    fields answered with one of their options, then submitted like Slack submits it."""
-
-    def __init__(self, view: dict, only: set[str] | None = None) -> None:
-        self.view = view
-        self.fields = [
-            b
-            for b in view["blocks"]
-            if b.get("type") == "input" and (not only or b["block_id"] in only)
-        ]
-        self.answers: dict[str, str | None] = {}
-        self.previous: dict[str, str | None] = {}
-
-    @property
-    def done(self) -> bool:
-        return len(self.answers) == len(self.fields)
-
-    def _current(self) -> dict:
-        return self.fields[len(self.answers)]
-
-    def question(self) -> str:
-        field = self._current()
-        label = field["label"]["text"]
-        options = field["element"].get("options")
-        choices = f" — one of: {', '.join(o['value'] for o in options)}" if options else ""
-        optional = " (optional, `-` to skip)" if field.get("optional") else ""
-        return f"  {label}{choices}{optional}:"
-
-    def answer(self, line: str) -> str | None:
-        """Takes the answer for the current field; returns a problem to show, if any."""
-        field = self._current()
-        text = line.strip()
-        if text in ("", "-"):
-            if not field.get("optional"):
-                return "this field is required"
-            self.answers[field["block_id"]] = None
-            return None
-        options = field["element"].get("options")
-        if options and text not in {o["value"] for o in options}:
-            return f"`{text}` is not one of: {', '.join(o['value'] for o in options)}"
-        self.answers[field["block_id"]] = text
-        return None
-
-    def values(self) -> dict[str, dict[str, str | None]]:
-        merged = {**self.previous, **self.answers}
-        return {
-            b["block_id"]: {b["element"]["action_id"]: merged.get(b["block_id"])}
-            for b in self.view["blocks"]
-            if b.get("type") == "input"
-        }
-
-    def again(self, errors: dict[str, str]) -> PromptedForm:
-        """The same form asking only the fields the app refused (the rest are kept)."""
-        retry = PromptedForm(self.view, set(errors))
-        retry.previous = {**self.previous, **self.answers}
-        return retry
 
 
 class LocalWorkspace:
@@ -124,7 +66,7 @@ class LocalWorkspace:
         self.buttons: dict[int, Button] = {}
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
-        self.modal: dict | None = None
+        self.modal: dict[str, Any] | None = None
         self._views_seen = 0
         self.form: PromptedForm | None = None  # a form of several fields, asked one by one
         self._home_shown: str | None = None  # the App Home view last printed
@@ -164,51 +106,61 @@ class LocalWorkspace:
         self.fake.stop()
 
     async def handle(self, line: str) -> bool:
+        """One line typed by the person; False when they leave."""
         if self.form is not None:
             await self._answer(line)
             return True
-        if not line:
-            return True
         if line in ("quit", "exit"):
             return False
-        if line == "help":
+        if not line:
+            return True
+        if line.startswith("/"):
+            await self._command(line)
+        elif line == "help":
             self.say(WORKSPACE_HELP)
         elif line == "whoami":
             self.say(self.name_of(self.user))
-        elif line.startswith("as "):
-            who = line[3:].strip()
-            user = self._resolve_user(who)
-            if user is None:
-                self.say(
-                    f"error: `{who}` is neither a role ({', '.join(self.services.playbook.roles)})"
-                    " nor a user ID (U…)"
-                )
-            else:
-                self.user = user
-                self.say(f"you are now {self.name_of(user)}")
-        elif line.startswith("click"):
-            await self._click(line)
-        elif line.startswith("skip"):
-            await self._skip(line.removeprefix("skip").strip())
         elif line == "schedule":
             await self._command("/rollout schedule")
         elif line == "home":
-            event = {
-                "type": "app_home_opened",
-                "user": self.user,
-                "channel": "D0LOCAL",
-                "tab": "home",
-                "event_ts": f"{time.time():.6f}",
-            }
-            self._home_shown = None  # show it even if nothing changed
-            await self._dispatch(payloads.event_callback(event), "application/json")
-        elif line.startswith("submit"):
-            await self._submit(line.removeprefix("submit").strip())
-        elif line.startswith("/"):
-            await self._command(line)
+            await self._home()
+        elif line.startswith("as "):
+            self._act_as(line[3:].strip())
+        elif line.startswith(("click", "skip", "submit")):
+            await self._prefixed(line)
         else:
             self.say(f"error: unknown input `{line}`. Type `help`.")
         return True
+
+    async def _prefixed(self, line: str) -> None:
+        if line.startswith("click"):
+            await self._click(line)
+        elif line.startswith("skip"):
+            await self._skip(line.removeprefix("skip").strip())
+        else:
+            await self._submit(line.removeprefix("submit").strip())
+
+    def _act_as(self, who: str) -> None:
+        user = self._resolve_user(who)
+        if user is None:
+            self.say(
+                f"error: `{who}` is neither a role ({', '.join(self.services.playbook.roles)})"
+                " nor a user ID (U…)"
+            )
+            return
+        self.user = user
+        self.say(f"you are now {self.name_of(user)}")
+
+    async def _home(self) -> None:
+        event = {
+            "type": "app_home_opened",
+            "user": self.user,
+            "channel": "D0LOCAL",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        self._home_shown = None  # show it even if nothing changed
+        await self._dispatch(payloads.event_callback(event), "application/json")
 
     async def _command(self, line: str) -> None:
         command, _, text = line.partition(" ")
@@ -295,7 +247,7 @@ class LocalWorkspace:
     ) -> str:
         """Send a signed request through the app; returns the ack's body."""
         headers = payloads.signed_headers(self.secret, body, content_type=content_type)
-        request = AsyncBoltRequest(body=body, headers=headers)
+        request = AsyncBoltRequest(body=body, headers=dict(headers))
         response = await self.app.async_dispatch(request)
         if response.status != 200:
             self.say(f"error: the app answered {response.status}: {response.body}")
@@ -345,7 +297,7 @@ class LocalWorkspace:
             self._seen[message.ts] = message.updated
             self._print_message(message, edited)
 
-    def _show_form(self, modal: dict) -> None:
+    def _show_form(self, modal: dict[str, Any]) -> None:
         inputs = [b["label"]["text"] for b in modal["blocks"] if b.get("type") == "input"]
         title = modal["title"]["text"]
         if len(inputs) > 1:  # asked field by field

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -13,12 +12,9 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from bot.observability import log_event
 from bot.rollback.model import RequestView
 from bot.slack_out.messages import rollback as rollback_messages
-from bot.slack_out.messages import rollout as rollout_messages
 from bot.slack_out.messages.common import as_dicts
 
 log = logging.getLogger(__name__)
-
-Builder = Callable[..., tuple[str, list[Block]]]
 
 
 def _log_failure(event: str, channel: str, exc: Exception) -> None:
@@ -80,26 +76,6 @@ class Poster:
             _log_failure("slack.update", channel, exc)
             return False
         return True
-
-
-class WarRoomAnnouncer:
-    """Turns a service's `announce(kind, ...)` into a war-room post."""
-
-    BUILDERS: dict[str, Builder] = {
-        "flag_changed": rollout_messages.flag_changed_message,
-        "launch_set": rollout_messages.launch_set_message,
-        "frozen": rollout_messages.frozen_message,
-        "unfrozen": rollout_messages.unfrozen_message,
-    }
-
-    def __init__(self, poster: Poster, channel: str, zone: ZoneInfo) -> None:
-        self.poster = poster
-        self.channel = channel
-        self.zone = zone
-
-    def announce(self, kind: str, **data: object) -> str | None:
-        text, blocks = self.BUILDERS[kind](data["record"], self.zone)
-        return self.poster.post(self.channel, text, blocks)
 
 
 class SlackRollbackNotifier:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
@@ -35,5 +36,5 @@ def error_message(error: WarroomError) -> tuple[str, list[Block]]:
     return str(error), blocks
 
 
-def as_dicts(blocks: list[Block]) -> list[dict]:
+def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]

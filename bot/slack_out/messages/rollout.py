@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -16,8 +17,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.flags.base import FlagView
 from bot.ids.rollout import RolloutAction, RolloutBlock
-from bot.rollout import RolloutStatus
+from bot.rollout import FreezeState, RolloutStatus
 from bot.slack_out.messages.common import context, local_time, who
 from storage.models import DecisionRecord
 
@@ -35,7 +37,7 @@ def _segments(segments: list[str]) -> str:
     return ", ".join(segments) if segments else "none"
 
 
-def _state(data: dict | None) -> str:
+def _state(data: dict[str, Any] | None) -> str:
     if not data:
         return "—"
     if "percent" in data:
@@ -43,51 +45,38 @@ def _state(data: dict | None) -> str:
     return ", ".join(f"{k}: {v}" for k, v in data.items())
 
 
-def status_message(
-    status: RolloutStatus,
-    zone: ZoneInfo,
-    next_post: tuple[datetime, str] | None = None,
-    kpis: list[str] | None = None,
-) -> tuple[str, list[Block]]:
-    freeze = status.freeze
-    blocks: list[Block] = [HeaderBlock(text="Rollout status")]
+def _freeze_block(freeze: FreezeState, zone: ZoneInfo) -> Block:
     if freeze.frozen:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f":snowflake: *Frozen* by {who(freeze.by)} since "
-                    f"{local_time(freeze.at, zone)}: {freeze.reason}\nDeployments are blocked."
-                )
-            )
+        text = (
+            f":snowflake: *Frozen* by {who(freeze.by)} since "
+            f"{local_time(freeze.at, zone)}: {freeze.reason}\nDeployments are blocked."
         )
     else:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=":white_check_mark: *Not frozen*: changes and deployments may proceed."
-                )
-            )
-        )
-    for flag in status.flags:
-        last = status.last_changes.get(flag.name)
-        change = (
-            f"last change {local_time(last.at, zone)} by {who(last.actor)}"
-            if last
-            else "no change recorded yet"
-        )
-        blocks.append(
-            SectionBlock(
-                fields=[
-                    MarkdownTextObject(text=f"*{flag.name}*\n{flag.percent} %"),
-                    MarkdownTextObject(text=f"*Segments*\n{_segments(flag.segments)}"),
-                ]
-            )
-        )
-        rules = f" · {flag.user_rules} user rule(s)" if flag.user_rules else ""
-        blocks.append(context(f"{change}{rules}"))
-    if kpis:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="*KPIs*\n" + "\n".join(kpis))))
-    blocks.append(DividerBlock())
+        text = ":white_check_mark: *Not frozen*: changes and deployments may proceed."
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def _flag_blocks(flag: FlagView, last: DecisionRecord | None, zone: ZoneInfo) -> list[Block]:
+    change = (
+        f"last change {local_time(last.at, zone)} by {who(last.actor)}"
+        if last
+        else "no change recorded yet"
+    )
+    rules = f" · {flag.user_rules} user rule(s)" if flag.user_rules else ""
+    return [
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*{flag.name}*\n{flag.percent} %"),
+                MarkdownTextObject(text=f"*Segments*\n{_segments(flag.segments)}"),
+            ]
+        ),
+        context(f"{change}{rules}"),
+    ]
+
+
+def _launch_context(
+    status: RolloutStatus, zone: ZoneInfo, next_post: tuple[datetime, str] | None
+) -> Block:
     t = (
         local_time(status.launch_at, zone)
         if status.launch_at
@@ -96,9 +85,24 @@ def status_message(
     upcoming = (
         f" · next post: {next_post[1]} at {local_time(next_post[0], zone)}" if next_post else ""
     )
-    blocks.append(context(f"T (launch): {t}{upcoming} · flag provider: {status.provider}"))
+    return context(f"T (launch): {t}{upcoming} · flag provider: {status.provider}")
+
+
+def status_message(
+    status: RolloutStatus,
+    zone: ZoneInfo,
+    next_post: tuple[datetime, str] | None = None,
+    kpis: list[str] | None = None,
+) -> tuple[str, list[Block]]:
+    blocks: list[Block] = [HeaderBlock(text="Rollout status"), _freeze_block(status.freeze, zone)]
+    for flag in status.flags:
+        blocks += _flag_blocks(flag, status.last_changes.get(flag.name), zone)
+    if kpis:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="*KPIs*\n" + "\n".join(kpis))))
+    blocks.append(DividerBlock())
+    blocks.append(_launch_context(status, zone, next_post))
     lines = [f"{f.name} {f.percent} % ({_segments(f.segments)})" for f in status.flags]
-    text = ("FROZEN. " if freeze.frozen else "") + "; ".join(lines)
+    text = ("FROZEN. " if status.freeze.frozen else "") + "; ".join(lines)
     return text, blocks
 
 

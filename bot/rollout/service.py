@@ -6,13 +6,10 @@ and announced in the war room; every refusal changes nothing and says what to ty
 
 from __future__ import annotations
 
-import difflib
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,52 +19,21 @@ from bot.authz import SYSTEM_ACTOR, Authorizer
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import DependencyError, Refusal
-from bot.flags.base import FlagProvider, FlagProviderError, FlagView
+from bot.flags.base import FlagProvider, FlagProviderError
 from bot.observability import log_event
 from bot.playbook import Playbook
+from bot.rollout import inputs
+from bot.rollout.freeze import freeze_in, unfreeze_in
+from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
 from bot.timeparse import parse_launch_time
 from storage.db import session_scope
 from storage.models import DecisionRecord, RolloutState
 
-log = logging.getLogger(__name__)
-
-HISTORY_DEFAULT, HISTORY_MAX = 10, 50
+log = logging.getLogger("bot.rollout")
 
 
-class Announcer(Protocol):
-    """Posts to a channel; returns the message ts, or None when the post failed (logged)."""
-
-    def announce(self, kind: str, **data: object) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class FreezeState:
-    frozen: bool
-    reason: str = ""
-    by: str = ""
-    at: datetime | None = None
-    seq: int | None = None
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    flags: list[FlagView]
-    freeze: FreezeState
-    launch_at: datetime | None
-    last_changes: dict[str, DecisionRecord]
-    provider: str
-
-
-@dataclass(frozen=True)
-class Change:
-    record: DecisionRecord
-    announced: bool
-
-
-def closest(name: str, known: list[str]) -> str | None:
-    upper = {k.upper(): k for k in known}
-    match = difflib.get_close_matches(name.upper(), list(upper), n=1, cutoff=0.5)
-    return upper[match[0]] if match else None
+def _nothing() -> None:
+    return None
 
 
 class RolloutService:
@@ -79,29 +45,25 @@ class RolloutService:
         authz: Authorizer,
         clock: Clock,
         announcer: Announcer,
+        on_launch: Callable[[], None] = _nothing,
     ) -> None:
+        """`on_launch` runs after T changes (the scheduler re-derives its jobs)."""
         self.engine = engine
         self.playbook = playbook
         self.flags = flags
         self.authz = authz
         self.clock = clock
         self.announcer = announcer
+        self.on_launch = on_launch
         self._status_cache: tuple[int, RolloutStatus] | None = None
-        self.on_launch: list[Callable[[], None]] = []  # the scheduler re-derives its jobs
 
     # ---- reading -------------------------------------------------------------------------
     def _state_row(self) -> RolloutState:
         with Session(self.engine) as session:
             return session.get(RolloutState, 1) or RolloutState(id=1)
 
-    @staticmethod
-    def _freeze_of(row: RolloutState) -> FreezeState:
-        if not row.frozen:
-            return FreezeState(False)
-        return FreezeState(True, row.frozen_reason, row.frozen_by, row.frozen_at, row.freeze_seq)
-
     def freeze_state(self) -> FreezeState:
-        return self._freeze_of(self._state_row())
+        return FreezeState.of(self._state_row())
 
     def launch_at(self) -> datetime | None:
         return self._state_row().launch_at
@@ -129,56 +91,21 @@ class RolloutService:
             ) from None
         last = decision_log.last_for(self.engine, "rollout.set", [f.name for f in flags])
         row = self._state_row()
-        return RolloutStatus(flags, self._freeze_of(row), row.launch_at, last, self.flags.name)
+        return RolloutStatus(flags, FreezeState.of(row), row.launch_at, last, self.flags.name)
 
     def history(self, count_text: str | None = None) -> list[DecisionRecord]:
-        count = HISTORY_DEFAULT
-        if count_text:
-            if not count_text.isdigit() or not 1 <= int(count_text) <= HISTORY_MAX:
-                raise Refusal(
-                    f"`{count_text}` is not a number of records between 1 and {HISTORY_MAX}.",
-                    "Try `/rollout history 20`.",
-                )
-            count = int(count_text)
-        return decision_log.recent(self.engine, count)
+        return decision_log.recent(self.engine, inputs.parse_history_count(count_text))
 
     # ---- input checks (each refusal names what to type) ------------------------------------
     def resolve_flag(self, text: str) -> str:
-        known = self.playbook.flags
-        for flag in known:
-            if flag == text.upper():
-                return flag
-        guess = closest(text, known)
-        hint = f"Did you mean `{guess}`? " if guess else ""
-        raise Refusal(
-            f"Unknown flag `{text}`. Known flags: {', '.join(f'`{f}`' for f in known)}.",
-            f"{hint}Try `/rollout set {guess or known[0]} 25`.",
-        )
+        return inputs.resolve_flag(text, self.playbook.flags)
 
     @staticmethod
     def parse_percent(text: str) -> int:
-        cleaned = text.strip().removesuffix("%")
-        if not re.fullmatch(r"\d{1,3}", cleaned) or int(cleaned) > 100:
-            raise Refusal(
-                f"`{text}` is not a percentage: give a whole number from 0 to 100.",
-                "Try `/rollout set SMART_PRICING 25`.",
-            )
-        return int(cleaned)
+        return inputs.parse_percent(text)
 
     def parse_segments(self, text: str) -> list[str]:
-        segments = [s.strip() for s in text.split(",") if s.strip()]
-        known = self.playbook.segments
-        for segment in segments:
-            if segment not in known:
-                guess = closest(segment, known)
-                raise Refusal(
-                    f"Unknown segment `{segment}`. Known segments: "
-                    f"{', '.join(f'`{s}`' for s in known)}.",
-                    f"Did you mean `{guess}`?" if guess else "",
-                )
-        if not segments:
-            raise Refusal("No segment given.", f"Known segments: {', '.join(known)}.")
-        return list(dict.fromkeys(segments))
+        return inputs.parse_segments(text, self.playbook.segments)
 
     def _refuse_if_frozen(self) -> None:
         freeze = self.freeze_state()
@@ -228,20 +155,24 @@ class RolloutService:
         )
         return Change(record, self._announce("flag_changed", record=record))
 
-    def launch(self, actor: str, when_text: str, reason: str = "") -> Change:
+    def _launch_time(self, when_text: str, now: datetime) -> datetime:
         if not when_text.strip():
             raise Refusal(
                 "Give the launch time T.",
                 "Try `/rollout launch 2026-12-01 10:00` (local) or an ISO-8601 time.",
             )
         when = parse_launch_time(when_text, self.playbook.zone)
-        now = self.clock.now()
         if when <= now:
             example = (now + timedelta(hours=1)).astimezone(self.playbook.zone)
             raise Refusal(
                 f"{self.local(when)} is in the past (now {self.local(now)}).",
                 f"Give a future time, e.g. `/rollout launch {example:%Y-%m-%d %H}:00`.",
             )
+        return when
+
+    def launch(self, actor: str, when_text: str, reason: str = "") -> Change:
+        now = self.clock.now()
+        when = self._launch_time(when_text, now)
         self.authz.require(actor, "rollout.launch")
         with session_scope(self.engine) as session:
             row = session.get(RolloutState, 1) or RolloutState(id=1)
@@ -261,8 +192,7 @@ class RolloutService:
                 now,
             )
         self._logged(record)
-        for listener in self.on_launch:
-            listener()
+        self.on_launch()
         return Change(record, self._announce("launch_set", record=record, launch_at=when))
 
     def freeze(self, actor: str, reason: str) -> Change:
@@ -272,30 +202,8 @@ class RolloutService:
                 "Try `/rollout freeze error_rate climbing on checkout`.",
             )
         self.authz.require(actor, "rollout.freeze")
-        now = self.clock.now()
         with session_scope(self.engine) as session:
-            row = session.get(RolloutState, 1) or RolloutState(id=1)
-            if row.frozen:
-                raise Refusal(
-                    f"Already frozen by <@{row.frozen_by}> since "
-                    f"{self.local(row.frozen_at or now)}: {row.frozen_reason}",
-                    "Nothing was changed.",
-                )
-            record = decision_log.append_in(
-                session,
-                Decision(
-                    actor=actor,
-                    action="rollout.freeze",
-                    subject="rollout",
-                    before={"frozen": False},
-                    after={"frozen": True},
-                    reason=reason.strip(),
-                ),
-                now,
-            )
-            row.frozen, row.frozen_reason, row.frozen_by = True, reason.strip(), actor
-            row.frozen_at, row.freeze_seq = now, record.seq
-            session.add(row)
+            record = freeze_in(session, actor, reason.strip(), self.clock.now(), self.local)
         self._logged(record)
         return Change(record, self._announce("frozen", record=record))
 
@@ -303,39 +211,14 @@ class RolloutService:
         """Lift the freeze. A button passes the freeze it was posted for (`freeze_seq`):
         if that freeze is no longer the current one, nothing changes."""
         self.authz.require(actor, "rollout.unfreeze")
-        now = self.clock.now()
         with session_scope(self.engine) as session:
-            row = session.get(RolloutState, 1)
-            if (
-                row is None
-                or not row.frozen
-                or (freeze_seq is not None and row.freeze_seq != freeze_seq)
-            ):
-                raise Refusal(
-                    "That freeze is already lifted."
-                    if freeze_seq is not None
-                    else "The rollout is not frozen.",
-                    "Nothing was changed. `/rollout status` shows the current state.",
-                )
-            record = decision_log.append_in(
-                session,
-                Decision(
-                    actor=actor,
-                    action="rollout.unfreeze",
-                    subject="rollout",
-                    before={"frozen": True, "reason": row.frozen_reason, "by": row.frozen_by},
-                    after={"frozen": False},
-                    reason=reason.strip(),
-                ),
-                now,
-            )
-            row.frozen, row.frozen_reason, row.frozen_by = False, "", ""
-            row.frozen_at, row.freeze_seq = None, None
-            session.add(row)
+            record = unfreeze_in(session, actor, reason.strip(), freeze_seq, self.clock.now())
         self._logged(record)
         return Change(record, self._announce("unfrozen", record=record))
 
-    def apply_target(self, flag: str, percent: int, segments: list[str], reason: str) -> dict:
+    def apply_target(
+        self, flag: str, percent: int, segments: list[str], reason: str
+    ) -> dict[str, Any]:
         """The rollback runbook's revert: past the freeze (the freeze exists to protect this),
         recorded as the bot's decision. Idempotent: a flag already there is left alone."""
         try:
@@ -410,17 +293,15 @@ class RolloutService:
     ) -> None:
         """A flag change the provider refused is still a record: who tried what, and why
         it did not happen."""
-        after = {"percent": percent, "segments": segments}
-        evidence = {"error": exc.message}
         self._record(
             Decision(
                 actor=actor,
                 action=action,
                 subject=flag,
                 reason=reason,
-                after=after,
+                after={"percent": percent, "segments": segments},
                 outcome="failed",
-                evidence=evidence,
+                evidence={"error": exc.message},
             )
         )
 

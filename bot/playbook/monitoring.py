@@ -1,0 +1,53 @@
+"""Metrics and what watches them: alerts, triggers, KPIs and the evaluation cadence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from bot.playbook.base import Op, _Strict, parse_duration
+
+
+class Metric(_Strict):
+    unit: str = ""
+    source: Literal["prometheus", "warroom"] = "prometheus"
+    query: str = ""
+
+
+class Alert(_Strict):
+    metric: str
+    direction: Literal["above", "below"]
+    warning: float
+    critical: float
+
+
+class Trigger(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    metric: str | None = None
+    op: Op | None = None
+    value: float | None = None
+    for_: str = Field("0s", alias="for")
+    incident_severity_at_most: int | None = Field(None, ge=1, le=5)
+    # Without data from Prometheus: keep the state, treat as ok, or treat as breaching.
+    no_data: Literal["keep", "ok", "breaching"] = "keep"
+
+    @field_validator("for_")
+    @classmethod
+    def _valid_for(cls, value: str) -> str:
+        if parse_duration(value) < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+
+class Kpi(_Strict):
+    metric: str
+    op: Op
+    value: float
+    note: str = ""
+
+
+class EvaluationSettings(_Strict):
+    interval_seconds: int = Field(30, ge=1)  # how often the triggers are evaluated
+    no_data_warning_minutes: int = Field(5, ge=1)  # no data this long → a warning post

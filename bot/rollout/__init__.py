@@ -1,0 +1,16 @@
+"""Rollout control: the flags' percentages and segments, the launch time T and the freeze."""
+
+from bot.rollout.inputs import HISTORY_DEFAULT, HISTORY_MAX, closest
+from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
+from bot.rollout.service import RolloutService
+
+__all__ = [
+    "HISTORY_DEFAULT",
+    "HISTORY_MAX",
+    "Announcer",
+    "Change",
+    "FreezeState",
+    "RolloutService",
+    "RolloutStatus",
+    "closest",
+]

@@ -1,0 +1,78 @@
+"""Freezing and unfreezing the rollout: the one state row and its decision record change
+in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import decision_log
+from bot.decision_log import Decision
+from bot.errors import Refusal
+from storage.models import DecisionRecord, RolloutState
+
+
+def freeze_in(
+    session: Session,
+    actor: str,
+    reason: str,
+    now: datetime,
+    local: Callable[[datetime], str],
+) -> DecisionRecord:
+    """Freeze unless already frozen (then refuse, naming who froze it and why)."""
+    row = session.get(RolloutState, 1) or RolloutState(id=1)
+    if row.frozen:
+        raise Refusal(
+            f"Already frozen by <@{row.frozen_by}> since "
+            f"{local(row.frozen_at or now)}: {row.frozen_reason}",
+            "Nothing was changed.",
+        )
+    record = decision_log.append_in(
+        session,
+        Decision(
+            actor=actor,
+            action="rollout.freeze",
+            subject="rollout",
+            before={"frozen": False},
+            after={"frozen": True},
+            reason=reason,
+        ),
+        now,
+    )
+    row.frozen, row.frozen_reason, row.frozen_by = True, reason, actor
+    row.frozen_at, row.freeze_seq = now, record.seq
+    session.add(row)
+    return record
+
+
+def unfreeze_in(
+    session: Session, actor: str, reason: str, freeze_seq: int | None, now: datetime
+) -> DecisionRecord:
+    """Lift the freeze. With `freeze_seq` (a button posted for one freeze), only while that
+    freeze is still the current one."""
+    row = session.get(RolloutState, 1)
+    if row is None or not row.frozen or (freeze_seq is not None and row.freeze_seq != freeze_seq):
+        raise Refusal(
+            "That freeze is already lifted."
+            if freeze_seq is not None
+            else "The rollout is not frozen.",
+            "Nothing was changed. `/rollout status` shows the current state.",
+        )
+    record = decision_log.append_in(
+        session,
+        Decision(
+            actor=actor,
+            action="rollout.unfreeze",
+            subject="rollout",
+            before={"frozen": True, "reason": row.frozen_reason, "by": row.frozen_by},
+            after={"frozen": False},
+            reason=reason,
+        ),
+        now,
+    )
+    row.frozen, row.frozen_reason, row.frozen_by = False, "", ""
+    row.frozen_at, row.freeze_seq = None, None
+    session.add(row)
+    return record
