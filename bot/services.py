@@ -28,6 +28,7 @@ from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
+from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
@@ -157,7 +158,9 @@ def build_services(
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
         schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
-    feedback = FeedbackService(engine, playbook, clock, poster, authz)
+    feedback = FeedbackService(
+        engine, playbook, clock, SlackFeedbackNotifier(poster, playbook), authz
+    )
     tickets = TicketService(engine, playbook, clock, poster)
     reports = ReportService(engine, playbook, clock, poster, rollout, reader)
     schedule.hooks["daily_report"] = reports.on_daily

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -73,9 +74,12 @@ def field_errors(errors: list[tuple[str, str]], status: int = 422) -> JSONRespon
     )
 
 
-async def validated(request: Request, model: type[M]) -> M | Response:
-    """The JSON body as `model`, or a 400/422 naming each bad field. An `Idempotency-Key`
-    header fills the body's `idempotency_key` when the model has one."""
+async def validated(
+    request: Request, model: type[M], context: Mapping[str, Any] | None = None
+) -> M | Response:
+    """The JSON body as `model` (validated with `context`), or a 400/422 naming each bad
+    field. An `Idempotency-Key` header fills the body's `idempotency_key` when the model has
+    one."""
     try:
         data = await request.json()
     except ValueError:
@@ -84,7 +88,7 @@ async def validated(request: Request, model: type[M]) -> M | Response:
     if isinstance(data, dict) and key and "idempotency_key" in model.model_fields:
         data.setdefault("idempotency_key", key)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         return field_errors(
             [(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"]) for e in exc.errors()]
@@ -148,7 +152,7 @@ def build_web(app: AsyncApp, services: Services) -> Starlette:
         The item is stored (committed) before the answer; it is posted to Slack after."""
         if not bearer_ok(request, services.settings.warroom_feedback_token):
             return unauthorized()
-        item = await validated(request, FeedbackIn)
+        item = await validated(request, FeedbackIn, services.feedback.rules())
         if isinstance(item, Response):
             return item
         try:
