@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.slack_out.clients import sync_client
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
+from bot.slack_out.report_publisher import SlackReportPublisher
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
@@ -162,7 +163,14 @@ def build_services(
         engine, playbook, clock, SlackFeedbackNotifier(poster, playbook), authz
     )
     tickets = TicketService(engine, playbook, clock, poster)
-    reports = ReportService(engine, playbook, clock, poster, rollout, reader)
+    reports = ReportService(
+        engine,
+        playbook,
+        clock,
+        SlackReportPublisher(poster, playbook.channels.war_room, playbook.zone),
+        rollout,
+        reader,
+    )
     schedule.hooks["daily_report"] = reports.on_daily
     schedule.hooks["executive_report"] = reports.on_executive
     schedule.periodic += [

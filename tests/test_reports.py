@@ -219,7 +219,7 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     services.schedule.tick()  # the same minute: not again yet
     assert len(fake_slack.calls_to("chat.postMessage")) == attempts
     stored = services.reports.latest("daily")
-    assert stored is not None and stored.message_ts == ""
+    assert stored is not None and stored.message_ts == "" and stored.status == "unposted"
     fake_slack.faults.clear()
     clock.set(local("2026-12-01 18:01"))
     services.schedule.tick()
@@ -228,3 +228,4 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     assert len(reports) == 1 and "6 items; average rating 3.00/5" in str(reports[0].blocks)
     assert [f.thread_ts for f in fake_slack.files] == [reports[0].ts]
     assert services.reports.latest("daily").message_ts == reports[0].ts  # type: ignore[union-attr]
+    assert services.reports.latest("daily").status == "posted"  # type: ignore[union-attr]

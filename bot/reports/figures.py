@@ -12,6 +12,7 @@ from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.feedback import Category
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader
@@ -79,7 +80,7 @@ class Figures:
 
 
 SOURCES = ("widget", "survey", "modal", "slack")  # closed sets: bot/feedback.py
-CATEGORIES = ("bug", "product_request", "question", "praise")
+CATEGORIES = tuple(c.value for c in Category)
 
 
 def _counts() -> list:  # type: ignore[type-arg]
