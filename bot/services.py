@@ -31,6 +31,7 @@ from bot.slack_out.clients import sync_client
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.report_publisher import SlackReportPublisher
+from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
@@ -162,7 +163,7 @@ def build_services(
     feedback = FeedbackService(
         engine, playbook, clock, SlackFeedbackNotifier(poster, playbook), authz
     )
-    tickets = TicketService(engine, playbook, clock, poster)
+    tickets = TicketService(engine, playbook, clock, SlackTicketNotifier(poster, playbook))
     reports = ReportService(
         engine,
         playbook,
