@@ -21,8 +21,9 @@ from bot.rollout import FreezeState, RolloutService
 from schedules.plan import Occurrence, local_instant
 from schedules.service import ScheduleService
 from storage.models import ChecklistState, FeedbackItem, ScheduledRun
+from storage.status import RollbackStatus
 
-OPEN_STATUSES = ("open", "executing")
+OPEN_STATUSES = (RollbackStatus.OPEN, RollbackStatus.EXECUTING)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class HomeService:
         goals = {k.metric: k for k in self.playbook.kpis}
         with Session(self.engine) as session:
             average, rated = session.exec(
-                select(func.avg(FeedbackItem.rating), func.count(FeedbackItem.rating)).where(
+                select(func.avg(FeedbackItem.rating), func.count(col(FeedbackItem.rating))).where(
                     FeedbackItem.created_at >= start
                 )
             ).one()

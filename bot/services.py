@@ -29,6 +29,7 @@ from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
+from bot.slack_out.metrics_notifier import SlackTriggerNotifier
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.report_publisher import SlackReportPublisher
 from bot.slack_out.ticket_notifier import SlackTicketNotifier
@@ -150,12 +151,19 @@ def build_services(
     )
     runbook.metrics = reader
     evaluator = TriggerEvaluator(
-        engine, playbook, clock, reader, rollback, poster, settings.prometheus_url or ""
-    )
-    if settings.pagerduty_routing_key:
-        evaluator.pager = PagerDuty(
+        engine,
+        playbook,
+        clock,
+        reader,
+        rollback,
+        SlackTriggerNotifier(poster, playbook),
+        settings.prometheus_url or "",
+        pager=PagerDuty(
             settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_events_url
         )
+        if settings.pagerduty_routing_key
+        else None,
+    )
     schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
