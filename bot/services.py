@@ -193,11 +193,12 @@ def build_services(
     home = HomeService(
         engine,
         playbook,
+        clock,
         rollout,
         rollback,
-        schedule,
         completion,
         lambda: kpi_lines(playbook, reader),
+        schedule.upcoming,
         authz.roles_of,
     )
     return Services(

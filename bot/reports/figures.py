@@ -12,7 +12,7 @@ from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.feedback import Category
+from bot.feedback_input import Category
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader

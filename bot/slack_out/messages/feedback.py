@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.feedback import Category, Route
+from bot.feedback_input import Category, Route
 from bot.ids.feedback import FeedbackBlock, FeedbackView
 from bot.playbook import Playbook
 from storage.models import FeedbackItem
