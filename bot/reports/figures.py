@@ -12,7 +12,7 @@ from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.feedback_input import Category
+from bot.feedback_input import Category, Route
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader
@@ -96,7 +96,7 @@ def _counts() -> list:  # type: ignore[type-arg]
         *(when(FeedbackItem.rating, r) for r in range(1, 6)),
         *(when(FeedbackItem.source, s) for s in SOURCES),
         *(when(FeedbackItem.category, c) for c in CATEGORIES),
-        when(FeedbackItem.route, "critical"),
+        when(FeedbackItem.route, Route.CRITICAL.value),
     ]
 
 
@@ -143,7 +143,7 @@ def feedback_figures(
             .where(
                 FeedbackItem.created_at >= start,
                 FeedbackItem.created_at < end,
-                FeedbackItem.route == "critical",
+                FeedbackItem.route == Route.CRITICAL.value,
             )
             .order_by(col(FeedbackItem.id))
             .limit(CRITICAL_SHOWN)
