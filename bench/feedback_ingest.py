@@ -151,6 +151,7 @@ def stamp(at: datetime) -> str:
 
 
 def report(args: argparse.Namespace) -> None:
+    from bot.feedback_input import ROUTE_OF_CATEGORY, Category
     from bot.playbook import load_playbook
     from bot.reports import render
     from bot.reports.figures import collect
@@ -168,14 +169,15 @@ def report(args: argparse.Namespace) -> None:
     rng = random.Random(7)
     span = int((end - start).total_seconds())
     made = time.perf_counter()
+    categories = list(Category)
     rows = (
         (
             "widget" if i % 3 else "survey",
             "",
             "ADVANCED_CHECKOUT",
             1 + rng.randrange(5),
-            ("bug", "product_request", "question", "praise")[i % 4],
-            ("critical", "product", "question", "product")[i % 4],
+            categories[i % len(categories)].value,
+            ROUTE_OF_CATEGORY[categories[i % len(categories)]].value,
             "form",
             TEXTS[i % len(TEXTS)],
             stamp(start + timedelta(seconds=rng.randrange(span))),

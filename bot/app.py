@@ -33,7 +33,7 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
         context["services"] = services
         return await next()
 
-    handlers.register_all(app)
+    handlers.register_all(app, services)
     reader = services.evaluator.reader
     handlers.rollout.register(
         app,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -22,7 +22,6 @@ from bot.playbook import CompletionItem, Playbook
 from bot.reports.service import ReportService
 from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
-from bot.slack_out.messages.common import local_time, who
 from storage.models import ScheduledRun, TriggerState
 
 log = logging.getLogger(__name__)
@@ -31,10 +30,27 @@ LIVE_WITHIN = timedelta(minutes=5)  # alerts are live if the triggers were evalu
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone named in the evidence (a Slack user ID, or "warroom" for the bot)."""
+
+    user: str
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    label: str
+
+
+Part = str | Person | Link
+Evidence = tuple[Part, ...]  # one line of evidence; the surface renders people and links
+
+
+@dataclass(frozen=True)
 class ItemState:
     item: CompletionItem
     done: bool
-    evidence: list[str]
+    evidence: list[Evidence]
     needs_confirmation: bool  # a confirm button is worth showing
 
 
@@ -58,7 +74,7 @@ class CompletionService:
         self.rollback = rollback
         self.reports = reports
         self.alerts_configured = alerts_configured
-        self.checks: dict[str, Callable[[], tuple[bool, list[str]]]] = {
+        self.checks: dict[str, Callable[[], tuple[bool, list[Evidence]]]] = {
             "runbook_validated": self._runbook_validated,
             "shifts_live": self._shifts_live,
             "rollout_running": self._rollout_running,
@@ -75,13 +91,13 @@ class CompletionService:
             if item.confirm_roles:
                 if record:
                     evidence.append(
-                        f"confirmed by {who(record.actor)} "
-                        f"{local_time(record.at, self.playbook.zone)}"
+                        ("confirmed by ", Person(record.actor), f" {self._at(record.at)}")
                     )
                 else:
-                    evidence.append(f"awaiting confirmation by {' or '.join(item.confirm_roles)}")
+                    roles = " or ".join(item.confirm_roles)
+                    evidence.append((f"awaiting confirmation by {roles}",))
             if item.link:
-                evidence.append(f"<{item.link}|evidence>")
+                evidence.append((Link(item.link, "evidence"),))
             vouched = bool(record) or not item.confirm_roles
             states.append(ItemState(item, seen and vouched, evidence, not vouched))
         return states
@@ -109,22 +125,28 @@ class CompletionService:
         log_event(log, CONFIRM, who=user, item=key, outcome="ok")
         return next(s for s in self.states() if s.item.key == key)
 
+    def _at(self, instant: datetime) -> str:
+        """An instant as people in the playbook's zone read it: "Wed 02 Dec 10:00 CET"."""
+        return instant.astimezone(self.playbook.zone).strftime("%a %d %b %H:%M %Z")
+
     # ---- what the bot can see --------------------------------------------------------------
-    def _runbook_validated(self) -> tuple[bool, list[str]]:
+    def _runbook_validated(self) -> tuple[bool, list[Evidence]]:
         roles = self.playbook.rollback.sign_off_roles
         signed = {s.role: s for s in self.rollback.plan_signatures()}
-        evidence = [
-            f"plan {self.rollback.plan_version()[:8]} signed by {who(s.user)} ({role}) "
-            f"{local_time(s.at, self.playbook.zone)}"
+        version = self.rollback.plan_version()[:8]
+        evidence: list[Evidence] = [
+            (f"plan {version} signed by ", Person(s.user), f" ({role}) {self._at(s.at)}")
             for role, s in sorted(signed.items())
         ]
         missing = [r for r in roles if r not in signed]
         if missing:
-            evidence.append(f"waiting for the {' and '.join(missing)} sign-off (`/rollback plan`)")
+            evidence.append(
+                (f"waiting for the {' and '.join(missing)} sign-off (`/rollback plan`)",)
+            )
         return not missing, evidence
 
-    def _shifts_live(self) -> tuple[bool, list[str]]:
-        evidence = [f"{len(self.playbook.shifts)} shifts in the playbook"]
+    def _shifts_live(self) -> tuple[bool, list[Evidence]]:
+        lines = [f"{len(self.playbook.shifts)} shifts in the playbook"]
         with Session(self.engine) as session:
             posted = session.exec(
                 select(ScheduledRun)
@@ -137,38 +159,36 @@ class CompletionService:
                 .order_by(col(TriggerState.last_sample_at).desc())
             ).first()
         launch = self.rollout.launch_at()
-        evidence.append(
-            f"scheduled from T ({local_time(launch, self.playbook.zone)})"
+        lines.append(
+            f"scheduled from T ({self._at(launch)})"
             if launch
             else "no launch time yet (`/rollout launch`)"
         )
         if posted:
-            evidence.append(
-                f"first checklist posted {local_time(posted.fire_at, self.playbook.zone)}"
-            )
+            lines.append(f"first checklist posted {self._at(posted.fire_at)}")
         at = sampled.last_sample_at if sampled else None
         live = bool(at and self.clock.now() - at <= LIVE_WITHIN)
         if at:
-            evidence.append(f"triggers last evaluated {local_time(at, self.playbook.zone)}")
+            lines.append(f"triggers last evaluated {self._at(at)}")
         elif not self.alerts_configured:
-            evidence.append("no metrics source: set PROMETHEUS_URL for live alerts")
+            lines.append("no metrics source: set PROMETHEUS_URL for live alerts")
         else:
-            evidence.append("triggers not evaluated yet")
-        return bool(self.playbook.shifts and launch and live), evidence
+            lines.append("triggers not evaluated yet")
+        return bool(self.playbook.shifts and launch and live), [(line,) for line in lines]
 
-    def _rollout_running(self) -> tuple[bool, list[str]]:
+    def _rollout_running(self) -> tuple[bool, list[Evidence]]:
         target = self.playbook.rollout_target
         external = set(self.playbook.external_segments)
         flags = self.rollout.status().flags
-        evidence = [f"{f.name} {f.percent} % {', '.join(f.segments)}" for f in flags]
+        evidence: list[Evidence] = [
+            (f"{f.name} {f.percent} % {', '.join(f.segments)}",) for f in flags
+        ]
         running = all(f.percent >= target.percent and external & set(f.segments) for f in flags)
         return running, evidence
 
-    def _first_report(self) -> tuple[bool, list[str]]:
+    def _first_report(self) -> tuple[bool, list[Evidence]]:
         report = self.reports.latest("executive")
         if report is None:
-            return False, ["no executive report yet (it is posted at T+24h)"]
-        return True, [
-            f"executive report #{report.id} {local_time(report.created_at, self.playbook.zone)}"
-            f", proposal: {report.proposal}"
-        ]
+            return False, [("no executive report yet (it is posted at T+24h)",)]
+        at = self._at(report.created_at)
+        return True, [(f"executive report #{report.id} {at}, proposal: {report.proposal}",)]

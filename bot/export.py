@@ -30,7 +30,7 @@ def _iso(at: datetime | None, zone: ZoneInfo) -> str:
     return at.astimezone(zone).isoformat() if at else ""
 
 
-def _stream(engine: Engine, query: Any, since_column: Any, since: datetime | None) -> Iterator:
+def _stream(engine: Engine, query: Any, since_column: Any, since: datetime | None) -> Iterator[Any]:
     """The query's rows from `since` on, fetched in batches (constant memory)."""
     if since:
         query = query.where(since_column >= since)
@@ -167,7 +167,7 @@ def write(
             count += 1
         out.write("\n]\n" if count else "]\n")
         return count
-    writer: csv.DictWriter | None = None
+    writer: csv.DictWriter[str] | None = None
     for row in rows:
         if writer is None:
             writer = csv.DictWriter(out, fieldnames=list(row))

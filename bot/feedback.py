@@ -9,9 +9,9 @@ import logging
 import threading
 import time
 import uuid
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -20,82 +20,92 @@ from sqlmodel import Session, col, select
 from bot.authz import Authorizer
 from bot.clock import Clock
 from bot.errors import Refusal
+from bot.feedback_input import (
+    ROUTE_OF_CATEGORY,
+    Category,
+    FeedbackFields,
+    FeedbackIn,
+    Route,
+    TextTooLong,
+)
 from bot.observability import log_event
 from bot.playbook import Playbook
-from bot.slack_out.messages.schedule import mention
-from bot.slack_out.poster import Poster
 from storage.batch import GroupCommitWriter
 from storage.db import session_scope
 from storage.models import FeedbackItem
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "Category",
+    "FeedbackFields",
+    "FeedbackIn",
+    "FeedbackNotifier",
+    "FeedbackService",
+    "Route",
+    "TextTooLong",
+]
 
-Category = Literal["bug", "product_request", "question", "praise"]
-ROUTE_OF_CATEGORY = {
-    "bug": "critical",
-    "product_request": "product",
-    "question": "question",
-    "praise": "product",
-}
+
 DIGEST_AFTER = 5  # more items than this waiting for one channel → one digest post
 IDLE_PASS = 30.0  # seconds: the router looks for pending items at least this often
 
 
-class TextTooLong(ValueError):
-    """The text is over the playbook's `feedback.max_text_length`."""
+class FeedbackNotifier(Protocol):
+    """Puts routed feedback in front of the roles that own it. Each returns the post's ts,
+    or None when Slack did not take it (the items are then tried again)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"at most {limit} characters")
-        self.limit = limit
+    def item(self, channel: str, item: FeedbackItem, roles: Sequence[str]) -> str | None: ...
 
-
-class FeedbackIn(BaseModel):
-    """One item as the checkout widget or the in-app survey sends it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    source: Literal["widget", "survey"]
-    rating: int = Field(ge=1, le=5)
-    text: str = Field(min_length=1)
-    user_id: str = Field("", max_length=128)
-    flag: str = Field("", max_length=64)
-    category: Category | None = None
-    idempotency_key: str | None = Field(None, min_length=1, max_length=128)
+    def digest(
+        self, channel: str, items: Sequence[FeedbackItem], roles: Sequence[str]
+    ) -> str | None: ...
 
 
 class FeedbackService:
     def __init__(
-        self, engine: Engine, playbook: Playbook, clock: Clock, poster: Poster, authz: Authorizer
+        self,
+        engine: Engine,
+        playbook: Playbook,
+        clock: Clock,
+        notifier: FeedbackNotifier,
+        authz: Authorizer,
     ) -> None:
         self.engine = engine
         self.authz = authz
         self.playbook = playbook
         self.clock = clock
-        self.poster = poster
+        self.notifier = notifier
         self._routing = threading.Lock()
         self._dirty = threading.Event()
         self._router: threading.Thread | None = None
         self._writer = GroupCommitWriter(self._write_batch, "feedback-writer")
 
-    def classify(self, text: str, category: str | None) -> tuple[str, str, str]:
+    def rules(self) -> Mapping[str, Any]:
+        """The validation context of `FeedbackFields`: the playbook's part of the rules."""
+        return {
+            "max_text_length": self.playbook.feedback.max_text_length,
+            "flags": list(self.playbook.flags),
+        }
+
+    def classify(self, text: str, category: str | None) -> tuple[Category, Route, str]:
         """(category, route, by): from the form when given, else the playbook's keywords."""
         if category:
-            return category, ROUTE_OF_CATEGORY[category], "form"
+            return Category(category), ROUTE_OF_CATEGORY[Category(category)], "form"
         lowered = text.lower()
         words = self.playbook.feedback.keywords
         if any(k in lowered for k in words.critical):
-            return "bug", "critical", "rules"
+            return Category.BUG, Route.CRITICAL, "rules"
         if any(k in lowered for k in words.question):
-            return "question", "question", "rules"
-        return "product_request", "product", "rules"
+            return Category.QUESTION, Route.QUESTION, "rules"
+        return Category.PRODUCT_REQUEST, Route.PRODUCT, "rules"
 
     def channel_for(self, route: str) -> str:
         channels = self.playbook.channels
         return {
-            "critical": channels.war_room,
-            "product": channels.product,
-            "question": channels.support,
-        }[route]
+            Route.CRITICAL: channels.war_room,
+            Route.PRODUCT: channels.product,
+            Route.QUESTION: channels.support,
+        }[Route(route)]
 
     def submit(self, item: FeedbackIn) -> tuple[FeedbackItem, bool]:
         """The widget and the survey. Returns the stored item and whether it is new (False:
@@ -114,6 +124,22 @@ class FeedbackService:
         row.idempotency_key = item.idempotency_key
         return row
 
+    def require_filer(self, user: str) -> None:
+        """Refuses (NotAuthorized) someone whose roles may not file feedback."""
+        self.authz.require(user, "feedback.file")
+
+    def file_form(self, filed_by: str, form: FeedbackFields) -> tuple[FeedbackItem, bool]:
+        """The `/feedback` form, validated by the surface with `rules()`."""
+        return self.file_from_slack(
+            filed_by,
+            "modal",
+            filed_by,
+            form.text,
+            rating=form.rating,
+            category=form.category,
+            flag=form.flag,
+        )
+
     def file_from_slack(
         self,
         filed_by: str,
@@ -128,7 +154,7 @@ class FeedbackService:
         """The `/feedback` modal and the "Log as beta feedback" shortcut (which passes the
         message's author as `user` and its link: filing the same message twice stores it
         once). `filed_by` must hold a role allowed `feedback.file`."""
-        self.authz.require(filed_by, "feedback.file")
+        self.require_filer(filed_by)
         if not text.strip():
             raise Refusal(
                 "That message has no text to file.", "Put what matters into `/feedback` instead."
@@ -139,11 +165,11 @@ class FeedbackService:
         return self._stored(self._writer.write(row))
 
     def _new_row(self, source: str, text: str, category: str | None) -> FeedbackItem:
-        category, route, by = self.classify(text, category)
+        kind, route, by = self.classify(text, category)
         return FeedbackItem(
             source=source,
-            category=category,
-            route=route,
+            category=str(kind),
+            route=str(route),
             classified_by=by,
             text=text,
             created_at=self.clock.now(),
@@ -267,7 +293,7 @@ class FeedbackService:
     def _claim_batch(self, limit: int) -> list[FeedbackItem]:
         """One conditional UPDATE claims up to `limit` pending items with a token of this
         pass; whatever another replica claimed first is not in the result."""
-        token = f"claim:{uuid.uuid4().hex[:24]}"  # fits message_ts
+        token = uuid.uuid4().hex
         with session_scope(self.engine) as session:
             pending = (
                 select(FeedbackItem.id)
@@ -278,44 +304,31 @@ class FeedbackService:
             session.execute(
                 update(FeedbackItem)
                 .where(col(FeedbackItem.id).in_(pending), col(FeedbackItem.routed_at).is_(None))
-                .values(routed_at=self.clock.now(), message_ts=token)
+                .values(routed_at=self.clock.now(), claimed_by=token)
             )
         with Session(self.engine) as session:
             return list(
                 session.exec(
                     select(FeedbackItem)
-                    .where(FeedbackItem.message_ts == token)
+                    .where(FeedbackItem.claimed_by == token)
                     .order_by(col(FeedbackItem.id))
                 )
             )
 
-    def _line(self, row: FeedbackItem) -> str:
-        parts = [f"#{row.id} ({row.source}, {row.category})"]
-        parts += [f"{row.rating}/5"] if row.rating else []
-        parts += [f"on {row.flag}"] if row.flag else []
-        parts += [f"(<{row.link}|message>)"] if row.link else []
-        return " ".join(parts)
+    def _roles(self, rows: Sequence[FeedbackItem]) -> list[str]:
+        """The roles that own these items, as the playbook's routing names them."""
+        return sorted({getattr(self.playbook.feedback.routing, r.route) for r in rows})
 
     def _post_one(self, row: FeedbackItem) -> None:
-        role = getattr(self.playbook.feedback.routing, row.route)
-        people = mention(self.playbook.roles.get(role, []))
-        text = f":speech_balloon: Beta feedback {self._line(row)} for {people}:\n>{row.text[:500]}"
         channel = self.channel_for(row.route)
-        ts = self.poster.post(channel, text, [])
-        if ts and row.route == "critical" and channel != self.playbook.channels.war_room:
-            self.poster.post(self.playbook.channels.war_room, text, [])
+        ts = self.notifier.item(channel, row, self._roles([row]))
+        war_room = self.playbook.channels.war_room
+        if ts and row.route == Route.CRITICAL and channel != war_room:
+            self.notifier.item(war_room, row, self._roles([row]))
         self._routed([row], channel, ts)
 
     def _post_digest(self, channel: str, rows: list[FeedbackItem]) -> None:
-        roles = {getattr(self.playbook.feedback.routing, r.route) for r in rows}
-        people = mention([m for role in sorted(roles) for m in self.playbook.roles.get(role, [])])
-        shown = "\n".join(f"• {self._line(r)}: {r.text[:120]}" for r in rows[:DIGEST_AFTER])
-        more = f"\n…and {len(rows) - DIGEST_AFTER} more" if len(rows) > DIGEST_AFTER else ""
-        text = (
-            f":speech_balloon: {len(rows)} beta feedback items for {people} "
-            f"(`warroom export feedback` has them all):\n{shown}{more}"
-        )
-        self._routed(rows, channel, self.poster.post(channel, text, []))
+        self._routed(rows, channel, self.notifier.digest(channel, rows, self._roles(rows)))
 
     def _routed(self, rows: list[FeedbackItem], channel: str, ts: str | None) -> None:
         """Records where the items were posted; when Slack did not take the post (after the
@@ -326,9 +339,9 @@ class FeedbackService:
                 update(FeedbackItem)
                 .where(col(FeedbackItem.id).in_(ids))
                 .values(
-                    {"channel": channel, "message_ts": ts}
+                    {"channel": channel, "message_ts": ts, "claimed_by": ""}
                     if ts
-                    else {"routed_at": None, "channel": "", "message_ts": ""}
+                    else {"routed_at": None, "channel": "", "message_ts": "", "claimed_by": ""}
                 )
             )
         if not ts:

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.clock import Clock
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
 from bot.playbook import Playbook
@@ -19,10 +20,10 @@ from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
 from schedules.plan import Occurrence, local_instant
-from schedules.service import ScheduleService
 from storage.models import ChecklistState, FeedbackItem, ScheduledRun
+from storage.status import RollbackStatus
 
-OPEN_STATUSES = ("open", "executing")
+OPEN_STATUSES = (RollbackStatus.OPEN, RollbackStatus.EXECUTING)
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,21 @@ class HomeService:
         self,
         engine: Engine,
         playbook: Playbook,
+        clock: Clock,
         rollout: RolloutService,
         rollback: RollbackService,
-        schedule: ScheduleService,
         completion: CompletionService,
         kpi_lines: Callable[[], list[str]],
+        upcoming: Callable[[int], list[Occurrence]],
         roles_of: Callable[[str], set[str]],
     ) -> None:
         self.engine = engine
         self.playbook = playbook
+        self.clock = clock
         self.rollout = rollout
         self.rollback = rollback
-        self.schedule = schedule
         self.completion = completion
+        self.upcoming = upcoming
         self.kpi_lines = kpi_lines
         self.roles_of = roles_of
 
@@ -78,19 +81,19 @@ class HomeService:
                 v for v in self.rollback.recent(20) if v.request.status in OPEN_STATUSES
             ],
             checklists=self.todays_checklists(),
-            upcoming=self.schedule.upcoming(5),
+            upcoming=self.upcoming(5),
             completion=self.completion.states(),
             roles=self.roles_of(user),
         )
 
     def todays_measured(self) -> list[str]:
         """The KPIs the bot measures itself, for today so far: satisfaction and tickets."""
-        zone, now = self.playbook.zone, self.schedule.clock.now()
+        zone, now = self.playbook.zone, self.clock.now()
         start = local_instant(now.astimezone(zone).date(), time(0), zone)
         goals = {k.metric: k for k in self.playbook.kpis}
         with Session(self.engine) as session:
             average, rated = session.exec(
-                select(func.avg(FeedbackItem.rating), func.count(FeedbackItem.rating)).where(
+                select(func.avg(FeedbackItem.rating), func.count(col(FeedbackItem.rating))).where(
                     FeedbackItem.created_at >= start
                 )
             ).one()
@@ -116,7 +119,7 @@ class HomeService:
 
     def todays_checklists(self) -> list[ChecklistLine]:
         zone = self.playbook.zone
-        today = self.schedule.clock.now().astimezone(zone).date()
+        today = self.clock.now().astimezone(zone).date()
         start = local_instant(today, time(0), zone)
         with Session(self.engine) as session:
             rows = session.exec(

@@ -29,8 +29,12 @@ from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
+from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
+from bot.slack_out.metrics_notifier import SlackTriggerNotifier
 from bot.slack_out.poster import Poster, SlackRollbackNotifier
+from bot.slack_out.report_publisher import SlackReportPublisher
 from bot.slack_out.rollout_announcer import WarRoomAnnouncer
+from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
@@ -173,19 +177,35 @@ def build_services(
     )
     runbook.metrics = reader
     evaluator = TriggerEvaluator(
-        engine, playbook, clock, reader, rollback, poster, settings.prometheus_url or ""
-    )
-    if settings.pagerduty_routing_key:
-        evaluator.pager = PagerDuty(
+        engine,
+        playbook,
+        clock,
+        reader,
+        rollback,
+        SlackTriggerNotifier(poster, playbook),
+        settings.prometheus_url or "",
+        pager=PagerDuty(
             settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_events_url
         )
+        if settings.pagerduty_routing_key
+        else None,
+    )
     schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
     if reader is not None:
         schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
         schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
-    feedback = FeedbackService(engine, playbook, clock, poster, authz)
-    tickets = TicketService(engine, playbook, clock, poster)
-    reports = ReportService(engine, playbook, clock, poster, rollout, reader)
+    feedback = FeedbackService(
+        engine, playbook, clock, SlackFeedbackNotifier(poster, playbook), authz
+    )
+    tickets = TicketService(engine, playbook, clock, SlackTicketNotifier(poster, playbook))
+    reports = ReportService(
+        engine,
+        playbook,
+        clock,
+        SlackReportPublisher(poster, playbook.channels.war_room, playbook.zone),
+        rollout,
+        reader,
+    )
     schedule.hooks["daily_report"] = reports.on_daily
     schedule.hooks["executive_report"] = reports.on_executive
     schedule.periodic += [
@@ -199,11 +219,12 @@ def build_services(
     home = HomeService(
         engine,
         playbook,
+        clock,
         rollout,
         rollback,
-        schedule,
         completion,
         lambda: kpi_lines(playbook, reader),
+        schedule.upcoming,
         authz.roles_of,
     )
     services = Services(

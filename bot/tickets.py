@@ -5,8 +5,9 @@ room once when one is still unanswered after the support SLA (4 h by default).""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
@@ -16,8 +17,6 @@ from bot.clock import Clock
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.reports.figures import ticket_figures
-from bot.slack_out.messages.schedule import owners_of
-from bot.slack_out.poster import Poster
 from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Ticket
@@ -39,12 +38,23 @@ class TicketEvent(BaseModel):
     at: AwareDatetime | None = None  # when it happened at the helpdesk; default: now
 
 
+class TicketNotifier(Protocol):
+    def overdue(
+        self, ticket: Ticket, waited: timedelta, sla_hours: float, owners_roles: Sequence[str]
+    ) -> bool:
+        """Tells the war room a ticket is past the support SLA; False when Slack did not
+        take the post (a later tick tries again)."""
+        ...
+
+
 class TicketService:
-    def __init__(self, engine: Engine, playbook: Playbook, clock: Clock, poster: Poster) -> None:
+    def __init__(
+        self, engine: Engine, playbook: Playbook, clock: Clock, notifier: TicketNotifier
+    ) -> None:
         self.engine = engine
         self.playbook = playbook
         self.clock = clock
-        self.poster = poster
+        self.notifier = notifier
 
     def record(self, event: TicketEvent) -> Ticket | None:
         """Applies the event; None when the ticket is not tagged for the beta. Replayed
@@ -99,8 +109,8 @@ class TicketService:
             where = [col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None)]
             if not claim(self.engine, Ticket, where, {"sla_flagged_at": now}):
                 continue
-            text = self._overdue_text(ticket, now)
-            if self.poster.post(self.playbook.channels.war_room, text, []) is None:
+            sla = self.playbook.feedback.support_sla_hours
+            if not self.notifier.overdue(ticket, now - ticket.created_at, sla, ["support"]):
                 # Slack did not take it: release the flag so a later tick posts it
                 claim(self.engine, Ticket, [col(Ticket.id) == ticket.id], {"sla_flagged_at": None})
                 log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="retry later")
@@ -108,17 +118,3 @@ class TicketService:
             flagged.append(ticket)
             log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="flagged")
         return flagged
-
-    def _overdue_text(self, ticket: Ticket, now: datetime) -> str:
-        waited = now - ticket.created_at
-        hours, minutes = divmod(int(waited.total_seconds()) // 60, 60)
-        subject = (
-            f"<{ticket.link}|{ticket.subject or ticket.external_id}>"
-            if ticket.link
-            else (ticket.subject or ticket.external_id)
-        )
-        sla = self.playbook.feedback.support_sla_hours
-        return (
-            f":hourglass: Beta ticket {ticket.external_id} unanswered for {hours} h {minutes:02d} min "
-            f"(support SLA {sla} h): {subject}. {owners_of(self.playbook, ['support'])}"
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -55,9 +55,12 @@ def field_errors(errors: list[tuple[str, str]], status: int = 422) -> JSONRespon
     )
 
 
-async def validated(request: Request, model: type[M]) -> M | Response:
-    """The JSON body as `model`, or a 400/422 naming each bad field. An `Idempotency-Key`
-    header fills the body's `idempotency_key` when the model has one."""
+async def validated(
+    request: Request, model: type[M], context: Mapping[str, Any] | None = None
+) -> M | Response:
+    """The JSON body as `model` (validated with `context`), or a 400/422 naming each bad
+    field. An `Idempotency-Key` header fills the body's `idempotency_key` when the model has
+    one."""
     try:
         data = await request.json()
     except ValueError:
@@ -66,7 +69,7 @@ async def validated(request: Request, model: type[M]) -> M | Response:
     if isinstance(data, dict) and key and "idempotency_key" in model.model_fields:
         data.setdefault("idempotency_key", key)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         return field_errors(
             [(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"]) for e in exc.errors()]
@@ -127,7 +130,7 @@ class FeedbackIntake:
     async def post(self, request: Request) -> Response:
         if not bearer_ok(request, self.token):
             return unauthorized()
-        item = await validated(request, FeedbackIn)
+        item = await validated(request, FeedbackIn, self.feedback.rules())
         if isinstance(item, Response):
             return item
         try:

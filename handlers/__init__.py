@@ -6,17 +6,29 @@ manifest test can hold manifest.yml to exactly this set.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_bolt.async_app import AsyncApp
 
 from handlers import events, feedback, home, rollback, rollout, schedule
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 SURFACES = (rollout, rollback, schedule, events, feedback, home)
 
 
-def register_all(app: AsyncApp) -> None:
-    for surface in SURFACES:
-        if surface is not rollout:  # registered with its services by bot.app
-            surface.register(app)
+def register_all(app: AsyncApp, services: Services) -> None:
+    for surface in (rollback, schedule, events):
+        surface.register(app)
+    feedback.register(app, feedback=services.feedback, playbook=services.playbook)
+    home.register(
+        app,
+        home=services.home,
+        completion=services.completion,
+        playbook=services.playbook,
+        clock=services.clock,
+    )
 
 
 def slash_commands() -> set[str]:

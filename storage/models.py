@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.status import ReportStatus, TriggerStatus
+
 
 class DecisionRecord(SQLModel, table=True):
     """One append-only entry of the decision log, chained to its predecessor by hash."""
@@ -239,7 +241,7 @@ class TriggerState(SQLModel, table=True):
     __tablename__ = "trigger_state"
 
     name: str = Field(primary_key=True, max_length=64)
-    state: str = Field(default="ok", max_length=16)
+    state: str = Field(default=TriggerStatus.OK, max_length=16)
     pending_since: datetime | None = None  # the first breaching sample of this run
     last_value: float | None = None
     last_sample_at: datetime | None = None
@@ -303,6 +305,7 @@ class FeedbackItem(SQLModel, table=True):
     message_ts: str = Field(default="", max_length=32)
     link: str = Field(default="", max_length=512)  # the Slack message it was filed from
     routed_at: datetime | None = Field(default=None, index=True)  # None: still to be posted
+    claimed_by: str = Field(default="", max_length=32, index=True)  # the routing pass posting it
 
 
 class Ticket(SQLModel, table=True):
@@ -335,6 +338,7 @@ class Report(SQLModel, table=True):
     proposal: str = Field(default="", max_length=16)  # executive: advance | hold | rollback
     figures: Any = Field(default=None, sa_column=Column(JSON))
     markdown: str = ""
+    status: str = Field(default=ReportStatus.POSTING, max_length=16)
     channel: str = Field(default="", max_length=64)
     message_ts: str = Field(default="", max_length=32)
     chart_file_id: str = Field(default="", max_length=32)

@@ -51,3 +51,12 @@ class TriggerStatus(StrEnum):
     OK = "ok"
     PENDING = "pending"
     FIRING = "firing"
+
+
+class ReportStatus(StrEnum):
+    """posting (one replica holds it) → posted | unposted (Slack did not take it; a later
+    tick claims it back to posting)."""
+
+    POSTING = "posting"
+    POSTED = "posted"
+    UNPOSTED = "unposted"

@@ -18,7 +18,7 @@ from bot.playbook import Playbook
 from bot.settings import Settings
 from tests.conftest import LiveBot
 from tests.prom_support import ALERTMANAGER, PROMETHEUS, Alertmanager, Exporter, Prometheus
-from tests.test_metrics_live import test_playbook
+from tests.test_metrics_live import integrations_playbook
 
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None or ALERTMANAGER is None,
@@ -38,7 +38,7 @@ def exporter() -> Iterator[Exporter]:
 
 @pytest.fixture
 def playbook() -> Playbook:
-    return test_playbook(window="2s")
+    return integrations_playbook(window="2s")
 
 
 @pytest.fixture

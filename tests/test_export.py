@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from bot.clock import FakeClock
@@ -17,6 +18,8 @@ from tests.test_reports import load_fixed_day, local
 
 def export(settings: Settings, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database_url}
+    if "PYTHONPATH" in os.environ:  # the code under test, not the installed copy
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return _cli("export", *args, env=env, cwd=tmp_path)
 
 

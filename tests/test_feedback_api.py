@@ -45,6 +45,8 @@ def post(bot: LiveBot, body, headers=AUTH) -> httpx.Response:  # type: ignore[no
         ({**GOOD, "rating": 9}, 422, "rating", "less than or equal to 5"),
         ({**GOOD, "text": "x" * 2001}, 422, "text", "at most 2000 characters"),
         ({**GOOD, "source": "fax"}, 422, "source", "Input should be 'widget' or 'survey'"),
+        ({**GOOD, "flag": "NO_SUCH_FLAG"}, 422, "flag", "not a launch flag"),
+        ({**GOOD, "category": "rant"}, 422, "category", "Input should be 'bug'"),
         (b"{not json", 400, "(body)", "not valid JSON"),
     ],
 )

@@ -73,16 +73,20 @@ def test_someone_without_a_role_is_told_and_gets_no_form(live_bot: LiveBot) -> N
         ({"rating": "9"}, FeedbackBlock.RATING, "Pick a rating from 1 to 5."),
         ({"text": "x" * 2001}, FeedbackBlock.TEXT, "At most 2000 characters (this is 2001)."),
         ({"text": "   "}, FeedbackBlock.TEXT, "Say what happened or what would help."),
+        ({"flag": "NO_SUCH_FLAG"}, FeedbackBlock.FLAG, "Pick one of the launch flags."),
+        ({"category": "rant"}, FeedbackBlock.CATEGORY, "Pick one of the listed categories."),
     ],
 )
 def test_a_bad_form_is_answered_next_to_the_field_and_nothing_is_stored(
     live_bot: LiveBot, values: dict, block: str, message: str
 ) -> None:
     form = open_form(live_bot)
-    if values.get("rating") == "9":  # not an option of the form: forged, as a client could
-        form["blocks"][0]["element"]["options"].append(
-            {"text": {"type": "plain_text", "text": "9"}, "value": "9"}
-        )
+    forged = {"rating": "9", "flag": "NO_SUCH_FLAG", "category": "rant"}
+    for index, field in enumerate(("rating", "category", "flag")):
+        if values.get(field) == forged[field]:  # not an option of the form: as a client could
+            form["blocks"][index]["element"]["options"].append(
+                {"text": {"type": "plain_text", "text": "x"}, "value": forged[field]}
+            )
     answer = submit(live_bot, form, **values)
     assert answer["response_action"] == "errors" and answer["errors"][block] == message
     assert live_bot.services.feedback.count() == 0

@@ -9,6 +9,7 @@ from bot.clock import FakeClock
 from bot.ids.home import HomeAction
 from bot.local import payloads
 from bot.services import Services
+from bot.slack_out.messages.home import evidence_text
 from tests.conftest import GTM, PRODUCT, SRE, SUPPORT, LiveBot
 
 
@@ -108,7 +109,8 @@ def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: 
     services.rollback.sign_plan(SUPPORT, version)
     assert done()["runbook_validated"]
     state = next(s for s in services.completion.states() if s.item.key == "runbook_validated")
-    assert state.evidence[0].startswith(f"plan {version[:8]} signed by <@U0PROD0001> (product)")
+    line = evidence_text(state.evidence[0])
+    assert line.startswith(f"plan {version[:8]} signed by <@U0PROD0001> (product)")
     services.rollout.launch(PRODUCT, "2026-12-01 10:00")
     for flag in services.playbook.flags:
         services.rollout.set_flag(SRE, flag, "25", "internal_beta,external_beta")
@@ -119,7 +121,9 @@ def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: 
     services.schedule.tick()
     assert done()["first_report"]
     state = next(s for s in services.completion.states() if s.item.key == "first_report")
-    assert state.evidence[0].startswith("executive report #1 Wed 02 Dec 10:00 CET, proposal: hold")
+    assert evidence_text(state.evidence[0]).startswith(
+        "executive report #1 Wed 02 Dec 10:00 CET, proposal: hold"
+    )
     assert not done()["shifts_live"]  # no Prometheus here: alerts are not live
 
 

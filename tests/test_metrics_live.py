@@ -46,7 +46,7 @@ def settings(settings: Settings, live) -> Settings:  # type: ignore[no-untyped-d
     return settings.model_copy(update={"prometheus_url": live[1].url})
 
 
-def test_playbook(window: str = "3s") -> Playbook:
+def integrations_playbook(window: str = "3s") -> Playbook:
     book = load_playbook()
     metrics = {
         **book.metrics,
@@ -70,9 +70,6 @@ def test_playbook(window: str = "3s") -> Playbook:
     )
 
 
-test_playbook.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
-
-
 def bot(settings: Settings, prometheus: Prometheus, clock=None) -> Services:  # type: ignore[no-untyped-def]
     settings = settings.model_copy(
         update={
@@ -80,7 +77,7 @@ def bot(settings: Settings, prometheus: Prometheus, clock=None) -> Services:  # 
             "warroom_alertmanager_token": SecretStr("am-token"),
         }
     )
-    return build_services(settings, test_playbook(), clock or SystemClock())
+    return build_services(settings, integrations_playbook(), clock or SystemClock())
 
 
 def wait_value(reader: PrometheusReader, metric: str, predicate, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +139,7 @@ def test_one_good_sample_in_the_window_does_not_fire(
     exporter = live[0]
     services = build_services(
         settings,
-        test_playbook(window="30s"),
+        integrations_playbook(window="30s"),
         SystemClock(),
     )
     reader = services.evaluator.reader
@@ -182,7 +179,7 @@ def test_query_errors_are_errors_not_no_data(live, settings: Settings) -> None: 
     from bot.integrations import IntegrationError
 
     _, prometheus = live
-    book = test_playbook()
+    book = integrations_playbook()
     broken = book.model_copy(
         update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
     )
@@ -241,7 +238,7 @@ def test_a_failing_query_is_reported_once_until_it_works(
     settings: Settings,
     fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
 ) -> None:
-    book = test_playbook()
+    book = integrations_playbook()
     broken = book.model_copy(
         update={"metrics": {**book.metrics, "error_rate": Metric(unit="%", query="sum(rate(")}}
     )
@@ -284,14 +281,14 @@ def test_backtest_replays_past_data(live, settings: Settings, tmp_path: Path) ->
 
     exporter, prometheus = live
     exporter.error_rate.set(9)
-    reader = PrometheusReader(prometheus.url, test_playbook())
+    reader = PrometheusReader(prometheus.url, integrations_playbook())
     wait_value(reader, "error_rate", lambda v: v == 9)
     time.sleep(4)
     exporter.error_rate.set(0.5)
     wait_value(reader, "error_rate", lambda v: v == 0.5)
     time.sleep(1.5)
     book = tmp_path / "playbook.yml"
-    book.write_text(yaml.safe_dump(test_playbook().model_dump(mode="json", by_alias=True)))
+    book.write_text(yaml.safe_dump(integrations_playbook().model_dump(mode="json", by_alias=True)))
     now = time.time()
     env = {**os.environ, "PROMETHEUS_URL": prometheus.url, "WARROOM_PLAYBOOK": str(book)}
     from datetime import UTC, datetime
@@ -317,7 +314,7 @@ def test_kpis_show_marks_and_numbers(live, settings: Settings) -> None:  # type:
     from bot.metrics.kpis import kpi_lines
 
     exporter, prometheus = live
-    book = test_playbook()
+    book = integrations_playbook()
     reader = PrometheusReader(prometheus.url, book)
     exporter.error_rate.set(1.0)
     wait_value(reader, "error_rate", lambda v: v == 1.0)
@@ -344,7 +341,7 @@ def test_the_runbook_verifies_with_prometheus_over_its_window(
     from tests.conftest import PRODUCT, SRE, SUPPORT
 
     exporter = live[0]
-    book = test_playbook()
+    book = integrations_playbook()
     book = book.model_copy(
         update={
             "rollback": book.rollback.model_copy(
@@ -400,7 +397,7 @@ def test_pagerduty_is_paged_once_per_episode_and_resolved(
                     "pagerduty_events_url": pager.url + "/v2/enqueue",
                 }
             ),
-            test_playbook(),
+            integrations_playbook(),
             clock,
         )
         started = clock.now() - timedelta(minutes=1)
@@ -429,7 +426,7 @@ def test_a_shift_checklist_shows_its_live_values(
     from tests.test_schedules import local
 
     exporter = live[0]
-    book = test_playbook()
+    book = integrations_playbook()
     shift = Shift(
         name="SRE shift A",
         at="09:00",
@@ -471,7 +468,7 @@ def test_first_hour_snapshots_carry_live_values(
     from tests.test_schedules import local
 
     exporter = live[0]
-    book = test_playbook()
+    book = integrations_playbook()
     book = book.model_copy(
         update={
             "first_hour_snapshots": book.first_hour_snapshots.model_copy(
@@ -497,7 +494,7 @@ def test_the_report_reads_the_days_values_from_prometheus(live, settings: Settin
     from bot.reports.figures import collect
 
     exporter, prometheus = live
-    book = test_playbook()
+    book = integrations_playbook()
     reader = PrometheusReader(prometheus.url, book)
     exporter.error_rate.set(0.5)
     wait_value(reader, "error_rate", lambda v: v == 0.5)

@@ -219,7 +219,7 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     services.schedule.tick()  # the same minute: not again yet
     assert len(fake_slack.calls_to("chat.postMessage")) == attempts
     stored = services.reports.latest("daily")
-    assert stored is not None and stored.message_ts == ""
+    assert stored is not None and stored.message_ts == "" and stored.status == "unposted"
     fake_slack.faults.clear()
     clock.set(local("2026-12-01 18:01"))
     services.schedule.tick()
@@ -228,3 +228,56 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     assert len(reports) == 1 and "6 items; average rating 3.00/5" in str(reports[0].blocks)
     assert [f.thread_ts for f in fake_slack.files] == [reports[0].ts]
     assert services.reports.latest("daily").message_ts == reports[0].ts  # type: ignore[union-attr]
+    assert services.reports.latest("daily").status == "posted"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_claim_columns_are_backfilled_from_the_old_message_ts_values(
+    backend: str, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import text
+
+    from storage import migrate
+    from storage.db import make_engine
+
+    engine = make_engine(request.getfixturevalue("pg_url") if backend == "postgresql" else db_url)
+    migrate.upgrade(engine, "0006")
+    at = "2026-12-01 18:00:00"
+    with engine.begin() as connection:
+        for kind, period, ts in [
+            ("daily", "a", "posting"),
+            ("daily", "b", ""),
+            ("daily", "c", "1.2"),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO report (kind, period, created_at, proposal, markdown, channel, "
+                    "message_ts, chart_file_id) VALUES (:k, :p, :at, '', '', '', :ts, '')"
+                ),
+                {"k": kind, "p": period, "at": at, "ts": ts},
+            )
+        for ts in ("claim:0123456789abcdef01234567", "3.4"):
+            connection.execute(
+                text(
+                    "INSERT INTO feedback_item (source, user_id, flag, category, route, "
+                    "classified_by, text, created_at, channel, message_ts, link, routed_at) "
+                    "VALUES ('widget', '', '', 'bug', 'critical', 'rules', 't', :at, '', :ts, "
+                    "'', :at)"
+                ),
+                {"at": at, "ts": ts},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        reports = connection.execute(
+            text("SELECT period, status, message_ts FROM report ORDER BY period")
+        ).all()
+        items = connection.execute(
+            text("SELECT claimed_by, message_ts FROM feedback_item ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in reports] == [
+        ("a", "posting", ""),
+        ("b", "unposted", ""),
+        ("c", "posted", "1.2"),
+    ]
+    assert [tuple(i) for i in items] == [("0123456789abcdef01234567", ""), ("", "3.4")]
+    engine.dispose()

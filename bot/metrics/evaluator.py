@@ -10,8 +10,10 @@ The same `fire`/`resolve` serve Alertmanager's webhook: one episode per trigger 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -20,13 +22,10 @@ from sqlmodel import Session, select
 from bot.clock import Clock
 from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader, Reading
-from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.triggers import Machine, breaching, step
 from bot.observability import log_event
-from bot.playbook import Playbook, Trigger
+from bot.playbook import Alert, Playbook, Trigger
 from bot.rollback.service import RollbackService
-from bot.slack_out.messages.schedule import mention
-from bot.slack_out.poster import Poster
 from storage.db import session_scope
 from storage.models import AlertState, TriggerEpisode, TriggerState
 
@@ -40,6 +39,42 @@ class Outcome:
     value: float | None
 
 
+class TriggerNotifier(Protocol):
+    """Tells the war room what the triggers and alert thresholds do (failures are logged)."""
+
+    def query_failed(self, trigger: str, error: str) -> None: ...
+
+    def no_data(self, trigger: str, metric: str, since: datetime, policy: str) -> None: ...
+
+    def fired(
+        self,
+        trigger: str,
+        source: str,
+        summary: str,
+        request_id: int,
+        mttd: timedelta,
+        owners_roles: Sequence[str],
+    ) -> None:
+        """A critical trigger opened a rollback request; the owners are paged in the post."""
+        ...
+
+    def resolved(self, trigger: str, value: float | None, at: datetime) -> None: ...
+
+    def warning(self, alert: Alert, value: float, at: datetime) -> None:
+        """A warning threshold crossed (told once, until it recovers)."""
+        ...
+
+    def recovered(self, alert: Alert, value: float) -> None: ...
+
+
+class Pager(Protocol):
+    """An incident pager (PagerDuty's Events API): one incident per key."""
+
+    def trigger(self, dedup_key: str, summary: str, details: dict[str, Any]) -> bool: ...
+
+    def resolve(self, dedup_key: str) -> bool: ...
+
+
 class TriggerEvaluator:
     def __init__(
         self,
@@ -48,24 +83,18 @@ class TriggerEvaluator:
         clock: Clock,
         reader: MetricsReader | None,
         rollback: RollbackService,
-        poster: Poster,
+        notifier: TriggerNotifier,
         graph_url: str = "",
+        pager: Pager | None = None,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
         self.clock = clock
         self.reader = reader
         self.rollback = rollback
-        self.poster = poster
-        self.channel = playbook.channels.war_room
+        self.notifier = notifier
         self.graph_url = graph_url.rstrip("/")
-        self.pager: PagerDuty | None = None
-
-    def _post(self, text: str) -> None:
-        self.poster.post(self.channel, text, [])
-
-    def _oncall(self) -> str:
-        return mention(self.playbook.roles.get("oncall", []))
+        self.pager = pager
 
     def local(self, at: datetime) -> str:
         return at.astimezone(self.playbook.zone).strftime("%H:%M:%S")
@@ -95,10 +124,7 @@ class TriggerEvaluator:
                 if not row.error_reported:  # told once, until the query works again
                     row.error_reported = True
                     self._save(row)
-                    self._post(
-                        f":x: Cannot evaluate `{trigger.name}`: {exc.message}. Its state is "
-                        "kept; check Prometheus."
-                    )
+                    self.notifier.query_failed(trigger.name, exc.message)
                 outcomes.append(Outcome(trigger.name, "error", None))
                 continue
             outcomes.append(self._evaluate(trigger, readings[trigger.metric]))
@@ -120,10 +146,8 @@ class TriggerEvaluator:
                 and not row.nodata_warned
             ):
                 row.nodata_warned = True
-                self._post(
-                    f":warning: No data from Prometheus for `{trigger.metric}` since "
-                    f"{self.local(row.last_data_at or now)}: trigger `{trigger.name}` "
-                    f"cannot be evaluated ({trigger.no_data} policy)."
+                self.notifier.no_data(
+                    trigger.name, trigger.metric or "", row.last_data_at or now, trigger.no_data
                 )
             if row.last_data_at is None:
                 row.last_data_at = now  # the gap counts from the first round without data
@@ -165,16 +189,59 @@ class TriggerEvaluator:
         name: str,
         source: str,
         breach_started_at: datetime,
-        evidence: dict,
+        evidence: dict[str, Any],
         fingerprint: str = "",
     ) -> TriggerEpisode | None:
+        """Opens the trigger's episode (once, whichever source comes first), a critical
+        rollback request for it, and tells the war room and the pager."""
         trigger = next((t for t in self.playbook.triggers if t.name == name), None)
         if trigger is None:
             log_event(log, "trigger.fire", logging.WARNING, trigger=name, outcome="unknown")
             return None
-        now = self.clock.now()
         if fingerprint and self._seen(name, fingerprint, breach_started_at):
             return None  # Alertmanager repeating an alert that an episode already covered
+        episode_id = self._open_episode(name, source, breach_started_at, evidence, fingerprint)
+        if episode_id is None:
+            return None  # already firing: the other source got there first
+        evidence = self._with_graph(trigger, evidence)
+        what, shown = self._describe(trigger, evidence)
+        summary = f"{what}{shown}"
+        view = self.rollback.open_from_trigger(
+            name,
+            f"{what} for {trigger.for_}{shown}",
+            evidence,
+            critical=True,
+            breach_started_at=breach_started_at,
+        )
+        request_id = view.request.id or 0
+        mttd = self.clock.now() - breach_started_at
+        self.notifier.fired(name, source, summary, request_id, mttd, ["oncall"])
+        row = self._alerted(episode_id, request_id)
+        if self.pager:
+            self.pager.trigger(
+                f"warroom:{name}:{row.id}",
+                f"{name}: {summary}",
+                {"rollback_request": request_id, **evidence},
+            )
+        log_event(
+            log,
+            "trigger.fire",
+            trigger=name,
+            source=source,
+            request=request_id,
+            mttd_s=round((self.clock.now() - breach_started_at).total_seconds(), 1),
+        )
+        return row
+
+    def _open_episode(
+        self,
+        name: str,
+        source: str,
+        breach_started_at: datetime,
+        evidence: dict[str, Any],
+        fingerprint: str,
+    ) -> int | None:
+        """The new episode's id; None when one is open already (the unique key)."""
         try:
             with session_scope(self.engine) as session:
                 episode = TriggerEpisode(
@@ -183,58 +250,40 @@ class TriggerEvaluator:
                     source=source,
                     fingerprint=fingerprint,
                     breach_started_at=breach_started_at,
-                    fired_at=now,
+                    fired_at=self.clock.now(),
                     evidence=evidence,
                 )
                 session.add(episode)
                 session.flush()
+                return episode.id
         except IntegrityError:
-            return None  # already firing: the other source got there first
-        if self.graph_url and trigger.metric:
-            evidence = {
-                **evidence,
-                "graph": f"{self.graph_url}/graph?g0.expr="
-                + self.playbook.metrics[trigger.metric].query,
-            }
+            return None
+
+    def _with_graph(self, trigger: Trigger, evidence: dict[str, Any]) -> dict[str, Any]:
+        if not (self.graph_url and trigger.metric):
+            return evidence
+        query = self.playbook.metrics[trigger.metric].query
+        return {**evidence, "graph": f"{self.graph_url}/graph?g0.expr={query}"}
+
+    def _describe(self, trigger: Trigger, evidence: dict[str, Any]) -> tuple[str, str]:
+        """What breached ("error_rate > 2"), and the value when there is one
+        (" (now 5, as of 10:00:00)")."""
         what = (
             f"{trigger.metric} {trigger.op} {trigger.value:g}"
             if trigger.metric
             else f"incident Sev{trigger.incident_severity_at_most} or worse"
         )
         value = evidence.get("value")
-        shown = f" (now {value:g}, as of {self.local(now)})" if isinstance(value, float) else ""
-        view = self.rollback.open_from_trigger(
-            name,
-            f"{what} for {trigger.for_}{shown}",
-            evidence,
-            critical=True,
-            breach_started_at=breach_started_at,
-        )
-        self._post(
-            f":octagonal_sign: Trigger `{name}` firing ({source}): {what}{shown}. "
-            f"Rollback request #{view.request.id} opened. MTTD "
-            f"{(self.clock.now() - breach_started_at).total_seconds() / 60:.1f} min. "
-            f"{self._oncall()}"
-        )
+        if not isinstance(value, float):
+            return what, ""
+        return what, f" (now {value:g}, as of {self.local(self.clock.now())})"
+
+    def _alerted(self, episode_id: int, request_id: int) -> TriggerEpisode:
         with session_scope(self.engine) as session:
-            row = session.get(TriggerEpisode, episode.id)
+            row = session.get(TriggerEpisode, episode_id)
             assert row is not None
-            row.alerted_at, row.request_id = self.clock.now(), view.request.id
+            row.alerted_at, row.request_id = self.clock.now(), request_id
             session.add(row)
-        if self.pager:
-            self.pager.trigger(
-                f"warroom:{name}:{row.id}",
-                f"{name}: {what}{shown}",
-                {"rollback_request": view.request.id, **evidence},
-            )
-        log_event(
-            log,
-            "trigger.fire",
-            trigger=name,
-            source=source,
-            request=view.request.id,
-            mttd_s=round((self.clock.now() - breach_started_at).total_seconds(), 1),
-        )
         return row
 
     def _seen(self, name: str, fingerprint: str, started: datetime) -> bool:
@@ -260,47 +309,38 @@ class TriggerEvaluator:
             session.add(episode)
         if self.pager:
             self.pager.resolve(f"warroom:{name}:{episode.id}")
-        shown = f" (now {value:g})" if value is not None else ""
-        self._post(f":white_check_mark: Trigger `{name}` resolved{shown} at {self.local(now)}.")
+        self.notifier.resolved(name, value, now)
         return episode
 
     # ---- warning thresholds --------------------------------------------------------------
     def _warnings(self, readings: dict[str, Reading | None]) -> None:
         for alert in self.playbook.alerts:
-            if alert.metric not in readings:
+            if alert.metric not in readings and self.reader is not None:
                 try:
-                    readings[alert.metric] = self.reader.read(alert.metric)  # type: ignore[union-attr]
+                    readings[alert.metric] = self.reader.read(alert.metric)
                 except IntegrationError:
                     continue
-            reading = readings[alert.metric]
-            if reading is None:
-                continue
-            above = (
-                reading.value > alert.warning
-                if alert.direction == "above"
-                else reading.value < alert.warning
-            )
-            with session_scope(self.engine) as session:
-                row = session.get(AlertState, alert.metric) or AlertState(metric=alert.metric)
-                if above and row.warned_at is None:
-                    row.warned_at = self.clock.now()
-                    session.merge(row)
-                    post = (
-                        f":warning: `{alert.metric}` is {reading.value:g} (warning "
-                        f"{alert.warning:g}, critical {alert.critical:g}), as of "
-                        f"{self.local(reading.at)}."
-                    )
-                elif not above and row.warned_at is not None:
-                    row.warned_at = None
-                    session.merge(row)
-                    post = (
-                        f":white_check_mark: `{alert.metric}` back to {reading.value:g} "
-                        f"(warning {alert.warning:g})."
-                    )
-                else:
-                    post = ""
-            if post:
-                self._post(post)
+            reading = readings.get(alert.metric)
+            if reading is not None:
+                self._warning(alert, reading)
+
+    def _warning(self, alert: Alert, reading: Reading) -> None:
+        """Told once when the warning line is crossed, again only after it recovered."""
+        above = (
+            reading.value > alert.warning
+            if alert.direction == "above"
+            else reading.value < alert.warning
+        )
+        with session_scope(self.engine) as session:
+            row = session.get(AlertState, alert.metric) or AlertState(metric=alert.metric)
+            crossed, recovered = above and row.warned_at is None, not above and bool(row.warned_at)
+            if crossed or recovered:
+                row.warned_at = self.clock.now() if crossed else None
+                session.merge(row)
+        if crossed:
+            self.notifier.warning(alert, reading.value, reading.at)
+        elif recovered:
+            self.notifier.recovered(alert, reading.value)
 
     def mttd(self) -> list[tuple[str, float]]:
         with Session(self.engine) as session:

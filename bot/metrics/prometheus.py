@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -50,7 +51,7 @@ class PrometheusReader:
             raise IntegrationError(f"{metric} is not a Prometheus metric in the playbook")
         return spec.query
 
-    def _get(self, path: str, params: dict, what: str) -> dict:
+    def _get(self, path: str, params: dict[str, Any], what: str) -> Any:
         last = ""
         for attempt in range(self.retries):
             try:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from bot.playbook import Playbook
@@ -10,7 +12,7 @@ from bot.playbook import Playbook
 TRIGGER_LABEL = "warroom_trigger"  # Alertmanager alerts are mapped back to triggers by it
 
 
-def rules(book: Playbook) -> dict:
+def rules(book: Playbook) -> dict[str, Any]:
     alerts = []
     for trigger in book.triggers:
         if trigger.metric is None:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.playbook import Trigger, parse_duration
+from storage.status import TriggerStatus
 
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 
 
 @dataclass(frozen=True)
 class Machine:
-    state: str = "ok"  # ok | pending | firing
+    state: str = TriggerStatus.OK
     pending_since: datetime | None = None
 
 
@@ -31,21 +32,21 @@ def step(
     """One evaluation; returns the new state and the event: pending | fired | reset | resolved."""
     window = parse_duration(trigger.for_)
     if is_breach:
-        if machine.state == "ok":
-            machine = Machine("pending", at)
+        if machine.state == TriggerStatus.OK:
+            machine = Machine(TriggerStatus.PENDING, at)
             event = "pending"
             if window <= timedelta(0):
-                return replace(machine, state="firing"), "fired"
+                return replace(machine, state=TriggerStatus.FIRING), "fired"
             return machine, event
         if (
-            machine.state == "pending"
+            machine.state == TriggerStatus.PENDING
             and machine.pending_since is not None
             and at - machine.pending_since >= window
         ):
-            return replace(machine, state="firing"), "fired"
+            return replace(machine, state=TriggerStatus.FIRING), "fired"
         return machine, None
-    if machine.state == "pending":
+    if machine.state == TriggerStatus.PENDING:
         return Machine(), "reset"
-    if machine.state == "firing":
+    if machine.state == TriggerStatus.FIRING:
         return Machine(), "resolved"
     return machine, None

@@ -12,6 +12,7 @@ from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.feedback_input import Category, Route
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader
@@ -79,23 +80,23 @@ class Figures:
 
 
 SOURCES = ("widget", "survey", "modal", "slack")  # closed sets: bot/feedback.py
-CATEGORIES = ("bug", "product_request", "question", "praise")
+CATEGORIES = tuple(c.value for c in Category)
 
 
 def _counts() -> list:  # type: ignore[type-arg]
     """One pass of sums (no GROUP BY, no sort) over the covering index of feedback_item."""
 
-    def when(column, value):  # type: ignore[no-untyped-def]
+    def when(column: Any, value: object) -> Any:
         return func.sum(case((column == value, 1), else_=0))
 
     return [
         func.count(),
-        func.count(FeedbackItem.rating),
+        func.count(col(FeedbackItem.rating)),
         func.coalesce(func.sum(FeedbackItem.rating), 0),
         *(when(FeedbackItem.rating, r) for r in range(1, 6)),
         *(when(FeedbackItem.source, s) for s in SOURCES),
         *(when(FeedbackItem.category, c) for c in CATEGORIES),
-        when(FeedbackItem.route, "critical"),
+        when(FeedbackItem.route, Route.CRITICAL.value),
     ]
 
 
@@ -142,7 +143,7 @@ def feedback_figures(
             .where(
                 FeedbackItem.created_at >= start,
                 FeedbackItem.created_at < end,
-                FeedbackItem.route == "critical",
+                FeedbackItem.route == Route.CRITICAL.value,
             )
             .order_by(col(FeedbackItem.id))
             .limit(CRITICAL_SHOWN)
@@ -167,7 +168,9 @@ def ticket_figures(
     return len(tickets), len(unanswered), sum(1 for t in unanswered if t.created_at <= sla)
 
 
-def decisions(engine: Engine, book: Playbook, start: datetime, end: datetime) -> list[dict]:
+def decisions(
+    engine: Engine, book: Playbook, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     with Session(engine) as session:
         rows = session.exec(
             select(DecisionRecord)

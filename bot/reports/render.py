@@ -1,14 +1,12 @@
-"""A report as Markdown (stored, exported) and as Block Kit (posted). Both read the same
-figures; numbers always come with their mark (✅ ⚠️ 🛑 ❔), never colour alone."""
+"""A report as Markdown (stored, exported), and the lines the Slack post shares with it
+(`bot/slack_out/messages/report.py`): numbers always come with their mark (✅ ⚠️ 🛑 ❔),
+never colour alone."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, HeaderBlock
-
 from bot.reports.figures import Figures, KpiFigure
-from bot.slack_out.messages.common import context, section
 
 PROPOSAL_TEXT = {
     "advance": "Advance to the next stage (50 %)",
@@ -69,7 +67,7 @@ def decision_lines(f: Figures) -> list[str]:
     ]
 
 
-def _ticket_goal(f: Figures) -> float | None:
+def ticket_goal(f: Figures) -> float | None:
     return next((k.goal for k in f.kpis if k.metric == "support_tickets"), None)
 
 
@@ -89,32 +87,6 @@ def markdown(f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None 
         out += [f"- {f.metrics_note}"]
     out += ["", "## Feedback", ""]
     out += [f"  - {x.strip()}" if x.startswith(" ") else f"- {x}" for x in feedback_lines(f)]
-    out += ["", "## Support tickets", "", f"- {ticket_line(f, _ticket_goal(f))}"]
+    out += ["", "## Support tickets", "", f"- {ticket_line(f, ticket_goal(f))}"]
     out += ["", "## Actions taken (decision log)", ""] + [f"- {d}" for d in decision_lines(f)]
     return "\n".join(out) + "\n"
-
-
-def blocks(
-    f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None
-) -> list[Block]:
-    out: list[Block] = [HeaderBlock(text=f.title[:150]), context(period(f, zone))]
-    if proposal:
-        out.append(
-            section(
-                f"*Proposal: {PROPOSAL_TEXT[proposal[0]]}*\n"
-                + "\n".join(f"• {r}" for r in proposal[1])
-            )
-        )
-    kpis = "\n".join(kpi_line(k) for k in f.kpis) + (
-        f"\n{f.metrics_note}" if f.metrics_note else ""
-    )
-    out.append(section(f"*KPIs*\n{kpis}"))
-    out.append(section("*Feedback*\n" + "\n".join(feedback_lines(f))[:2900]))
-    out.append(section(f"*Support tickets*\n{ticket_line(f, _ticket_goal(f))}"))
-    actions = decision_lines(f)
-    shown = "\n".join(actions[:15]) + (
-        f"\n…and {len(actions) - 15} more" if len(actions) > 15 else ""
-    )
-    out.append(section(f"*Actions taken*\n{shown}"[:2990]))
-    out.append(context("Markdown: `warroom export reports --format md`"))
-    return out

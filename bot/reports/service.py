@@ -6,7 +6,9 @@ call returns the stored one and posts nothing)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -20,16 +22,41 @@ from bot.reports import chart, render
 from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
 from bot.rollout import RolloutService
-from bot.slack_out.poster import Poster
+from bot.transitions import transition
 from schedules.plan import Occurrence, local_instant
-from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Report
+from storage.status import ReportStatus
 
 log = logging.getLogger(__name__)
-POSTING = "posting"  # message_ts while one replica posts the report
 RETRY_FOR = timedelta(hours=12)  # a report Slack did not take is tried again this long…
 RETRY_AFTER = timedelta(minutes=1)  # …from a minute after the attempt that failed
+
+
+@dataclass(frozen=True)
+class PostRef:
+    channel: str  # the channel's ID, as Slack answered it
+    ts: str
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """What a report says: its figures and, for the executive report, the proposal."""
+
+    kind: str
+    period: str
+    figures: Figures
+    proposal: tuple[str, list[str]] | None
+
+
+class ReportPublisher(Protocol):
+    """Shows a report in the war room; None when it could not (logged)."""
+
+    def publish(self, report: ReportContent) -> PostRef | None: ...
+
+    def attach(self, post: PostRef, png: bytes, filename: str, title: str) -> str | None:
+        """An image in the post's thread; its file ID."""
+        ...
 
 
 class ReportService:
@@ -38,14 +65,14 @@ class ReportService:
         engine: Engine,
         playbook: Playbook,
         clock: Clock,
-        poster: Poster,
+        publisher: ReportPublisher,
         rollout: RolloutService,
         reader: PrometheusReader | None,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
         self.clock = clock
-        self.poster = poster
+        self.publisher = publisher
         self.rollout = rollout
         self.reader = reader
 
@@ -89,7 +116,7 @@ class ReportService:
             proposal=proposal[0] if proposal else "",
             figures={**figures.as_json(), "reasons": proposal[1] if proposal else []},
             markdown=render.markdown(figures, self.playbook.zone, proposal),
-            message_ts=POSTING,  # ours to post; "" would invite a retry from another replica
+            status=ReportStatus.POSTING,  # ours to post
         )
         try:
             with session_scope(self.engine) as session:
@@ -98,44 +125,52 @@ class ReportService:
                 session.refresh(row)
         except IntegrityError:
             return f"{kind} report for {period} was already made", None
-        outcome, ts = self._post(row.id or 0, kind, period, figures, proposal)
+        outcome, ts = self._post(row.id or 0, ReportContent(kind, period, figures, proposal))
         return f"{kind} report #{row.id} stored; {outcome}", ts
 
-    def _post(
-        self,
-        report_id: int,
-        kind: str,
-        period: str,
-        figures: Figures,
-        proposal: tuple[str, list[str]] | None,
-    ) -> tuple[str, str | None]:
-        """Posts a stored report and its chart; on failure the report is left for
-        `retry_unposted` (message_ts "")."""
-        posted = self.poster.post_message(
-            self.playbook.channels.war_room,
-            figures.title,
-            render.blocks(figures, self.playbook.zone, proposal),
-        )
-        if posted is None:
-            claim(self.engine, Report, [col(Report.id) == report_id], {"message_ts": ""})
+    def _post(self, report_id: int, report: ReportContent) -> tuple[str, str | None]:
+        """Posts a claimed report and its chart; on failure the report is left for
+        `retry_unposted`."""
+        kind, period = report.kind, report.period
+        post = self.publisher.publish(report)
+        if post is None:
+            self._settle(report_id, {"status": ReportStatus.UNPOSTED})
             log_event(log, "report.post", kind=kind, period=period, outcome="failed")
             return "Slack did not accept the post; it is tried again on the next ticks", None
-        channel, ts = posted
         file_id, note = "", "posted"
-        if kind == "daily" and chart.has_chart(figures):
-            goals = {k.metric: k.value for k in self.playbook.kpis}
-            png = chart.render_png(figures, goals.get("error_rate"), goals.get("user_satisfaction"))
-            name = f"daily-report-{period}.png"
-            file_id = self.poster.upload(channel, ts, png, name, f"{figures.title}: chart") or ""
+        if kind == "daily" and chart.has_chart(report.figures):
+            file_id = self._chart(post, report) or ""
             note += " with its chart" if file_id else "; the chart could not be uploaded"
-        claim(
-            self.engine,
-            Report,
-            [col(Report.id) == report_id],
-            {"channel": channel, "message_ts": ts, "chart_file_id": file_id},
+        self._settle(
+            report_id,
+            {
+                "status": ReportStatus.POSTED,
+                "channel": post.channel,
+                "message_ts": post.ts,
+                "chart_file_id": file_id,
+            },
         )
         log_event(log, "report.post", kind=kind, period=period, outcome="posted", chart=file_id)
-        return note, ts
+        return note, post.ts
+
+    def _chart(self, post: PostRef, report: ReportContent) -> str | None:
+        goals = {k.metric: k.value for k in self.playbook.kpis}
+        png = chart.render_png(
+            report.figures, goals.get("error_rate"), goals.get("user_satisfaction")
+        )
+        name = f"daily-report-{report.period}.png"
+        return self.publisher.attach(post, png, name, f"{report.figures.title}: chart")
+
+    def _settle(self, report_id: int, values: dict[str, str]) -> None:
+        """Ends this replica's claim (only it moves a report out of `posting`)."""
+        transition(
+            self.engine,
+            Report,
+            report_id,
+            allowed={ReportStatus.POSTING},
+            values=values,
+            at=self.clock.now(),
+        )
 
     def retry_unposted(self, now: datetime) -> list[str]:
         """Reports of the last `RETRY_FOR` that Slack did not take, posted again (each
@@ -143,31 +178,38 @@ class ReportService:
         with Session(self.engine) as session:
             waiting = session.exec(
                 select(Report).where(
-                    Report.message_ts == "",
+                    Report.status == ReportStatus.UNPOSTED,
                     Report.created_at >= now - RETRY_FOR,
                     Report.created_at <= now - RETRY_AFTER,  # not in the tick that just failed
                 )
             ).all()
         posted = []
         for report in waiting:
-            where = [col(Report.id) == report.id, col(Report.message_ts) == ""]
-            if not claim(self.engine, Report, where, {"message_ts": POSTING}):
+            claimed = transition(
+                self.engine,
+                Report,
+                report.id or 0,
+                allowed={ReportStatus.UNPOSTED},
+                values={"status": ReportStatus.POSTING},
+                at=now,
+            )
+            if not claimed:
                 continue  # another replica has it
-            if report.kind == "daily":
-                day = date.fromisoformat(report.period)
-                at = local_instant(
-                    day,
-                    parse_local_time(self.playbook.feedback.daily_report_at),
-                    self.playbook.zone,
-                )
-                figures, proposal = self.daily_figures(day, at), None
-            else:
-                figures = self.executive_figures()
-                proposal = propose(figures)
-            _, ts = self._post(report.id or 0, report.kind, report.period, figures, proposal)
+            _, ts = self._post(report.id or 0, self._content_again(report))
             if ts:
                 posted.append(report.period)
         return posted
+
+    def _content_again(self, report: Report) -> ReportContent:
+        """A stored report's content, collected again for the period it covers."""
+        if report.kind != "daily":
+            figures = self.executive_figures()
+            return ReportContent(report.kind, report.period, figures, propose(figures))
+        day = date.fromisoformat(report.period)
+        at = local_instant(
+            day, parse_local_time(self.playbook.feedback.daily_report_at), self.playbook.zone
+        )
+        return ReportContent(report.kind, report.period, self.daily_figures(day, at), None)
 
     # ---- reading back ----------------------------------------------------------------------
     def latest(self, kind: str) -> Report | None:

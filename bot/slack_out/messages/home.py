@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.completion import Evidence, Link, Person
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
 from bot.slack_out.messages.common import context, local_time, section, who
@@ -30,6 +31,18 @@ def _flags(d: Dashboard, zone: ZoneInfo) -> str:
             f"{d.freeze.reason}"
         )
     return "*Flags*\n" + "\n".join(lines)
+
+
+def evidence_text(line: Evidence) -> str:
+    """One line of a completion item's evidence, people as mentions, links as links."""
+    return "".join(
+        who(part.user)
+        if isinstance(part, Person)
+        else f"<{part.url}|{part.label}>"
+        if isinstance(part, Link)
+        else part
+        for part in line
+    )
 
 
 def _listing(title: str, lines: list[str], empty: str) -> str:
@@ -76,7 +89,9 @@ def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
     ]
     for state in d.completion:
         mark = "✅" if state.done else "⬜"
-        text = f"{mark} *{state.item.title}*\n" + "\n".join(f"   {e}" for e in state.evidence)
+        text = f"{mark} *{state.item.title}*\n" + "\n".join(
+            f"   {evidence_text(e)}" for e in state.evidence
+        )
         may_confirm = state.needs_confirmation and d.roles & set(state.item.confirm_roles)
         blocks.append(
             SectionBlock(

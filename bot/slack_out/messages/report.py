@@ -1,0 +1,45 @@
+"""A report as a war-room post; the same lines as its Markdown (`bot.reports.render`)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block, HeaderBlock
+
+from bot.reports.figures import Figures
+from bot.reports.render import (
+    PROPOSAL_TEXT,
+    decision_lines,
+    feedback_lines,
+    kpi_line,
+    period,
+    ticket_goal,
+    ticket_line,
+)
+from bot.slack_out.messages.common import context, section
+
+
+def blocks(
+    f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None
+) -> list[Block]:
+    out: list[Block] = [HeaderBlock(text=f.title[:150]), context(period(f, zone))]
+    if proposal:
+        out.append(
+            section(
+                f"*Proposal: {PROPOSAL_TEXT[proposal[0]]}*\n"
+                + "\n".join(f"• {r}" for r in proposal[1])
+            )
+        )
+    kpis = "\n".join(kpi_line(k) for k in f.kpis) + (
+        f"\n{f.metrics_note}" if f.metrics_note else ""
+    )
+    out.append(section(f"*KPIs*\n{kpis}"))
+    out.append(section("*Feedback*\n" + "\n".join(feedback_lines(f))[:2900]))
+    out.append(section(f"*Support tickets*\n{ticket_line(f, ticket_goal(f))}"))
+    actions = decision_lines(f)
+    shown = "\n".join(actions[:15]) + (
+        f"\n…and {len(actions) - 15} more" if len(actions) > 15 else ""
+    )
+    out.append(section(f"*Actions taken*\n{shown}"[:2990]))
+    out.append(context("Markdown: `warroom export reports --format md`"))
+    return out
