@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 import handlers
 from bot.services import Services
 from bot.slack_out.clients import async_client
-from handlers import middleware
+from handlers import middleware, schedule
 
 
 def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp:
@@ -25,4 +25,5 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
     )
     middleware.register(app, services)
     handlers.register_all(app)
+    schedule.register(app, checklists=services.checklists, council=services.council)
     return app

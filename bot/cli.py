@@ -216,7 +216,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """The posts a launch at T would make, without starting the bot."""
-    from schedules.plan import occurrences
+    from bot.cadence.plan import occurrences
 
     loaded = _playbook_and_times(_settings(), "--launch", args.launch)
     if loaded is None:

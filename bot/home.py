@@ -11,6 +11,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.cadence.plan import Occurrence, local_instant
+from bot.cadence.planner import Planner
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
 from bot.playbook import Playbook
@@ -18,8 +20,6 @@ from bot.reports.figures import kpi_figure, ticket_figures
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
-from schedules.plan import Occurrence, local_instant
-from schedules.service import ScheduleService
 from storage.models import ChecklistState, FeedbackItem, ScheduledRun
 
 OPEN_STATUSES = ("open", "executing")
@@ -54,7 +54,7 @@ class HomeService:
         playbook: Playbook,
         rollout: RolloutService,
         rollback: RollbackService,
-        schedule: ScheduleService,
+        schedule: Planner,
         completion: CompletionService,
         kpi_lines: Callable[[], list[str]],
         roles_of: Callable[[str], set[str]],

@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from bot.authz import Authorizer
+from bot.cadence.checklists import ChecklistService
+from bot.cadence.council import CouncilService
+from bot.cadence.plan import Kind
+from bot.cadence.planner import Planner
+from bot.cadence.posts import CadencePosts
+from bot.cadence.runs import report_handler
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
 from bot.feedback import FeedbackService
@@ -27,12 +33,13 @@ from bot.rollback.runbook import Runbook
 from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
+from bot.slack_out.cadence_notifier import SlackCadenceNotifier
 from bot.slack_out.clients import sync_client
 from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
-from schedules.service import ScheduleService
+from schedules.runner import ScheduleRunner, new_replica_id
 from storage import migrate
 from storage.db import make_engine
 
@@ -49,7 +56,9 @@ class Services:
     rollout: RolloutService
     rollback: RollbackService
     runbook: Runbook
-    schedule: ScheduleService
+    schedule: ScheduleRunner
+    checklists: ChecklistService
+    council: CouncilService
     evaluator: TriggerEvaluator
     feedback: FeedbackService
     tickets: TicketService
@@ -102,6 +111,7 @@ def build_services(
     clock: Clock | None = None,
     upgrade_db: bool = True,
     sleep: Callable[[float], None] = time.sleep,
+    replica_id: str | None = None,
 ) -> Services:
     playbook = playbook or load_playbook(settings.warroom_playbook)
     clock = clock or SystemClock()
@@ -153,20 +163,44 @@ def build_services(
         evaluator.pager = PagerDuty(
             settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_events_url
         )
-    schedule = ScheduleService(engine, playbook, clock, rollout, authz, poster, runbook.owner)
+    cadence = SlackCadenceNotifier(poster, playbook, playbook.channels.war_room)
+    planner = Planner(engine, playbook, clock, rollout)
     if reader is not None:
-        schedule.snapshot_values = lambda names: live_values(reader, playbook, names)
-        schedule.live_lines = lambda names: kpi_lines(playbook, reader, names)
+        checklists = ChecklistService(
+            engine, playbook, clock, cadence, lambda names: kpi_lines(playbook, reader, names)
+        )
+        posts = CadencePosts(playbook, cadence, lambda names: live_values(reader, playbook, names))
+    else:
+        checklists = ChecklistService(engine, playbook, clock, cadence)
+        posts = CadencePosts(playbook, cadence)
+    council = CouncilService(engine, playbook, clock, authz, rollout, cadence)
     feedback = FeedbackService(engine, playbook, clock, poster, authz)
     tickets = TicketService(engine, playbook, clock, poster)
     reports = ReportService(engine, playbook, clock, poster, rollout, reader)
-    schedule.hooks["daily_report"] = reports.on_daily
-    schedule.hooks["executive_report"] = reports.on_executive
-    schedule.periodic += [
-        tickets.flag_overdue,
-        lambda _now: feedback.route_soon(),
-        reports.retry_unposted,
-    ]
+    schedule = ScheduleRunner(
+        engine,
+        playbook,
+        clock,
+        planner,
+        handlers={
+            Kind.SHIFT: checklists.post,
+            Kind.SYNC: posts.sync,
+            Kind.MILESTONE: posts.milestone,
+            Kind.SNAPSHOT: posts.snapshot,
+            Kind.COUNCIL: council.post,
+            Kind.COUNCIL_CLOSE: council.close_at_end,
+            Kind.DAILY_REPORT: report_handler(reports.on_daily),
+            Kind.EXECUTIVE_REPORT: report_handler(reports.on_executive),
+        },
+        periodic=[
+            checklists.follow_up,
+            council.close_due,
+            tickets.flag_overdue,
+            lambda _now: feedback.route_soon(),
+            reports.retry_unposted,
+        ],
+        replica_id=replica_id or new_replica_id(),
+    )
     completion = CompletionService(
         engine, playbook, clock, authz, rollout, rollback, reports, reader is not None
     )
@@ -175,7 +209,7 @@ def build_services(
         playbook,
         rollout,
         rollback,
-        schedule,
+        planner,
         completion,
         lambda: kpi_lines(playbook, reader),
         authz.roles_of,
@@ -192,6 +226,8 @@ def build_services(
         rollback,
         runbook,
         schedule,
+        checklists,
+        council,
         evaluator,
         feedback,
         tickets,

@@ -15,7 +15,8 @@ SURFACES = (rollout, rollback, schedule, events, feedback, home)
 
 def register_all(app: AsyncApp) -> None:
     for surface in SURFACES:
-        surface.register(app)
+        if surface is not schedule:  # registered with its services by bot/app.py
+            surface.register(app)
 
 
 def slash_commands() -> set[str]:

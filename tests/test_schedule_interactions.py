@@ -4,6 +4,7 @@ block_actions), with reminders and escalation on the fake clock."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.local import payloads
@@ -21,14 +22,15 @@ def launch(bot: LiveBot, clock, at: str = "2026-12-01 10:00") -> None:  # type: 
 def post_at(bot: LiveBot, clock, when: str, starts: str) -> Message:  # type: ignore[no-untyped-def]
     clock.set(local(when))
     bot.services.schedule.tick()
-    return bot.fake.wait_for(
+    message: Message = bot.fake.wait_for(
         lambda f: next(
             (m for m in reversed(f.channel_messages()) if m.text.startswith(starts)), None
         )
     )
+    return message
 
 
-def send(bot: LiveBot, user: str, message: Message, action: dict) -> None:
+def send(bot: LiveBot, user: str, message: Message, action: dict[str, Any]) -> None:
     body = payloads.block_actions(
         user,
         message.channel,
@@ -60,7 +62,7 @@ def tick_items(bot: LiveBot, user: str, message: Message, items: list[int]) -> N
     )
 
 
-def button(message: Message, action_id: str) -> dict:
+def button(message: Message, action_id: str) -> dict[str, Any]:
     element = next(
         e
         for b in message.blocks

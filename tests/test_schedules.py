@@ -11,16 +11,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
+from bot.cadence.plan import occurrences
 from bot.clock import FakeClock
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook, ScheduleSettings, Shift, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
-from schedules.plan import occurrences
+from storage.models import ScheduledRun
 from tests.conftest import PRODUCT
 
 MADRID = load_playbook().zone
+
+
+def all_runs(services: Services) -> list[ScheduledRun]:
+    with Session(services.engine) as session:
+        return list(session.exec(select(ScheduledRun)))
 
 
 def local(text: str) -> datetime:
@@ -33,8 +40,8 @@ def run_window(
     start: datetime,
     end: datetime,
     step: timedelta = timedelta(minutes=1),
-) -> list[tuple[datetime, str]]:
-    """Tick every `step` like the watchdog; returns (clock at post, key) of each post."""
+) -> list[tuple[datetime, str, str]]:
+    """Tick every `step` like the watchdog; returns (clock at post, key, status) of each post."""
     posts = []
     clock.set(start)
     while clock.now() <= end:
@@ -142,7 +149,7 @@ def test_a_changed_launch_time_leaves_no_stale_post(
     texts = [m.text for m in fake_slack.channel_messages() if "T+" in m.text or "T-" in m.text]
     # only the new T's T-24h (1 Dec 10:00); the old T's (30 Nov 10:00) is gone
     assert texts == ["T-24h: Final check with all leads"]
-    runs = {r.job_key: r for r in services.schedule._all_runs()}
+    runs = {r.job_key: r for r in all_runs(services)}
     assert runs["milestone:-24h"].fire_at == local("2026-12-01 10:00")
 
 
@@ -178,7 +185,7 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     ]
     assert [p.wait(timeout=180) for p in replicas] == [0, 0, 0]
     posts = [m for m in fake_slack.channel_messages()[posts_before:] if not m.thread_ts]
-    runs = first.schedule._all_runs()
+    runs = all_runs(first)
     made = [r for r in runs if r.message_ts]
     assert len(posts) == len(made) == len({m.ts for m in posts})
     assert Counter((r.job_key, r.fire_at) for r in runs).most_common(1)[0][1] == 1

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import log_event
@@ -21,7 +22,6 @@ from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
 from bot.rollout import RolloutService
 from bot.slack_out.poster import Poster
-from schedules.plan import Occurrence, local_instant
 from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Report

@@ -10,18 +10,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.playbook import Playbook, parse_duration, parse_local_time
+
+
+class Kind(StrEnum):
+    """What an occurrence posts; each kind has one handler in the runner."""
+
+    SHIFT = "shift"
+    SYNC = "sync"
+    MILESTONE = "milestone"
+    SNAPSHOT = "snapshot"
+    COUNCIL = "council"
+    COUNCIL_CLOSE = "council_close"
+    DAILY_REPORT = "daily_report"
+    EXECUTIVE_REPORT = "executive_report"
 
 
 @dataclass(frozen=True, order=True)
 class Occurrence:
     fire_at: datetime  # aware, UTC
     key: str  # stable identity, e.g. "shift:0:2026-12-01"
-    kind: str  # shift | sync | milestone | snapshot | council | council_close | daily_report | executive_report
+    kind: str  # a Kind
     title: str = field(compare=False)
-    data: dict = field(default_factory=dict, compare=False, hash=False)
+    # the shift's or milestone's index, the snapshot's minutes
+    data: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -56,18 +71,18 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
                     Occurrence(
                         at,
                         f"shift:{index}:{day.isoformat()}",
-                        "shift",
+                        Kind.SHIFT,
                         shift.name,
                         {"shift": index},
                     )
                 )
         at = local_instant(day, book.daily_sync.local_time, zone)
         if within(at):
-            found.append(Occurrence(at, f"sync:{day.isoformat()}", "sync", "Daily sync"))
+            found.append(Occurrence(at, f"sync:{day.isoformat()}", Kind.SYNC, "Daily sync"))
         at = local_instant(day, parse_local_time(book.feedback.daily_report_at), zone)
         if within(at):
             found.append(
-                Occurrence(at, f"daily_report:{day.isoformat()}", "daily_report", "Daily report")
+                Occurrence(at, f"daily_report:{day.isoformat()}", Kind.DAILY_REPORT, "Daily report")
             )
     for index, milestone in enumerate(book.milestones):
         offset = parse_duration(milestone.offset)
@@ -75,7 +90,7 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
             Occurrence(
                 launch_at + offset,
                 f"milestone:{milestone.offset}",
-                "milestone",
+                Kind.MILESTONE,
                 milestone.title,
                 {"milestone": index},
             )
@@ -83,7 +98,10 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
         if offset == timedelta(hours=24):
             found.append(
                 Occurrence(
-                    launch_at + offset, "executive_report", "executive_report", "Executive report"
+                    launch_at + offset,
+                    "executive_report",
+                    Kind.EXECUTIVE_REPORT,
+                    "Executive report",
                 )
             )
     snapshots = book.first_hour_snapshots
@@ -94,19 +112,19 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
             Occurrence(
                 launch_at + timedelta(minutes=minutes),
                 f"snapshot:{minutes}",
-                "snapshot",
+                Kind.SNAPSHOT,
                 f"T+{minutes} min snapshot",
                 {"minutes": minutes},
             )
         )
     council_day = launch_at.astimezone(zone).date() + timedelta(days=book.council.day)
     council_at = local_instant(council_day, book.council.local_time, zone)
-    found.append(Occurrence(council_at, "council", "council", "Control council"))
+    found.append(Occurrence(council_at, "council", Kind.COUNCIL, "Control council"))
     found.append(
         Occurrence(
             council_at + timedelta(minutes=book.council.duration_minutes),
             "council_close",
-            "council_close",
+            Kind.COUNCIL_CLOSE,
             "Control council closes",
         )
     )
