@@ -55,77 +55,66 @@ def window_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
 
 
 def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
-    zone = book.zone
     end = launch_at + timedelta(hours=book.monitoring_window_hours)
-    days = window_days(launch_at, end, zone)
-    found: list[Occurrence] = []
+    found = [o for o in _daily(book, launch_at, end) if launch_at <= o.fire_at <= end]
+    return sorted(
+        found
+        + _milestones(book, launch_at)
+        + _snapshots(book, launch_at)
+        + _council(book, launch_at)
+    )
 
-    def within(instant: datetime) -> bool:
-        return launch_at <= instant <= end
 
-    for day in days:
+def _daily(book: Playbook, start: datetime, end: datetime) -> list[Occurrence]:
+    """The shifts, the sync and the daily report of every local day of the window."""
+    zone, found = book.zone, []
+    for day in window_days(start, end, zone):
         for index, shift in enumerate(book.shifts):
             at = local_instant(day, shift.local_time, zone)
-            if within(at):
-                found.append(
-                    Occurrence(
-                        at,
-                        f"shift:{index}:{day.isoformat()}",
-                        Kind.SHIFT,
-                        shift.name,
-                        {"shift": index},
-                    )
-                )
+            key = f"shift:{index}:{day.isoformat()}"
+            found.append(Occurrence(at, key, Kind.SHIFT, shift.name, {"shift": index}))
         at = local_instant(day, book.daily_sync.local_time, zone)
-        if within(at):
-            found.append(Occurrence(at, f"sync:{day.isoformat()}", Kind.SYNC, "Daily sync"))
+        found.append(Occurrence(at, f"sync:{day.isoformat()}", Kind.SYNC, "Daily sync"))
         at = local_instant(day, parse_local_time(book.feedback.daily_report_at), zone)
-        if within(at):
-            found.append(
-                Occurrence(at, f"daily_report:{day.isoformat()}", Kind.DAILY_REPORT, "Daily report")
-            )
+        key = f"daily_report:{day.isoformat()}"
+        found.append(Occurrence(at, key, Kind.DAILY_REPORT, "Daily report"))
+    return found
+
+
+def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    found = []
     for index, milestone in enumerate(book.milestones):
         offset = parse_duration(milestone.offset)
-        found.append(
-            Occurrence(
-                launch_at + offset,
-                f"milestone:{milestone.offset}",
-                Kind.MILESTONE,
-                milestone.title,
-                {"milestone": index},
-            )
-        )
+        key = f"milestone:{milestone.offset}"
+        at = launch_at + offset
+        found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
         if offset == timedelta(hours=24):
             found.append(
-                Occurrence(
-                    launch_at + offset,
-                    "executive_report",
-                    Kind.EXECUTIVE_REPORT,
-                    "Executive report",
-                )
+                Occurrence(at, "executive_report", Kind.EXECUTIVE_REPORT, "Executive report")
             )
-    snapshots = book.first_hour_snapshots
-    for minutes in range(
-        snapshots.every_minutes, snapshots.for_minutes + 1, snapshots.every_minutes
-    ):
-        found.append(
-            Occurrence(
-                launch_at + timedelta(minutes=minutes),
-                f"snapshot:{minutes}",
-                Kind.SNAPSHOT,
-                f"T+{minutes} min snapshot",
-                {"minutes": minutes},
-            )
-        )
-    council_day = launch_at.astimezone(zone).date() + timedelta(days=book.council.day)
-    council_at = local_instant(council_day, book.council.local_time, zone)
-    found.append(Occurrence(council_at, "council", Kind.COUNCIL, "Control council"))
-    found.append(
+    return found
+
+
+def _snapshots(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    every, until = book.first_hour_snapshots.every_minutes, book.first_hour_snapshots.for_minutes
+    return [
         Occurrence(
-            council_at + timedelta(minutes=book.council.duration_minutes),
-            "council_close",
-            Kind.COUNCIL_CLOSE,
-            "Control council closes",
+            launch_at + timedelta(minutes=minutes),
+            f"snapshot:{minutes}",
+            Kind.SNAPSHOT,
+            f"T+{minutes} min snapshot",
+            {"minutes": minutes},
         )
-    )
-    return sorted(found)
+        for minutes in range(every, until + 1, every)
+    ]
+
+
+def _council(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    council = book.council
+    day = launch_at.astimezone(book.zone).date() + timedelta(days=council.day)
+    at = local_instant(day, council.local_time, book.zone)
+    end = at + timedelta(minutes=council.duration_minutes)
+    return [
+        Occurrence(at, "council", Kind.COUNCIL, "Control council"),
+        Occurrence(end, "council_close", Kind.COUNCIL_CLOSE, "Control council closes"),
+    ]
