@@ -85,9 +85,16 @@ def test_tick_untick_complete_and_acknowledge(live_bot: LiveBot, clock) -> None:
     live_bot.fake.wait_for(lambda f: "1/3 done" in checklist.text)
     tick_items(live_bot, SRE2, checklist, [0, 1, 2])
     live_bot.fake.wait_for(lambda f: "complete" in checklist.text)
-    send(live_bot, SRE2, checklist, button(checklist, ScheduleAction.CHECKLIST_ACK))
+    ack = button(checklist, ScheduleAction.CHECKLIST_ACK)
+    send(live_bot, SRE2, checklist, ack)
     live_bot.fake.wait_for(lambda f: "Acknowledged by <@U0SRE00002>" in str(checklist.blocks))
     assert ScheduleAction.CHECKLIST_ACK not in str(checklist.blocks)
+    send(live_bot, SRE, checklist, ack)  # a second click, from a stale client
+    live_bot.fake.wait_for(
+        lambda f: (
+            "Already acknowledged by <@U0SRE00002>" in "".join(m.text for m in f.ephemerals(SRE))
+        )
+    )
     from sqlmodel import Session, select
 
     with Session(live_bot.services.engine) as session:
