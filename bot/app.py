@@ -1,16 +1,15 @@
-"""The Bolt app: one AsyncApp whatever the transport (HTTP, Socket Mode, local workspace)."""
+"""The Bolt app: one AsyncApp whatever the transport (HTTP, Socket Mode, local workspace),
+each surface registered with only the services it uses; and the ASGI app around it."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
-import handlers
-from bot.metrics.kpis import kpi_lines
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, build_web
-from handlers import middleware
+from handlers import events, feedback, home, middleware, rollback, rollout, schedule
 
 
 def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp:
@@ -27,22 +26,19 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
         process_before_response=False,
     )
     middleware.register(app, engine=services.engine, clock=services.clock, metrics=services.metrics)
-
-    @app.middleware
-    async def inject_services(context, next):  # type: ignore[no-untyped-def]  # until every surface is wired by register()
-        context["services"] = services
-        return await next()
-
-    handlers.register_all(app, services)
-    reader = services.evaluator.reader
-    handlers.rollout.register(
-        app,
-        rollout=services.rollout,
-        schedule=services.schedule,
-        playbook=services.playbook,
-        kpis=lambda: kpi_lines(services.playbook, reader),
-    )
+    register_surfaces(app, services)
     return app
+
+
+def register_surfaces(app: AsyncApp, s: Services) -> None:
+    rollout.register(
+        app, rollout=s.rollout, schedule=s.schedule, playbook=s.playbook, kpis=s.kpi_lines
+    )
+    rollback.register(app, rollback=s.rollback, runbook=s.runbook, playbook=s.playbook)
+    schedule.register(app, checklists=s.checklists, council=s.council)
+    events.register(app)
+    feedback.register(app, feedback=s.feedback, playbook=s.playbook)
+    home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)
 
 
 def build_asgi(services: Services, signing_secret: str | None = None) -> Starlette:

@@ -237,7 +237,7 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     """The posts a launch at T would make, without starting the bot."""
-    from schedules.plan import occurrences
+    from bot.cadence.plan import occurrences
 
     loaded = _playbook_and_times(settings, "--launch", args.launch)
     if loaded is None:

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
@@ -19,7 +20,6 @@ from bot.reports.figures import kpi_figure, ticket_figures
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
-from schedules.plan import Occurrence, local_instant
 from storage.models import ChecklistState, FeedbackItem, ScheduledRun
 from storage.status import RollbackStatus
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # How long a replica's claim on a running runbook lasts without renewal (a crashed
     # replica's runbook is taken up by another, or by itself after a restart, after this).
     warroom_runbook_lease_seconds: float = 60
+    # This process's name on runbook leases and scheduled-post claims; unset: host, pid and a
+    # random suffix (so a restarted process is a new replica).
+    warroom_replica_id: str = ""
     prometheus_url: str | None = None  # e.g. http://prometheus:9090; unset: no live metrics
     prometheus_token: SecretStr | None = None
     warroom_alertmanager_token: SecretStr | None = None  # bearer for POST /hooks/alertmanager

@@ -1,4 +1,5 @@
-"""The Slack surface only: one module per surface, each with register(app).
+"""The Slack surface only: one module per surface, each with `register(app, *, services…)`
+receiving only the services it uses (bot/app.py wires them).
 
 Each surface declares what it listens to (SLASH_COMMANDS, BOT_EVENTS, SHORTCUTS) so that the
 manifest test can hold manifest.yml to exactly this set.
@@ -6,29 +7,9 @@ manifest test can hold manifest.yml to exactly this set.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from slack_bolt.async_app import AsyncApp
-
 from handlers import events, feedback, home, rollback, rollout, schedule
 
-if TYPE_CHECKING:
-    from bot.services import Services
-
 SURFACES = (rollout, rollback, schedule, events, feedback, home)
-
-
-def register_all(app: AsyncApp, services: Services) -> None:
-    for surface in (rollback, schedule, events):
-        surface.register(app)
-    feedback.register(app, feedback=services.feedback, playbook=services.playbook)
-    home.register(
-        app,
-        home=services.home,
-        completion=services.completion,
-        playbook=services.playbook,
-        clock=services.clock,
-    )
 
 
 def slash_commands() -> set[str]:

@@ -1,42 +1,37 @@
-"""Interactions on the scheduled posts: checklist ticks and acknowledgement, the T+4h
+"""Interactions on the scheduled posts: checklist ticks and acknowledgement, the
 checkpoint, the council's vote."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.cadence.checklists import AlreadyAcknowledged, ChecklistService
+from bot.cadence.council import CheckpointChoice, CouncilService
+from bot.errors import Refusal
 from bot.ids.schedule import ScheduleAction
-from bot.services import Services
+from bot.slack_out.messages.common import who
 from handlers.replies import call_service, for_person
 
 log = logging.getLogger(__name__)
 
-
-async def handle_checklist_items(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    user = body["user"]["id"]
-    selected = [o["value"] for o in action.get("selected_options") or []]
-
-    def tick() -> object:
-        # option values are "<run id>:<item>"; with nothing ticked, read the run id off
-        # the message's own options
-        run_id = int((selected[0] if selected else _first_option(body)).split(":")[0])
-        items = [int(v.split(":")[1]) for v in selected]
-        return services.schedule.set_ticks(run_id, user, items)
-
-    await for_person(respond, ScheduleAction.CHECKLIST_ITEMS, user, lambda: call_service(tick))
+BUTTONS = (
+    ScheduleAction.CHECKLIST_ACK,
+    ScheduleAction.DECIDE_CONTINUE,
+    ScheduleAction.DECIDE_BRAKE,
+    ScheduleAction.COUNCIL_CLOSE,
+    ScheduleAction.ADVANCE,
+)
 
 
-def _first_option(body: dict) -> str:
+def _first_option(body: dict[str, Any]) -> str:
+    """The value of the message's first checkbox option ("<run id>:<item>")."""
     for block in body.get("message", {}).get("blocks", []):
         for element in block.get("elements", []) or []:
             for option in element.get("options", []) or []:
@@ -44,46 +39,69 @@ def _first_option(body: dict) -> str:
     return "0:0"
 
 
-def _run_button(services: Services, action_id: str, value: str, user: str) -> object:
-    """What each button does; every one acts on the run id it carries."""
-    schedule = services.schedule
-    if action_id.startswith(f"{ScheduleAction.VOTE}."):
-        run_id, choice = value.split(":", 1)
-        return schedule.vote(int(run_id), user, choice)
-    run_id = int(value)
-    return {
-        ScheduleAction.CHECKLIST_ACK: lambda: schedule.acknowledge(run_id, user),
-        ScheduleAction.DECIDE_CONTINUE: lambda: schedule.decide_checkpoint(
-            run_id, user, "continue"
-        ),
-        ScheduleAction.DECIDE_BRAKE: lambda: schedule.decide_checkpoint(run_id, user, "brake"),
-        ScheduleAction.COUNCIL_CLOSE: lambda: schedule.close_council(run_id, user),
-        ScheduleAction.ADVANCE: lambda: schedule.advance_after_council(run_id, user),
-    }[ScheduleAction(action_id)]()
+class ScheduleSurface:
+    def __init__(self, checklists: ChecklistService, council: CouncilService) -> None:
+        self.checklists = checklists
+        self.council = council
+
+    async def checklist_items(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user = body["user"]["id"]
+        selected = [o["value"] for o in action.get("selected_options") or []]
+
+        def tick() -> object:
+            # option values are "<run id>:<item>"; with nothing ticked, read the run id off
+            # the message's own options
+            run_id = int((selected[0] if selected else _first_option(body)).split(":")[0])
+            items = [int(v.split(":")[1]) for v in selected]
+            return self.checklists.set_ticks(run_id, user, items)
+
+        await for_person(respond, ScheduleAction.CHECKLIST_ITEMS, user, lambda: call_service(tick))
+
+    async def button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user, action_id, value = body["user"]["id"], action["action_id"], action["value"]
+        await for_person(
+            respond,
+            action_id,
+            user,
+            lambda: call_service(self._press, action_id, value, user),
+            value=value,
+        )
+
+    def _press(self, action_id: str, value: str, user: str) -> object:
+        """What each button does; every one acts on the run id it carries."""
+        if action_id.startswith(f"{ScheduleAction.VOTE}."):
+            run_id, choice = value.split(":", 1)
+            return self.council.vote(int(run_id), user, choice)
+        run, council = int(value), self.council
+        work: dict[ScheduleAction, Callable[[], object]] = {
+            ScheduleAction.CHECKLIST_ACK: lambda: self._acknowledge(run, user),
+            ScheduleAction.DECIDE_CONTINUE: lambda: council.decide_checkpoint(
+                run, user, CheckpointChoice.CONTINUE
+            ),
+            ScheduleAction.DECIDE_BRAKE: lambda: council.decide_checkpoint(
+                run, user, CheckpointChoice.BRAKE
+            ),
+            ScheduleAction.COUNCIL_CLOSE: lambda: council.close(run, user),
+            ScheduleAction.ADVANCE: lambda: council.advance(run, user),
+        }
+        return work[ScheduleAction(action_id)]()
+
+    def _acknowledge(self, run_id: int, user: str) -> object:
+        try:
+            return self.checklists.acknowledge(run_id, user)
+        except AlreadyAcknowledged as exc:
+            raise Refusal(f"Already acknowledged by {who(exc.user)}.", "") from None
 
 
-async def handle_button(
-    ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    user, action_id = body["user"]["id"], action["action_id"]
-    await for_person(
-        respond,
-        action_id,
-        user,
-        lambda: call_service(_run_button, context["services"], action_id, action["value"], user),
-        value=action["value"],
-    )
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ScheduleAction.CHECKLIST_ITEMS)(handle_checklist_items)
-    for action in (
-        ScheduleAction.CHECKLIST_ACK,
-        ScheduleAction.DECIDE_CONTINUE,
-        ScheduleAction.DECIDE_BRAKE,
-        ScheduleAction.COUNCIL_CLOSE,
-        ScheduleAction.ADVANCE,
-    ):
-        app.action(action)(handle_button)
-    app.action(re.compile(rf"^{re.escape(ScheduleAction.VOTE)}\.\w+$"))(handle_button)
+def register(app: AsyncApp, *, checklists: ChecklistService, council: CouncilService) -> None:
+    surface = ScheduleSurface(checklists, council)
+    app.action(ScheduleAction.CHECKLIST_ITEMS)(surface.checklist_items)
+    for action in BUTTONS:
+        app.action(action)(surface.button)
+    app.action(re.compile(rf"^{re.escape(ScheduleAction.VOTE)}\.\w+$"))(surface.button)

@@ -14,23 +14,23 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.metrics.evaluator import TriggerEvaluator
 from bot.observability import log_event
-from schedules.service import ScheduleService
+from schedules.runner import ScheduleRunner
 
 log = logging.getLogger(__name__)
-_service: ScheduleService | None = None
+_runner: ScheduleRunner | None = None
 _evaluator: TriggerEvaluator | None = None
 WATCHDOG = "watchdog"
 EVALUATE = "evaluate-triggers"
 
 
 def fire_occurrence(key: str, fire_at: str) -> None:
-    assert _service is not None, "the scheduler is not started"
-    _service.fire(key, datetime.fromisoformat(fire_at))
+    assert _runner is not None, "the scheduler is not started"
+    _runner.fire(key, datetime.fromisoformat(fire_at))
 
 
 def watchdog() -> None:
-    assert _service is not None, "the scheduler is not started"
-    _service.tick()
+    assert _runner is not None, "the scheduler is not started"
+    _runner.tick()
 
 
 def evaluate_triggers() -> None:
@@ -39,18 +39,18 @@ def evaluate_triggers() -> None:
 
 
 class WarroomScheduler:
-    def __init__(self, service: ScheduleService, evaluator: TriggerEvaluator | None = None) -> None:
-        global _service, _evaluator
-        _service, _evaluator = service, evaluator
-        self.service = service
+    def __init__(self, runner: ScheduleRunner, evaluator: TriggerEvaluator | None = None) -> None:
+        global _runner, _evaluator
+        _runner, _evaluator = runner, evaluator
+        self.runner = runner
         self.evaluator = evaluator
-        self.scheduler = BackgroundScheduler(timezone=service.playbook.zone)
+        self.scheduler = BackgroundScheduler(timezone=runner.playbook.zone)
 
     def start(self) -> None:
         self.scheduler.start()
-        self._every(watchdog, self.service.playbook.schedule.watchdog_seconds, WATCHDOG)
+        self._every(watchdog, self.runner.playbook.schedule.watchdog_seconds, WATCHDOG)
         if self.evaluator is not None and self.evaluator.reader is not None:
-            interval = self.service.playbook.evaluation.interval_seconds
+            interval = self.runner.playbook.evaluation.interval_seconds
             self._every(evaluate_triggers, interval, EVALUATE)
         self.sync()
         self.scheduler.add_job(watchdog, id="catch-up-now", replace_existing=True)
@@ -72,14 +72,14 @@ class WarroomScheduler:
 
     def sync(self) -> None:
         """Re-derive the jobs from the playbook and T: add the new, drop the stale."""
-        now = self.service.clock.now()
+        now = self.runner.clock.now()
         wanted = {
-            f"{o.key}@{o.fire_at.isoformat()}": o for o in self.service.plan() if o.fire_at > now
+            f"{o.key}@{o.fire_at.isoformat()}": o for o in self.runner.plan() if o.fire_at > now
         }
         for job in self.scheduler.get_jobs():
             if "@" in job.id and job.id not in wanted:
                 job.remove()
-        grace = int(timedelta(minutes=self.service.playbook.schedule.grace_minutes).total_seconds())
+        grace = int(timedelta(minutes=self.runner.playbook.schedule.grace_minutes).total_seconds())
         for job_id, o in wanted.items():
             self.scheduler.add_job(
                 fire_occurrence,

@@ -182,14 +182,18 @@ class ScheduledRun(SQLModel, table=True):
     job_key: str = Field(max_length=96)
     kind: str = Field(max_length=32)
     fire_at: datetime = Field(index=True)
-    status: str = Field(max_length=16)  # posted | late | missed | skipped | failed
-    claimed_by: str = Field(default="", max_length=64)
+    status: str = Field(max_length=16)  # a storage.status.RunStatus
+    claimed_by: str = Field(default="", max_length=64)  # the replica that claimed it
     claimed_at: datetime
     late_seconds: int = 0
     channel: str = Field(default="", max_length=64)
     message_ts: str = Field(default="", max_length=32)
-    note: str = ""
+    note: str = ""  # for people only (what a report producer said); never read as state
     missed_reported: bool = False
+    # the checkpoint's choice (continue | brake) or the council's outcome (advance | hold |
+    # rollback), once status is decided | closed
+    decision: str = Field(default="", max_length=16)
+    decided_by: str = Field(default="", max_length=64)
 
 
 class ChecklistState(SQLModel, table=True):

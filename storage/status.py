@@ -35,7 +35,9 @@ class StepStatus(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """A scheduled post: claimed → posted | late | failed; or missed / skipped at claim time."""
+    """A scheduled post: claimed → posted | late | failed; or missed / skipped at claim time.
+    A post that asks for a decision then moves on once: the checkpoint posted | late →
+    decided, the council posted | late → closed (the choice is in `ScheduledRun.decision`)."""
 
     CLAIMED = "claimed"
     POSTED = "posted"
@@ -43,6 +45,8 @@ class RunStatus(StrEnum):
     MISSED = "missed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    DECIDED = "decided"
+    CLOSED = "closed"
 
 
 class TriggerStatus(StrEnum):

@@ -42,8 +42,7 @@ def main(database_url: str, api_url: str, start: str, end: str, name: str, barri
     settings = Settings(
         slack_bot_token=SecretStr("xoxb-replica"), slack_api_url=api_url, database_url=database_url
     )
-    services = build_services(settings, load_playbook(), clock, upgrade_db=False)
-    services.schedule.owner = name
+    services = build_services(settings, load_playbook(), clock, upgrade_db=False, replica_id=name)
     stop = datetime.fromisoformat(end)
     folder = Path(barrier)
     deadline = time.monotonic() + 150

@@ -31,7 +31,7 @@ def test_export_feedback_decisions_checklists_and_reports(
         clock.set(local(f"2026-12-01 {at}"))
         made = services.schedule.tick()
         if at == "13:00":
-            services.schedule.acknowledge(made[-1].id, SRE)
+            services.checklists.acknowledge(made[-1].id, SRE)
     feedback = export(settings, tmp_path, "feedback", "--format", "csv")
     assert feedback.returncode == 0, feedback.stderr
     rows = list(csv.DictReader(io.StringIO(feedback.stdout)))

@@ -70,8 +70,8 @@ def test_todays_checklists_show_who_acknowledged(live_bot: LiveBot, clock: FakeC
     services.rollout.launch(PRODUCT, "2026-12-01 10:00")
     clock.set(local("2026-12-01 13:00"))
     run = next(r for r in services.schedule.tick() if r.job_key == "shift:1:2026-12-01")
-    services.schedule.acknowledge(run.id, SRE)
-    services.schedule.set_ticks(run.id, SRE, [0, 1])
+    services.checklists.acknowledge(run.id, SRE)
+    services.checklists.set_ticks(run.id, SRE, [0, 1])
     shown = texts(open_home(live_bot, SUPPORT))
     assert "• 13:00 SRE shift B: 2/3 ticked, acknowledged by <@U0SRE00001>" in shown
 

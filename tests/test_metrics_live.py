@@ -452,7 +452,7 @@ def test_a_shift_checklist_shows_its_live_values(
         "elements"
     ][0]["options"]
     run_id = int(options[0]["value"].split(":")[0])
-    services.schedule.set_ticks(run_id, "U0SRE00001", [0])  # a refresh keeps the values
+    services.checklists.set_ticks(run_id, "U0SRE00001", [0])  # a refresh keeps the values
     assert "Live: ✅ error_rate: 1 %" in str(checklist.blocks)
     exporter.error_rate.set(0.5)
     wait_value(services.evaluator.reader, "error_rate", lambda v: v == 0.5)

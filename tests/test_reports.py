@@ -145,7 +145,7 @@ def test_the_daily_report_is_posted_at_1800_once_with_its_chart_and_stored_as_ma
     assert "- by source: slack 1, survey 2, widget 3" in stored.markdown
     assert "  - #4 (widget): Checkout crashed when I paid" in stored.markdown
     services.schedule.tick()
-    from schedules.plan import Occurrence
+    from bot.cadence.plan import Occurrence
 
     again = services.reports.on_daily(
         Occurrence(local("2026-12-01 18:00"), "daily_report:2026-12-01", "daily_report", "")

@@ -4,6 +4,7 @@ block_actions), with reminders and escalation on the fake clock."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.local import payloads
@@ -21,14 +22,15 @@ def launch(bot: LiveBot, clock, at: str = "2026-12-01 10:00") -> None:  # type: 
 def post_at(bot: LiveBot, clock, when: str, starts: str) -> Message:  # type: ignore[no-untyped-def]
     clock.set(local(when))
     bot.services.schedule.tick()
-    return bot.fake.wait_for(
+    message: Message = bot.fake.wait_for(
         lambda f: next(
             (m for m in reversed(f.channel_messages()) if m.text.startswith(starts)), None
         )
     )
+    return message
 
 
-def send(bot: LiveBot, user: str, message: Message, action: dict) -> None:
+def send(bot: LiveBot, user: str, message: Message, action: dict[str, Any]) -> None:
     body = payloads.block_actions(
         user,
         message.channel,
@@ -60,7 +62,7 @@ def tick_items(bot: LiveBot, user: str, message: Message, items: list[int]) -> N
     )
 
 
-def button(message: Message, action_id: str) -> dict:
+def button(message: Message, action_id: str) -> dict[str, Any]:
     element = next(
         e
         for b in message.blocks
@@ -83,9 +85,16 @@ def test_tick_untick_complete_and_acknowledge(live_bot: LiveBot, clock) -> None:
     live_bot.fake.wait_for(lambda f: "1/3 done" in checklist.text)
     tick_items(live_bot, SRE2, checklist, [0, 1, 2])
     live_bot.fake.wait_for(lambda f: "complete" in checklist.text)
-    send(live_bot, SRE2, checklist, button(checklist, ScheduleAction.CHECKLIST_ACK))
+    ack = button(checklist, ScheduleAction.CHECKLIST_ACK)
+    send(live_bot, SRE2, checklist, ack)
     live_bot.fake.wait_for(lambda f: "Acknowledged by <@U0SRE00002>" in str(checklist.blocks))
     assert ScheduleAction.CHECKLIST_ACK not in str(checklist.blocks)
+    send(live_bot, SRE, checklist, ack)  # a second click, from a stale client
+    live_bot.fake.wait_for(
+        lambda f: (
+            "Already acknowledged by <@U0SRE00002>" in "".join(m.text for m in f.ephemerals(SRE))
+        )
+    )
     from sqlmodel import Session, select
 
     with Session(live_bot.services.engine) as session:

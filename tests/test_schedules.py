@@ -11,16 +11,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlmodel import Session, select
 
+from bot.cadence.checklists import AlreadyAcknowledged
+from bot.cadence.plan import occurrences
 from bot.clock import FakeClock
+from bot.ids.schedule import ScheduleAction
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook, ScheduleSettings, Shift, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
-from schedules.plan import occurrences
-from tests.conftest import PRODUCT
+from storage import migrate
+from storage.db import make_engine
+from storage.models import ScheduledRun
+from tests.conftest import PRODUCT, SRE
 
 MADRID = load_playbook().zone
+
+
+def all_runs(services: Services) -> list[ScheduledRun]:
+    with Session(services.engine) as session:
+        return list(session.exec(select(ScheduledRun)))
 
 
 def local(text: str) -> datetime:
@@ -33,8 +46,8 @@ def run_window(
     start: datetime,
     end: datetime,
     step: timedelta = timedelta(minutes=1),
-) -> list[tuple[datetime, str]]:
-    """Tick every `step` like the watchdog; returns (clock at post, key) of each post."""
+) -> list[tuple[datetime, str, str]]:
+    """Tick every `step` like the watchdog; returns (clock at post, key, status) of each post."""
     posts = []
     clock.set(start)
     while clock.now() <= end:
@@ -142,7 +155,7 @@ def test_a_changed_launch_time_leaves_no_stale_post(
     texts = [m.text for m in fake_slack.channel_messages() if "T+" in m.text or "T-" in m.text]
     # only the new T's T-24h (1 Dec 10:00); the old T's (30 Nov 10:00) is gone
     assert texts == ["T-24h: Final check with all leads"]
-    runs = {r.job_key: r for r in services.schedule._all_runs()}
+    runs = {r.job_key: r for r in all_runs(services)}
     assert runs["milestone:-24h"].fire_at == local("2026-12-01 10:00")
 
 
@@ -178,7 +191,7 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     ]
     assert [p.wait(timeout=180) for p in replicas] == [0, 0, 0]
     posts = [m for m in fake_slack.channel_messages()[posts_before:] if not m.thread_ts]
-    runs = first.schedule._all_runs()
+    runs = all_runs(first)
     made = [r for r in runs if r.message_ts]
     assert len(posts) == len(made) == len({m.ts for m in posts})
     assert Counter((r.job_key, r.fire_at) for r in runs).most_common(1)[0][1] == 1
@@ -217,3 +230,88 @@ def test_grace_period_comes_from_the_playbook(settings: Settings, clock: FakeClo
 
 def test_playbook_type_is_still_a_playbook(playbook: Playbook) -> None:
     assert playbook.schedule.grace_minutes == 10
+
+
+@pytest.mark.parametrize("database", ["db_url", "pg_url"])
+def test_migration_0007_moves_the_decisions_out_of_the_note(
+    request: pytest.FixtureRequest, database: str
+) -> None:
+    engine = make_engine(request.getfixturevalue(database))
+    migrate.upgrade(engine, "0006")
+    at = datetime(2026, 12, 1, 14, tzinfo=UTC)
+    run = (
+        "INSERT INTO scheduled_run (job_key, kind, fire_at, status, claimed_by, claimed_at,"
+        " late_seconds, channel, message_ts, note, missed_reported)"
+        " VALUES (:key, :kind, :at, 'posted', 'r', :at, 0, 'C1', '1.1', :note, false)"
+    )
+    with engine.begin() as connection:
+        for key, kind, note in [
+            ("milestone:4h", "milestone", "decided brake by U0PROD0001"),
+            ("council", "council", "closed: advance"),
+            ("sync:2026-12-01", "sync", ""),
+        ]:
+            connection.execute(text(run), {"key": key, "kind": kind, "at": at, "note": note})
+        connection.execute(
+            text(
+                "INSERT INTO decision_log (seq, at, actor, action, subject, reason, outcome,"
+                " prev_hash, hash) VALUES (1, :at, 'U0PROD0001', 'council.close', 'council',"
+                " '', 'applied', '', 'h')"
+            ),
+            {"at": at},
+        )
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        runs = {r.job_key: r for r in session.exec(select(ScheduledRun))}
+    assert (runs["milestone:4h"].status, runs["milestone:4h"].decision) == ("decided", "brake")
+    assert runs["milestone:4h"].decided_by == "U0PROD0001"
+    assert (runs["council"].status, runs["council"].decision) == ("closed", "advance")
+    assert runs["council"].decided_by == "U0PROD0001"
+    assert (runs["sync:2026-12-01"].status, runs["sync:2026-12-01"].decision) == ("posted", "")
+    command.downgrade(migrate.alembic_config(engine), "0006")  # the note is written back
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT job_key, note FROM scheduled_run")).all()
+    notes: dict[str, str] = {key: note for key, note in rows}
+    assert notes["milestone:4h"] == "decided brake by U0PROD0001"
+    assert notes["council"] == "closed: advance"
+
+
+def test_the_checkpoint_and_the_councils_percentage_come_from_the_playbook(
+    settings: Settings, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    book = load_playbook()
+    book = book.model_copy(
+        update={
+            "schedule": ScheduleSettings(checkpoint_offset="24h"),
+            "council": book.council.model_copy(update={"advance_percent": 40}),
+        }
+    )
+    services = build_services(settings, book, clock)
+    t = local("2026-12-01 10:00")
+    clock.set(t - timedelta(days=2))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    run_window(services, clock, t + timedelta(hours=4), t + timedelta(hours=24), timedelta(hours=1))
+    posts = {m.text.split(":")[0]: m for m in fake_slack.channel_messages() if m.text[:2] == "T+"}
+    assert ScheduleAction.DECIDE_BRAKE not in str(posts["T+4h"].blocks)
+    assert ScheduleAction.DECIDE_BRAKE in str(posts["T+24h"].blocks)
+    clock.set(local("2026-12-03 18:00"))
+    [council] = [r for r in services.schedule.tick() if r.kind == "council"]
+    post = next(m for m in fake_slack.channel_messages() if m.text == "Control council")
+    assert "Advance to 40 %" in str(post.blocks)
+    services.council.vote(council.id or 0, SRE, "advance")
+    services.council.close(council.id or 0, PRODUCT)
+    assert services.council.close(council.id or 0, PRODUCT) == "skipped"  # once
+    services.council.advance(council.id or 0, SRE)
+    assert {f.percent for f in services.rollout.flags.list_flags()} == {40}
+
+
+def test_a_checklist_is_acknowledged_once(
+    services: Services, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
+    clock.set(local("2026-11-29 10:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(local("2026-12-01 13:00"))
+    [run] = [r for r in services.schedule.tick() if r.kind == "shift"]
+    services.checklists.acknowledge(run.id or 0, SRE)
+    with pytest.raises(AlreadyAcknowledged) as refused:
+        services.checklists.acknowledge(run.id or 0, PRODUCT)
+    assert refused.value.user == SRE

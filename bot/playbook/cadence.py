@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.playbook.base import _HasLocalTime, _Strict, parse_duration
+from bot.playbook.base import Percent, _HasLocalTime, _Strict, parse_duration
 
 
 class Shift(_HasLocalTime):
@@ -27,6 +27,7 @@ class Council(_HasLocalTime):
     duration_minutes: int = Field(ge=1)
     voters: list[str]
     chair: str
+    advance_percent: Percent = 50  # a vote to advance sets every flag to this
 
 
 class Snapshots(_Strict):
@@ -72,3 +73,11 @@ class ScheduleSettings(_Strict):
     checklist_remind_minutes: int = Field(15, ge=1)  # no acknowledgement → remind the owners
     checklist_escalate_minutes: int = Field(30, ge=1)  # still none → escalate to on-call
     watchdog_seconds: int = Field(30, ge=1)
+    # the milestone (by its offset from T) whose post asks to continue or brake
+    checkpoint_offset: str = "4h"
+
+    @field_validator("checkpoint_offset")
+    @classmethod
+    def _valid_offset(cls, value: str) -> str:
+        parse_duration(value)
+        return value

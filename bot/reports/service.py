@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import log_event
@@ -22,8 +23,8 @@ from bot.reports import chart, render
 from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
 from bot.rollout import RolloutService
+from bot.cadence.plan import Occurrence, local_instant
 from bot.transitions import transition
-from schedules.plan import Occurrence, local_instant
 from storage.db import session_scope
 from storage.models import Report
 from storage.status import ReportStatus

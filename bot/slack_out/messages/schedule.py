@@ -16,8 +16,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.cadence.runs import PostNotes
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
-from bot.playbook import Playbook, Shift
+from bot.playbook import Playbook, Shift, parse_duration
 from bot.slack_out.messages.common import context, local_time, who
 from storage.models import ChecklistState
 
@@ -30,17 +31,31 @@ def owners_of(book: Playbook, roles: list[str]) -> str:
     return mention([m for role in roles for m in book.roles.get(role, [])])
 
 
-def late_note(late_seconds: int, missed: list[str]) -> list[Block]:
-    notes: list[Block] = []
-    if late_seconds > 60:
-        notes.append(
+def late_note(notes: PostNotes, zone: ZoneInfo) -> list[Block]:
+    blocks: list[Block] = []
+    if notes.late_seconds > 60:
+        blocks.append(
             context(
-                f":warning: Posted late by {late_seconds // 60} min (the bot was down at its time)."
+                f":warning: Posted late by {notes.late_seconds // 60} min "
+                "(the bot was down at its time)."
             )
         )
-    if missed:
-        notes.append(context(":warning: Missed while the bot was down: " + "; ".join(missed)))
-    return notes
+    if notes.missed:
+        missed = [f"{m.job_key} ({m.fire_at.astimezone(zone):%a %H:%M})" for m in notes.missed]
+        blocks.append(context(":warning: Missed while the bot was down: " + "; ".join(missed)))
+    return blocks
+
+
+def checklist_reminder(book: Playbook, shift: Shift) -> str:
+    owners = owners_of(book, shift.owners)
+    return f":bell: {owners} the {shift.name} checklist is waiting for an acknowledgement."
+
+
+def checklist_escalation(book: Playbook, shift: Shift, role: str, minutes: int) -> str:
+    return (
+        f":rotating_light: {mention(book.roles.get(role, []))} nobody has "
+        f"acknowledged the {shift.name} checklist after {minutes} min."
+    )
 
 
 def checklist_message(
@@ -113,7 +128,7 @@ def milestone_message(book: Playbook, index: int, run_id: int) -> tuple[str, lis
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f":round_pushpin: *{text}*\n{actions}"))
     ]
-    if milestone.offset == "4h":
+    if parse_duration(milestone.offset) == parse_duration(book.schedule.checkpoint_offset):
         blocks.append(
             ActionsBlock(
                 block_id=ScheduleBlock.DECISION_ACTIONS,
@@ -153,20 +168,26 @@ def snapshot_message(
     ]
 
 
-VOTE_LABELS = {"advance": "Advance to 50 %", "hold": "Hold at 25 %", "rollback": "Roll back"}
+def vote_labels(book: Playbook) -> dict[str, str]:
+    """Each choice of the council (bot.cadence.council.Vote) as its button says it."""
+    return {
+        "advance": f"Advance to {book.council.advance_percent} %",
+        "hold": f"Hold at {book.rollout_target.percent} %",
+        "rollback": "Roll back",
+    }
 
 
 def council_message(
     book: Playbook, run_id: int, tally: dict[str, list[str]], closed: bool, outcome: str | None
 ) -> tuple[str, list[Block]]:
-    council = book.council
+    council, labels = book.council, vote_labels(book)
     lines = [
         f"*{label}*: {len(tally.get(choice, []))} {mention(tally.get(choice, []))}"
-        for choice, label in VOTE_LABELS.items()
+        for choice, label in labels.items()
     ]
     head = (
         f":classical_building: Control council ({council.duration_minutes} min): advance "
-        "to 50 % or hold? Voters: " + ", ".join(council.voters)
+        f"to {council.advance_percent} % or hold? Voters: " + ", ".join(council.voters)
     )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head)),
@@ -183,7 +204,7 @@ def council_message(
                             action_id=f"{ScheduleAction.VOTE}.{choice}",
                             value=f"{run_id}:{choice}",
                         )
-                        for choice, label in VOTE_LABELS.items()
+                        for choice, label in labels.items()
                     ],
                     ButtonElement(
                         text="Close vote (chair)",
@@ -197,14 +218,14 @@ def council_message(
             context(f"One vote per person, changeable until closed · chair: {council.chair}")
         )
     else:
-        blocks.append(context(f"Closed. Outcome: *{VOTE_LABELS.get(outcome or '', outcome)}*"))
+        blocks.append(context(f"Closed. Outcome: *{labels.get(outcome or '', outcome)}*"))
         if outcome == "advance":
             blocks.append(
                 ActionsBlock(
                     block_id=ScheduleBlock.VOTE_ACTIONS,
                     elements=[
                         ButtonElement(
-                            text="Set every flag to 50 %",
+                            text=f"Set every flag to {council.advance_percent} %",
                             action_id=ScheduleAction.ADVANCE,
                             value=str(run_id),
                             style="primary",

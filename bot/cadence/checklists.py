@@ -1,0 +1,169 @@
+"""Shift checklists: posted at the shift's time, ticked and acknowledged by its owners,
+followed up in their thread (a reminder to the owners, then an escalation to on-call)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import update
+from sqlalchemy.engine import CursorResult, Engine
+from sqlmodel import Session, col, select
+
+from bot.cadence.notifier import CadenceNotifier
+from bot.cadence.runs import Due, Outcome, PostRef
+from bot.clock import Clock
+from bot.errors import Refusal
+from bot.playbook import Playbook, Shift
+from storage.claims import claim
+from storage.db import session_scope
+from storage.models import ChecklistEvent, ChecklistState, ScheduledRun
+
+ESCALATE_TO = "oncall"  # the role a checklist nobody acknowledged is escalated to
+
+LiveLines = Callable[[list[str]], list[str]]  # metric names → lines shown on the checklist
+
+
+def no_live_lines(metrics: list[str]) -> list[str]:
+    return ["no metrics source configured"]
+
+
+class ChecklistAction(StrEnum):
+    TICK = "tick"
+    UNTICK = "untick"
+    ACK = "ack"
+
+
+class AlreadyAcknowledged(Refusal):
+    def __init__(self, user: str) -> None:
+        super().__init__("Already acknowledged.", "")
+        self.user = user
+
+
+class ChecklistService:
+    def __init__(
+        self,
+        engine: Engine,
+        playbook: Playbook,
+        clock: Clock,
+        notifier: CadenceNotifier,
+        live_lines: LiveLines = no_live_lines,
+    ) -> None:
+        self.engine = engine
+        self.playbook = playbook
+        self.clock = clock
+        self.notifier = notifier
+        self.live_lines = live_lines
+
+    def post(self, due: Due) -> Outcome:
+        """The runner's handler for a shift: store the checklist, then post it."""
+        shift = self.playbook.shifts[due.occurrence.data["shift"]]
+        state = ChecklistState(
+            run_id=due.run_id,
+            shift=shift.name,
+            items=list(shift.items),
+            live=self.live_lines(shift.metrics) if shift.metrics else None,
+        )
+        with session_scope(self.engine) as session:
+            session.add(state)
+        return due.posted(self.notifier.checklist(due.run_id, shift, state, due.notes()))
+
+    def _load(self, run_id: int) -> tuple[ScheduledRun, ChecklistState]:
+        with Session(self.engine) as session:
+            run, state = session.get(ScheduledRun, run_id), session.get(ChecklistState, run_id)
+        if run is None or state is None:
+            raise Refusal(f"There is no checklist #{run_id}.", "")
+        return run, state
+
+    def shift_of(self, state: ChecklistState) -> Shift:
+        return next(s for s in self.playbook.shifts if s.name == state.shift)
+
+    def set_ticks(self, run_id: int, user: str, selected: list[int]) -> ChecklistState:
+        """The checkboxes as the user's client shows them now; the difference is stored."""
+        run, state = self._load(run_id)
+        now = self.clock.now()
+        before, after = set(state.ticked), set(selected) & set(range(len(state.items)))
+        with session_scope(self.engine) as session:
+            row = session.get(ChecklistState, run_id)
+            assert row is not None
+            for action, items in (
+                (ChecklistAction.TICK, after - before),
+                (ChecklistAction.UNTICK, before - after),
+            ):
+                for item in sorted(items):
+                    session.add(
+                        ChecklistEvent(run_id=run_id, user=user, action=action, item=item, at=now)
+                    )
+            row.ticked = sorted(after)
+            row.completed_at = now if len(after) == len(row.items) else None
+            session.add(row)
+            state = row
+        self._refresh(run, state)
+        return state
+
+    def acknowledge(self, run_id: int, user: str) -> ChecklistState:
+        """Once: the first acknowledgement wins (a double click or a replica changes nothing)."""
+        self._load(run_id)
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            result = session.execute(
+                update(ChecklistState)
+                .where(
+                    col(ChecklistState.run_id) == run_id,
+                    col(ChecklistState.acknowledged_at).is_(None),
+                )
+                .values(acknowledged_by=user, acknowledged_at=now)
+            )
+            if not cast(CursorResult[Any], result).rowcount:
+                row = session.get(ChecklistState, run_id)
+                raise AlreadyAcknowledged(row.acknowledged_by if row else "")
+            session.add(
+                ChecklistEvent(run_id=run_id, user=user, action=ChecklistAction.ACK, at=now)
+            )
+        run, state = self._load(run_id)
+        self._refresh(run, state)
+        return state
+
+    def _refresh(self, run: ScheduledRun, state: ChecklistState) -> None:
+        if run.message_ts:
+            ref = PostRef(run.channel, run.message_ts)
+            self.notifier.checklist_changed(ref, run.id or 0, self.shift_of(state), state)
+
+    def follow_up(self, now: datetime) -> None:
+        """Periodic: remind the owners of a checklist nobody acknowledged, then escalate;
+        each once, by whichever replica claims it first."""
+        book = self.playbook.schedule
+        remind = timedelta(minutes=book.checklist_remind_minutes)
+        escalate = timedelta(minutes=book.checklist_escalate_minutes)
+        with Session(self.engine) as session:
+            pending = list(
+                session.exec(
+                    select(ChecklistState, ScheduledRun).where(
+                        ChecklistState.run_id == ScheduledRun.id,
+                        col(ChecklistState.acknowledged_at).is_(None),
+                        col(ScheduledRun.message_ts) != "",
+                    )
+                )
+            )
+        for state, run in pending:
+            shift, ref, age = (
+                self.shift_of(state),
+                PostRef(run.channel, run.message_ts),
+                now - run.fire_at,
+            )
+            if age >= escalate and state.escalated_at is None:
+                if self._claim(run.id or 0, "escalated_at", now):
+                    minutes = int(escalate.total_seconds()) // 60
+                    self.notifier.checklist_escalation(ref, shift, ESCALATE_TO, minutes)
+            elif (
+                age >= remind
+                and state.reminded_at is None
+                and self._claim(run.id or 0, "reminded_at", now)
+            ):
+                self.notifier.checklist_reminder(ref, shift)
+
+    def _claim(self, run_id: int, column: str, now: datetime) -> bool:
+        where = [col(ChecklistState.run_id) == run_id, getattr(ChecklistState, column).is_(None)]
+        return claim(self.engine, ChecklistState, where, {column: now})

@@ -1,0 +1,120 @@
+"""What is posted when: every occurrence derived from the playbook and the launch time T.
+
+Pure: the same playbook and T always give the same occurrences, each with a stable key,
+so re-deriving after a change of T or of the playbook leaves nothing stale behind.
+Times are computed on local dates in the playbook's zone, so a 09:00 shift is at 09:00
+local on both sides of a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.playbook import Playbook, parse_duration, parse_local_time
+
+
+class Kind(StrEnum):
+    """What an occurrence posts; each kind has one handler in the runner."""
+
+    SHIFT = "shift"
+    SYNC = "sync"
+    MILESTONE = "milestone"
+    SNAPSHOT = "snapshot"
+    COUNCIL = "council"
+    COUNCIL_CLOSE = "council_close"
+    DAILY_REPORT = "daily_report"
+    EXECUTIVE_REPORT = "executive_report"
+
+
+@dataclass(frozen=True, order=True)
+class Occurrence:
+    fire_at: datetime  # aware, UTC
+    key: str  # stable identity, e.g. "shift:0:2026-12-01"
+    kind: str  # a Kind
+    title: str = field(compare=False)
+    # the shift's or milestone's index, the snapshot's minutes
+    data: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time on a local date. A time that the spring
+    change skips is moved forward by the gap, as people expect (02:30 → 03:30)."""
+    local = datetime.combine(day, at, tzinfo=zone)
+    roundtrip = local.astimezone(UTC).astimezone(zone)
+    if roundtrip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        local = roundtrip
+    return local.astimezone(UTC)
+
+
+def window_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    end = launch_at + timedelta(hours=book.monitoring_window_hours)
+    found = [o for o in _daily(book, launch_at, end) if launch_at <= o.fire_at <= end]
+    return sorted(
+        found
+        + _milestones(book, launch_at)
+        + _snapshots(book, launch_at)
+        + _council(book, launch_at)
+    )
+
+
+def _daily(book: Playbook, start: datetime, end: datetime) -> list[Occurrence]:
+    """The shifts, the sync and the daily report of every local day of the window."""
+    zone, found = book.zone, []
+    for day in window_days(start, end, zone):
+        for index, shift in enumerate(book.shifts):
+            at = local_instant(day, shift.local_time, zone)
+            key = f"shift:{index}:{day.isoformat()}"
+            found.append(Occurrence(at, key, Kind.SHIFT, shift.name, {"shift": index}))
+        at = local_instant(day, book.daily_sync.local_time, zone)
+        found.append(Occurrence(at, f"sync:{day.isoformat()}", Kind.SYNC, "Daily sync"))
+        at = local_instant(day, parse_local_time(book.feedback.daily_report_at), zone)
+        key = f"daily_report:{day.isoformat()}"
+        found.append(Occurrence(at, key, Kind.DAILY_REPORT, "Daily report"))
+    return found
+
+
+def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    found = []
+    for index, milestone in enumerate(book.milestones):
+        offset = parse_duration(milestone.offset)
+        key = f"milestone:{milestone.offset}"
+        at = launch_at + offset
+        found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
+        if offset == timedelta(hours=24):
+            found.append(
+                Occurrence(at, "executive_report", Kind.EXECUTIVE_REPORT, "Executive report")
+            )
+    return found
+
+
+def _snapshots(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    every, until = book.first_hour_snapshots.every_minutes, book.first_hour_snapshots.for_minutes
+    return [
+        Occurrence(
+            launch_at + timedelta(minutes=minutes),
+            f"snapshot:{minutes}",
+            Kind.SNAPSHOT,
+            f"T+{minutes} min snapshot",
+            {"minutes": minutes},
+        )
+        for minutes in range(every, until + 1, every)
+    ]
+
+
+def _council(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    council = book.council
+    day = launch_at.astimezone(book.zone).date() + timedelta(days=council.day)
+    at = local_instant(day, council.local_time, book.zone)
+    end = at + timedelta(minutes=council.duration_minutes)
+    return [
+        Occurrence(at, "council", Kind.COUNCIL, "Control council"),
+        Occurrence(end, "council_close", Kind.COUNCIL_CLOSE, "Control council closes"),
+    ]

@@ -1,0 +1,49 @@
+"""The plan of the current T: the playbook's occurrences for the launch time now set."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from bot import decision_log
+from bot.cadence.plan import Occurrence, occurrences
+from bot.clock import Clock
+from bot.playbook import Playbook
+
+
+class LaunchTime(Protocol):
+    def launch_at(self) -> datetime | None: ...
+
+
+class Planner:
+    def __init__(self, engine: Engine, playbook: Playbook, clock: Clock, launch: LaunchTime):
+        self.engine = engine
+        self.playbook = playbook
+        self.clock = clock
+        self.launch = launch
+        self._cache: tuple[int, list[Occurrence]] | None = None
+
+    def plan(self) -> list[Occurrence]:
+        """The occurrences of the current T, less those already past when T was set (the
+        T-24h check of a launch set 2 hours ahead was never due, so it is not "missed")."""
+        stamp = decision_log.head_seq(self.engine)  # T changes only with a new record
+        if self._cache and self._cache[0] == stamp:
+            return self._cache[1]
+        launch_at = self.launch.launch_at()
+        found: list[Occurrence] = []
+        if launch_at is not None:
+            set_at = decision_log.last_for(self.engine, "rollout.launch", ["T"]).get("T")
+            since = set_at.at if set_at else launch_at - timedelta(days=365)
+            found = [o for o in occurrences(self.playbook, launch_at) if o.fire_at >= since]
+        self._cache = (stamp, found)
+        return found
+
+    def upcoming(self, limit: int = 15) -> list[Occurrence]:
+        now = self.clock.now()
+        return [o for o in self.plan() if o.fire_at >= now][:limit]
+
+    def find(self, key: str, fire_at: datetime) -> Occurrence | None:
+        """The occurrence in the current plan, or None when it belongs to an older T."""
+        return next((o for o in self.plan() if o.key == key and o.fire_at == fire_at), None)

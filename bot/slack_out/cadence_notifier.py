@@ -1,0 +1,77 @@
+"""The cadence's posts in the war room: `bot.cadence.notifier.CadenceNotifier` rendered
+with the Block Kit builders and posted with the poster."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+
+from bot.cadence.notifier import Tally
+from bot.cadence.runs import PostNotes, PostRef
+from bot.playbook import Playbook, Shift
+from bot.slack_out.messages import schedule as messages
+from bot.slack_out.poster import Poster
+from storage.models import ChecklistState
+
+
+class SlackCadenceNotifier:
+    def __init__(self, poster: Poster, playbook: Playbook, channel: str) -> None:
+        self.poster = poster
+        self.playbook = playbook
+        self.channel = channel
+
+    def _post(self, message: tuple[str, list[Block]], notes: PostNotes) -> PostRef | None:
+        text, blocks = message
+        ts = self.poster.post(
+            self.channel, text, blocks + messages.late_note(notes, self.playbook.zone)
+        )
+        return PostRef(self.channel, ts) if ts else None
+
+    def _thread(self, ref: PostRef, text: str) -> None:
+        self.poster.post(ref.channel, text, [], thread_ts=ref.ts)
+
+    def checklist(
+        self, run_id: int, shift: Shift, state: ChecklistState, notes: PostNotes
+    ) -> PostRef | None:
+        book = self.playbook
+        return self._post(messages.checklist_message(book, shift, state, run_id, book.zone), notes)
+
+    def checklist_changed(
+        self, ref: PostRef, run_id: int, shift: Shift, state: ChecklistState
+    ) -> None:
+        book = self.playbook
+        text, blocks = messages.checklist_message(book, shift, state, run_id, book.zone)
+        self.poster.update(ref.channel, ref.ts, text, blocks)
+
+    def checklist_reminder(self, ref: PostRef, shift: Shift) -> None:
+        self._thread(ref, messages.checklist_reminder(self.playbook, shift))
+
+    def checklist_escalation(self, ref: PostRef, shift: Shift, role: str, minutes: int) -> None:
+        self._thread(ref, messages.checklist_escalation(self.playbook, shift, role, minutes))
+
+    def sync(self, notes: PostNotes) -> PostRef | None:
+        return self._post(messages.sync_message(self.playbook), notes)
+
+    def milestone(self, index: int, run_id: int, notes: PostNotes) -> PostRef | None:
+        return self._post(messages.milestone_message(self.playbook, index, run_id), notes)
+
+    def checkpoint_decided(
+        self, ref: PostRef, index: int, run_id: int, choice: str, user: str, at: datetime
+    ) -> None:
+        text, blocks = messages.milestone_message(self.playbook, index, run_id)
+        decided = messages.decided_note(choice, user, at, self.playbook.zone)
+        self.poster.update(ref.channel, ref.ts, text, blocks[:1] + [decided])
+
+    def snapshot(self, minutes: int, values: dict[str, str], notes: PostNotes) -> PostRef | None:
+        return self._post(messages.snapshot_message(self.playbook, minutes, values), notes)
+
+    def council(self, run_id: int, tally: Tally, notes: PostNotes) -> PostRef | None:
+        return self._post(
+            messages.council_message(self.playbook, run_id, tally, False, None), notes
+        )
+
+    def council_changed(self, ref: PostRef, run_id: int, tally: Tally, outcome: str | None) -> None:
+        closed = outcome is not None
+        text, blocks = messages.council_message(self.playbook, run_id, tally, closed, outcome)
+        self.poster.update(ref.channel, ref.ts, text, blocks)
