@@ -24,5 +24,5 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
         process_before_response=False,
     )
     middleware.register(app, services)
-    handlers.register_all(app)
+    handlers.register_all(app, services)
     return app

@@ -23,12 +23,17 @@ from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
 from bot.reports.service import ReportService
-from bot.rollback.runbook import Runbook
+from bot.rollback.display import RequestDisplay
+from bot.rollback.model import MttrGoal
+from bot.rollback.runner import RunbookRunner
 from bot.rollback.service import RollbackService
+from bot.rollback.steps import StepKit, build_steps
+from bot.rollback.store import RequestStore
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
-from bot.slack_out.poster import Poster, SlackRollbackNotifier, WarRoomAnnouncer
+from bot.slack_out.poster import Poster, WarRoomAnnouncer
+from bot.slack_out.rollback_notifier import SlackRollbackNotifier
 from bot.slack_out.usergroups import UserGroupResolver
 from bot.tickets import TicketService
 from schedules.jobs import WarroomScheduler
@@ -48,7 +53,7 @@ class Services:
     authz: Authorizer
     rollout: RolloutService
     rollback: RollbackService
-    runbook: Runbook
+    runbook: RunbookRunner
     schedule: ScheduleService
     evaluator: TriggerEvaluator
     feedback: FeedbackService
@@ -65,7 +70,7 @@ class Services:
         schedule (the local workspace drives the schedule itself, on its own clock, and
         routes feedback as it is filed)."""
         self.runbook.resume_in_flight()
-        self.runbook.watch(self.stopping)
+        self.runbook.watch(self.stopping, self.rollback.housekeeping)
         if scheduler:
             self.feedback.start_router(self.stopping)
             self.scheduler = WarroomScheduler(self.schedule, self.evaluator)
@@ -117,25 +122,6 @@ def build_services(
     flags = EmbeddedFlagProvider(engine, clock)
     rollout = RolloutService(engine, playbook, flags, authz, clock, announcer)
     rollout.seed_flags()
-    rollback = RollbackService(
-        engine,
-        playbook,
-        authz,
-        clock,
-        rollout,
-        SlackRollbackNotifier(poster, playbook.zone, playbook.channels.war_room),
-    )
-    runbook = Runbook(
-        engine,
-        playbook,
-        settings,
-        clock,
-        rollout,
-        rollback,
-        sleep=sleep,
-        lease_seconds=settings.warroom_runbook_lease_seconds,
-    )
-    rollback.start_runbook = runbook.start
     reader = (
         PrometheusReader(
             settings.prometheus_url,
@@ -145,7 +131,25 @@ def build_services(
         if settings.prometheus_url
         else None
     )
-    runbook.metrics = reader
+    rollback_store = RequestStore(engine, playbook)
+    notifier = SlackRollbackNotifier(
+        poster, playbook.zone, playbook.channels.war_room, MttrGoal.of(playbook)
+    )
+    display = RequestDisplay(rollback_store, notifier)
+    kit = StepKit(playbook, settings, clock, rollout, rollback_store, display, reader, sleep)
+    runbook = RunbookRunner(
+        rollback_store,
+        display,
+        build_steps(kit),
+        playbook,
+        clock,
+        authz,
+        sleep=sleep,
+        lease_seconds=settings.warroom_runbook_lease_seconds,
+    )
+    rollback = RollbackService(
+        rollback_store, display, playbook, authz, clock, rollout, start_runbook=runbook.start
+    )
     evaluator = TriggerEvaluator(
         engine, playbook, clock, reader, rollback, poster, settings.prometheus_url or ""
     )

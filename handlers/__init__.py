@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.services import Services
 from handlers import events, feedback, home, rollback, rollout, schedule
 
 SURFACES = (rollout, rollback, schedule, events, feedback, home)
 
 
-def register_all(app: AsyncApp) -> None:
+def register_all(app: AsyncApp, services: Services) -> None:
     for surface in SURFACES:
-        surface.register(app)
+        if surface is rollback:
+            rollback.register(
+                app,
+                rollback=services.rollback,
+                runbook=services.runbook,
+                playbook=services.playbook,
+            )
+        else:
+            surface.register(app)
 
 
 def slash_commands() -> set[str]:
