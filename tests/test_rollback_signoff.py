@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,13 @@ import pytest
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.local import payloads
 from bot.playbook import Playbook
-from storage.status import RollbackStatus
+from bot.rollback.display import RequestDisplay
+from bot.rollback.requests import TRANSITIONS, sources
+from bot.rollback.service import RollbackService
+from bot.rollback.store import RequestStore
+from bot.services import build_services
+from bot.settings import Settings
+from storage.status import ROLLBACK_CLOSED, RollbackStatus
 from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, LiveBot
 from tests.rollback_support import PRODUCT2, buttons, click, request_message, rollback_playbook
 
@@ -219,3 +226,56 @@ def test_the_runbook_is_signed_jointly_per_version(live_bot: LiveBot) -> None:
     )
     assert services.rollback.plan_version() != version
     assert services.rollback.plan_signatures() == []
+
+
+def test_the_request_state_machine() -> None:
+    assert sources(RollbackStatus.EXPIRED) == [RollbackStatus.OPEN]
+    assert sources(RollbackStatus.REJECTED) == [RollbackStatus.OPEN]
+    assert sources(RollbackStatus.EXECUTING) == [
+        RollbackStatus.OPEN,
+        RollbackStatus.APPROVED,
+        RollbackStatus.FAILED,
+    ]
+    assert all(not TRANSITIONS[closed] for closed in ROLLBACK_CLOSED)
+
+
+class GatedNotifier:
+    """Every Slack call waits until the gate opens, as a slow Slack would."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        def call(*args: object) -> None:
+            self.gate.wait(10)
+            self.calls.append(name)
+
+        return call
+
+
+def test_an_approve_click_does_not_wait_on_slack(settings: Settings, clock) -> None:
+    services = build_services(settings, rollback_playbook(), clock)
+    store, notifier, started = RequestStore(services.engine, services.playbook), GatedNotifier(), []
+    display = RequestDisplay(store, notifier)  # type: ignore[arg-type]
+    rollback = RollbackService(
+        store,
+        display,
+        services.playbook,
+        services.authz,
+        clock,
+        services.rollout,
+        start_runbook=started.append,
+    )
+    notifier.gate.set()
+    rollback.open(SRE, ["checkout", "broken"])  # the request's message is posted at once
+    assert notifier.calls == ["refresh"]
+    notifier.gate.clear()
+    before = time.monotonic()
+    rollback.approve(1, PRODUCT)
+    view = rollback.approve(1, SUPPORT)
+    assert time.monotonic() - before < 5  # the message updates wait on the gate, not the clicks
+    assert view.request.status == RollbackStatus.EXECUTING and started == [1]
+    notifier.gate.set()
+    assert display.drain(10)
+    assert notifier.calls.count("refresh") in (2, 3)  # a queued refresh shows the later state too

@@ -22,9 +22,11 @@ from bot.playbook import (
     Playbook,
     RollbackVerify,
 )
+from bot.rollback.model import MttrGoal
 from bot.rollback.steps.empty_rules import EmptyRules
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.slack_out.messages.rollback import completed_text
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.rollback_support import E2E_OK, rollback_playbook
@@ -311,3 +313,13 @@ def test_an_unforeseen_fault_in_a_step_stops_the_runbook_with_a_message(
     )
     assert "unexpected KeyError" in step.error
     assert any("failed after 3 tries" in m.text for m in fake_slack.channel_messages())
+
+
+def test_the_mttr_goal_is_the_playbooks_mttr_kpi() -> None:
+    book = rollback_playbook()
+    kpis = [k.model_copy(update={"value": 5}) if k.metric == "mttr" else k for k in book.kpis]
+    stricter = book.model_copy(update={"kpis": kpis})
+    assert completed_text(9 * 60, MttrGoal.of(book)).endswith("(within the 30 min goal).")
+    assert completed_text(9 * 60, MttrGoal.of(stricter)).endswith("(OVER the 5 min goal).")
+    without = book.model_copy(update={"kpis": [k for k in book.kpis if k.metric != "mttr"]})
+    assert completed_text(9 * 60, MttrGoal.of(without)).endswith("MTTR 9.0 min.")
