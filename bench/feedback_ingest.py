@@ -151,8 +151,8 @@ def stamp(at: datetime) -> str:
 
 
 def report(args: argparse.Namespace) -> None:
-    from bot.feedback_input import ROUTE_OF_CATEGORY, Category
     from bot.cadence.plan import local_instant
+    from bot.feedback_input import ROUTE_OF_CATEGORY, Category
     from bot.playbook import load_playbook
     from bot.reports import render
     from bot.reports.figures import collect

@@ -1,8 +1,9 @@
 """How fast a signed rollback takes effect, and how long the whole runbook takes.
 
 For each run: flags at 25 % with external user rules, a rollback request, two sign-offs.
-Measures (1) from the second sign-off to every flag at its rollback target (the revert
-step's end), embedded provider, and (2) from the second sign-off to the runbook done, with
+Measures (1) how long the second sign-off keeps its caller (the click's worker) waiting,
+(2) from the second sign-off to every flag at its rollback target (the revert step's end),
+embedded provider, and (3) from the second sign-off to the runbook done, with
 every integration on loopback: cache and banner HTTP sinks, a Jira stand-in, a real SMTP
 server, the loopback Slack Web API, and a trivial e2e command.
 
@@ -25,12 +26,21 @@ from pydantic import SecretStr  # noqa: E402
 
 from bot.clock import SystemClock  # noqa: E402
 from bot.local.fake_slack import FakeSlack  # noqa: E402
-from bot.services import build_services  # noqa: E402
+from bot.services import Services, build_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.sinks import HttpSink, SmtpSink  # noqa: E402
 from tests.test_runbook import integrated_playbook  # noqa: E402
 
 SRE, PRODUCT, SUPPORT = "U0SRE00001", "U0PROD0001", "U0SUPP0001"
+
+
+def reset(services: Services, run: int) -> None:
+    """Flags at 25 % with an external user rule each, the rollout not frozen."""
+    if services.rollout.freeze_state().frozen:
+        services.rollout.unfreeze(SRE, "bench reset")
+    for flag in services.playbook.flags:
+        services.rollout.set_flag(SRE, flag, "25", "internal_beta,external_beta")
+        services.rollout.flags.add_user_rule(flag, "external_beta", f"customer-{run}")  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -49,19 +59,17 @@ def main() -> None:
     )
     services = build_services(settings, book, SystemClock())
     flags = services.rollout.flags
-    to_target, whole = [], []
+    returned, to_target, whole = [], [], []
     for run in range(1, args.runs + 1):
-        if services.rollout.freeze_state().frozen:
-            services.rollout.unfreeze(SRE, "bench reset")
-        for flag in book.flags:
-            services.rollout.set_flag(SRE, flag, "25", "internal_beta,external_beta")
-            flags.add_user_rule(flag, "external_beta", f"customer-{run}")  # type: ignore[attr-defined]
+        reset(services, run)
         view = services.rollback.open(SRE, ["bench", "run", str(run)])
         request_id = view.request.id or 0
         services.rollback.approve(request_id, PRODUCT)
+        services.runbook.wait_idle(120)
         signed_at = services.clock.now()
         started = time.perf_counter()
         services.rollback.approve(request_id, SUPPORT)
+        returned.append(time.perf_counter() - started)
         services.runbook.wait_idle(120)
         whole.append(time.perf_counter() - started)
         final = services.rollback.view(request_id)
@@ -82,6 +90,7 @@ def main() -> None:
         f"rollback timing, {args.runs} runs, SQLite, embedded flag provider, "
         "integrations on loopback"
     )
+    print(line("second sign-off: the caller waits", returned))
     print(line("second sign-off → every flag at target", to_target))
     print(line("second sign-off → runbook done (7 steps)", whole))
     print(

@@ -311,7 +311,10 @@ def build_services(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Services:
     b = _base(
-        settings, playbook or load_playbook(settings.warroom_playbook), clock or SystemClock(), upgrade_db
+        settings,
+        playbook or load_playbook(settings.warroom_playbook),
+        clock or SystemClock(),
+        upgrade_db,
     )
     rollout = _rollout(b)
     rollback, runbook = _rollback(b, rollout, sleep)
@@ -319,7 +322,9 @@ def build_services(
     feedback = FeedbackService(
         b.engine, b.playbook, b.clock, SlackFeedbackNotifier(b.poster, b.playbook), b.authz
     )
-    tickets = TicketService(b.engine, b.playbook, b.clock, SlackTicketNotifier(b.poster, b.playbook))
+    tickets = TicketService(
+        b.engine, b.playbook, b.clock, SlackTicketNotifier(b.poster, b.playbook)
+    )
     reports = _reports(b, rollout)
     schedule = _runner(b, planner, checklists, council, posts, feedback, tickets, reports)
     completion = CompletionService(

@@ -12,9 +12,6 @@ it: one wins each claim.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,11 +33,6 @@ from storage.status import RunStatus
 log = logging.getLogger(__name__)
 
 Periodic = Callable[[datetime], object]  # run on every tick; each safe with several replicas
-
-
-def new_replica_id() -> str:
-    """This process among the replicas: recorded on each run it claims."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)

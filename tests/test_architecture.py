@@ -18,9 +18,7 @@ MODULE_LINES, FUNCTION_LINES, LISTENER_LINES = 400, 60, 40
 def _layers() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     layered = next(c for c in config["contracts"] if c["type"] == "layers")
-    return [
-        name.strip("() ") for layer in layered["layers"] for name in re.split(r"[|:]", layer)
-    ]
+    return [name.strip("() ") for layer in layered["layers"] for name in re.split(r"[|:]", layer)]
 
 
 def test_every_module_of_bot_is_in_a_layer() -> None:

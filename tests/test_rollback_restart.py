@@ -23,6 +23,7 @@ from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN
 from tests.rollback_support import rollback_playbook
 from tests.test_cli_modes import _port
 
+CHANNEL = "#phase1-war-room"
 SLOW_E2E = f"{sys.executable} -c \"import time; time.sleep(3); print('e2e ok')\""
 
 
@@ -54,74 +55,86 @@ def wait_until(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
     raise TimeoutError("condition never held")
 
 
-def test_sigkill_mid_runbook_then_restart_finishes_exactly_once(
-    tmp_path: Path, fake_slack: FakeSlack
-) -> None:
+class Workspace:
+    """The bot's Slack endpoint as a person uses it, and the database it writes."""
+
+    def __init__(self, fake_slack: FakeSlack, port: int, db: Path) -> None:
+        self.fake = fake_slack
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+        self.engine = make_engine(f"sqlite:///{db}")
+
+    def send(self, body: str) -> None:
+        headers = payloads.signed_headers(SECRET, body)
+        assert httpx.post(self.url, content=body, headers=headers, timeout=10).status_code == 200
+
+    def command(self, command: str, text: str, user: str) -> None:
+        url = self.fake.response_url(CHANNEL, user)
+        self.send(payloads.slash_command(command, text, user, CHANNEL, url))
+
+    def approve(self, user: str, message_ts: str) -> None:
+        url = self.fake.response_url(CHANNEL, user, message_ts)
+        self.send(
+            payloads.block_actions(
+                user, CHANNEL, message_ts, "rollback.approve", "1", "rollback.actions", url
+            )
+        )
+
+    def steps(self) -> dict[str, RunbookStep]:
+        with Session(self.engine) as session:
+            return {s.name: s for s in session.exec(select(RunbookStep))}
+
+    def request(self) -> RollbackRequest:
+        with Session(self.engine) as session:
+            found = session.get(RollbackRequest, 1)
+            assert found is not None
+            return found
+
+    def actions(self) -> list[str]:
+        with Session(self.engine) as session:
+            return [r.action for r in session.exec(select(DecisionRecord))]
+
+
+def serve_env(tmp_path: Path, fake_slack: FakeSlack) -> dict[str, str]:
     book = rollback_playbook(verify=RollbackVerify(e2e_command=SLOW_E2E))
     playbook_file = tmp_path / "playbook.yml"
     playbook_file.write_text(yaml.safe_dump(book.model_dump(mode="json", by_alias=True)))
-    db = tmp_path / "restart.db"
-    env = {
+    return {
         **os.environ,
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'restart.db'}",
         "WARROOM_PLAYBOOK": str(playbook_file),
         "WARROOM_RUNBOOK_LEASE_SECONDS": "1",
     }
-    port, log = _port(), tmp_path / "serve.log"
-    url = f"http://127.0.0.1:{port}/slack/events"
-    channel = "#phase1-war-room"
 
-    def send(body: str) -> None:
-        assert (
-            httpx.post(
-                url, content=body, headers=payloads.signed_headers(SECRET, body), timeout=10
-            ).status_code
-            == 200
-        )
 
-    def command(command: str, text: str, user: str) -> None:
-        send(
-            payloads.slash_command(
-                command, text, user, channel, fake_slack.response_url(channel, user)
-            )
-        )
-
-    engine = make_engine(f"sqlite:///{db}")
-
-    def steps() -> dict[str, RunbookStep]:
-        with Session(engine) as session:
-            return {s.name: s for s in session.exec(select(RunbookStep))}
-
-    first = start(env, port, log)
+def signed_then_killed_in_verify(proc: subprocess.Popen, ws: Workspace) -> None:
     try:
-        command("/rollout", "set SMART_PRICING 25 internal_beta,external_beta", SRE)
-        fake_slack.wait_for(lambda f: f.channel_messages())
-        command("/rollback", "SMART_PRICING saga failures", SRE)
-        message = fake_slack.wait_for(
+        ws.command("/rollout", "set SMART_PRICING 25 internal_beta,external_beta", SRE)
+        ws.fake.wait_for(lambda f: f.channel_messages())
+        ws.command("/rollback", "SMART_PRICING saga failures", SRE)
+        message = ws.fake.wait_for(
             lambda f: next(
                 (m for m in f.channel_messages() if m.text.startswith("Rollback #1")), None
             )
         )
         for user in (PRODUCT, SUPPORT):
-            send(
-                payloads.block_actions(
-                    user,
-                    channel,
-                    message.ts,
-                    "rollback.approve",
-                    "1",
-                    "rollback.actions",
-                    fake_slack.response_url(channel, user, message.ts),
-                )
-            )
-        wait_until(lambda: steps().get("verify") and steps()["verify"].status == "running")
+            ws.approve(user, message.ts)
+        wait_until(lambda: ws.steps().get("verify") and ws.steps()["verify"].status == "running")
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    killed = steps()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_sigkill_mid_runbook_then_restart_finishes_exactly_once(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    env = serve_env(tmp_path, fake_slack)
+    port, log = _port(), tmp_path / "serve.log"
+    ws = Workspace(fake_slack, port, tmp_path / "restart.db")
+    signed_then_killed_in_verify(start(env, port, log), ws)
+    killed = ws.steps()
     assert [killed[n].status for n in ("freeze", "revert", "empty_rules", "clear_caches")] == [
         "done",
         "done",
@@ -132,23 +145,15 @@ def test_sigkill_mid_runbook_then_restart_finishes_exactly_once(
 
     second = start(env, port, log)
     try:
-
-        def request() -> RollbackRequest:
-            with Session(engine) as session:
-                found = session.get(RollbackRequest, 1)
-                assert found is not None
-                return found
-
-        wait_until(lambda: request().status == "done", timeout=40)
+        wait_until(lambda: ws.request().status == "done", timeout=40)
         time.sleep(1.5)  # the watch runs every lease period: give it the chance to misbehave
     finally:
         second.terminate()
         second.wait(timeout=10)
-    final = steps()
+    final = ws.steps()
     assert all(final[n].attempts == 1 for n in ("freeze", "revert", "empty_rules"))
     assert final["verify"].attempts == 2 and final["verify"].status == "done"
-    with Session(engine) as session:
-        actions = [r.action for r in session.exec(select(DecisionRecord))]
+    actions = ws.actions()
     assert actions.count("rollback.done") == 1
     assert actions.count("rollback.revert") == 1  # SMART_PRICING reverted once
     completes = [m for m in fake_slack.channel_messages() if "Rollback complete" in m.text]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,13 @@ import pytest
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.local import payloads
 from bot.playbook import Playbook
-from bot.rollback.model import DONE, EXECUTING, EXPIRED, OPEN, REJECTED
+from bot.rollback.display import RequestDisplay
+from bot.rollback.requests import TRANSITIONS, sources
+from bot.rollback.service import RollbackService
+from bot.rollback.store import RequestStore
+from bot.services import build_services
+from bot.settings import Settings
+from storage.status import ROLLBACK_CLOSED, RollbackStatus
 from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, LiveBot
 from tests.rollback_support import PRODUCT2, buttons, click, request_message, rollback_playbook
 
@@ -33,14 +40,19 @@ def ephemeral_texts(bot: LiveBot, user: str) -> str:
 
 SIGN_OFF_CASES = [
     # (requester, clicks, final status, a refusal that must have been shown to someone)
-    (SRE, [PRODUCT, SUPPORT], DONE, None),
-    (SRE, [SUPPORT, PRODUCT], DONE, None),
-    (SRE, [PRODUCT, PRODUCT], OPEN, (PRODUCT, "already signed this request")),
-    (SRE, [PRODUCT, PRODUCT2], OPEN, (PRODUCT2, "`product` sign-off is already given")),
-    (SRE, [SRE], OPEN, (SRE, "Only a member of `product` or `support`")),
-    (SRE, [GTM, ONCALL], OPEN, (ONCALL, "Only a member of `product` or `support`")),
-    (PRODUCT, [PRODUCT, SUPPORT], OPEN, (PRODUCT, "You asked for this rollback")),
-    (SUPPORT, [PRODUCT, SUPPORT], OPEN, (SUPPORT, "You asked for this rollback")),
+    (SRE, [PRODUCT, SUPPORT], RollbackStatus.DONE, None),
+    (SRE, [SUPPORT, PRODUCT], RollbackStatus.DONE, None),
+    (SRE, [PRODUCT, PRODUCT], RollbackStatus.OPEN, (PRODUCT, "already signed this request")),
+    (
+        SRE,
+        [PRODUCT, PRODUCT2],
+        RollbackStatus.OPEN,
+        (PRODUCT2, "`product` sign-off is already given"),
+    ),
+    (SRE, [SRE], RollbackStatus.OPEN, (SRE, "Only a member of `product` or `support`")),
+    (SRE, [GTM, ONCALL], RollbackStatus.OPEN, (ONCALL, "Only a member of `product` or `support`")),
+    (PRODUCT, [PRODUCT, SUPPORT], RollbackStatus.OPEN, (PRODUCT, "You asked for this rollback")),
+    (SUPPORT, [PRODUCT, SUPPORT], RollbackStatus.OPEN, (SUPPORT, "You asked for this rollback")),
 ]
 
 
@@ -62,7 +74,7 @@ def test_sign_off_rules(live_bot: LiveBot, requester, clickers, status, refusal)
     if refusal:
         who, text = refusal
         live_bot.fake.wait_for(lambda f: text in ephemeral_texts(live_bot, who))
-    if status == DONE:
+    if status == RollbackStatus.DONE:
         flags = {
             f.name: (f.percent, f.segments) for f in live_bot.services.rollout.flags.list_flags()
         }
@@ -115,10 +127,10 @@ def test_reject_through_the_modal_with_a_reason(live_bot: LiveBot) -> None:
     empty = submit("   ")
     assert empty.json()["response_action"] == "errors"
     assert "Say why" in empty.json()["errors"][RollbackBlock.REJECT_REASON]
-    assert live_bot.services.rollback.view(1).request.status == OPEN
+    assert live_bot.services.rollback.view(1).request.status == RollbackStatus.OPEN
     assert submit("error rate already back under 1 %").status_code == 200
     live_bot.fake.wait_for(lambda f: "rejected" in message.text)
-    assert live_bot.services.rollback.view(1).request.status == REJECTED
+    assert live_bot.services.rollback.view(1).request.status == RollbackStatus.REJECTED
     assert not buttons(message)
     click(live_bot, PRODUCT, APPROVE, "1", message)  # a stale button
     live_bot.fake.wait_for(lambda f: "was rejected" in ephemeral_texts(live_bot, PRODUCT))
@@ -131,7 +143,7 @@ def test_an_expired_request_refuses_sign_off_and_says_so(live_bot: LiveBot, cloc
     clock.advance(timedelta(minutes=31))
     click(live_bot, SUPPORT, APPROVE, "1", message)
     live_bot.fake.wait_for(lambda f: "expired at" in ephemeral_texts(live_bot, SUPPORT))
-    assert live_bot.services.rollback.view(1).request.status == EXPIRED
+    assert live_bot.services.rollback.view(1).request.status == RollbackStatus.EXPIRED
     live_bot.fake.wait_for(lambda f: "no longer work" in str(message.blocks))
     assert not buttons(message)
 
@@ -150,11 +162,14 @@ def test_break_glass_needs_a_critical_request_and_collects_sign_offs_after(
     click(live_bot, ONCALL, RollbackAction.BREAK_GLASS, "1", message)
     live_bot.services.rollback.view(1)
     live_bot.fake.wait_for(
-        lambda f: live_bot.services.rollback.view(1).request.status in (EXECUTING, DONE)
+        lambda f: (
+            live_bot.services.rollback.view(1).request.status
+            in (RollbackStatus.EXECUTING, RollbackStatus.DONE)
+        )
     )
     live_bot.services.runbook.wait_idle()
     view = live_bot.services.rollback.view(1)
-    assert view.request.status == DONE and view.request.break_glass_by == ONCALL
+    assert view.request.status == RollbackStatus.DONE and view.request.break_glass_by == ONCALL
     assert "break glass" in str(message.blocks)
     assert RollbackAction.APPROVE in buttons(message)  # still asking for the sign-offs
     click(live_bot, PRODUCT, APPROVE, "1", message)
@@ -196,7 +211,7 @@ def test_the_runbook_is_signed_jointly_per_version(live_bot: LiveBot) -> None:
             live_bot.fake.response_url("#phase1-war-room", user),
         )
         live_bot.post(body)
-        live_bot.fake.wait_for(lambda f, u=user: f.ephemerals(u)[-1] is not plan)
+        live_bot.fake.wait_for(lambda f, u=user: any(m is not plan for m in f.ephemerals(u)[-1:]))
     roles = sorted(s.role for s in live_bot.services.rollback.plan_signatures())
     assert roles == ["product", "support"]
     assert "already signed" in ephemeral_texts(live_bot, PRODUCT2)
@@ -211,3 +226,56 @@ def test_the_runbook_is_signed_jointly_per_version(live_bot: LiveBot) -> None:
     )
     assert services.rollback.plan_version() != version
     assert services.rollback.plan_signatures() == []
+
+
+def test_the_request_state_machine() -> None:
+    assert sources(RollbackStatus.EXPIRED) == [RollbackStatus.OPEN]
+    assert sources(RollbackStatus.REJECTED) == [RollbackStatus.OPEN]
+    assert sources(RollbackStatus.EXECUTING) == [
+        RollbackStatus.OPEN,
+        RollbackStatus.APPROVED,
+        RollbackStatus.FAILED,
+    ]
+    assert all(not TRANSITIONS[closed] for closed in ROLLBACK_CLOSED)
+
+
+class GatedNotifier:
+    """Every Slack call waits until the gate opens, as a slow Slack would."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        def call(*args: object) -> None:
+            self.gate.wait(10)
+            self.calls.append(name)
+
+        return call
+
+
+def test_an_approve_click_does_not_wait_on_slack(settings: Settings, clock) -> None:
+    services = build_services(settings, rollback_playbook(), clock)
+    store, notifier, started = RequestStore(services.engine, services.playbook), GatedNotifier(), []
+    display = RequestDisplay(store, notifier)  # type: ignore[arg-type]
+    rollback = RollbackService(
+        store,
+        display,
+        services.playbook,
+        services.authz,
+        clock,
+        services.rollout,
+        start_runbook=started.append,
+    )
+    notifier.gate.set()
+    rollback.open(SRE, ["checkout", "broken"])  # the request's message is posted at once
+    assert notifier.calls == ["refresh"]
+    notifier.gate.clear()
+    before = time.monotonic()
+    rollback.approve(1, PRODUCT)
+    view = rollback.approve(1, SUPPORT)
+    assert time.monotonic() - before < 5  # the message updates wait on the gate, not the clicks
+    assert view.request.status == RollbackStatus.EXECUTING and started == [1]
+    notifier.gate.set()
+    assert display.drain(10)
+    assert notifier.calls.count("refresh") in (2, 3)  # a queued refresh shows the later state too

@@ -22,9 +22,12 @@ from bot.playbook import (
     Playbook,
     RollbackVerify,
 )
-from bot.rollback.model import APPROVED, DONE, EXECUTING, FAILED
+from bot.rollback.model import MttrGoal
+from bot.rollback.steps.empty_rules import EmptyRules
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.slack_out.messages.rollback import completed_text
+from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.rollback_support import E2E_OK, rollback_playbook
 from tests.sinks import HttpSink, SmtpSink
@@ -100,7 +103,7 @@ def test_the_whole_runbook_with_every_integration(
     clock.advance(timedelta(minutes=2))
     sign(services)
     view = services.rollback.view(1)
-    assert view.request.status == DONE
+    assert view.request.status == RollbackStatus.DONE
     assert [s.status for s in view.steps] == ["done"] * 7
     assert view.mttr_seconds == 9 * 60  # breach 7 min before opening, verified 2 min after
     smart = flags.get("SMART_PRICING")
@@ -158,7 +161,7 @@ def test_flag_provider_failing_twice_is_retried(
     sign(services)
     view = services.rollback.view(1)
     revert = next(s for s in view.steps if s.name == "revert")
-    assert (view.request.status, revert.status, revert.attempts) == (DONE, "done", 3)
+    assert (view.request.status, revert.status, revert.attempts) == (RollbackStatus.DONE, "done", 3)
     failed = [r for r in decision_log.recent(services.engine, 50) if r.outcome == "failed"]
     assert len(failed) == 2  # each failed attempt is on the record
 
@@ -182,7 +185,7 @@ def test_smtp_down_stops_with_what_to_do_then_retry_finishes_without_repeating(
     sign(services)
     view = services.rollback.view(1)
     communicate = next(s for s in view.steps if s.name == "communicate")
-    assert view.request.status == FAILED and communicate.status == "failed"
+    assert view.request.status == RollbackStatus.FAILED and communicate.status == "failed"
     assert "Connection refused" in communicate.error or "ConnectionRefused" in communicate.error
     assert "By hand: Post in the war room, email support" in communicate.error
     assert communicate.output["war_room_post"] == "posted"
@@ -199,7 +202,7 @@ def test_smtp_down_stops_with_what_to_do_then_retry_finishes_without_repeating(
     finally:
         smtp.stop()
     view = services.rollback.view(1)
-    assert view.request.status == DONE
+    assert view.request.status == RollbackStatus.DONE
     assert len(smtp.inbox.messages) == 1
     executed = [m for m in fake_slack.channel_messages() if "executed:" in m.text]
     assert len(executed) == 1  # the war-room post was not repeated by the retry
@@ -218,7 +221,7 @@ def test_a_step_finished_by_hand_is_recorded_as_such(settings: Settings, clock: 
     services.runbook.wait_idle()
     view = services.rollback.view(1)
     verify = next(s for s in view.steps if s.name == "verify")
-    assert (view.request.status, verify.done_by) == (DONE, SRE)
+    assert (view.request.status, verify.done_by) == (RollbackStatus.DONE, SRE)
     assert view.request.recovered_at is not None
     assert any(
         r.action == "rollback.step_by_hand" for r in decision_log.recent(services.engine, 50)
@@ -235,14 +238,14 @@ def test_without_a_metrics_source_a_person_confirms(settings: Settings, clock: F
     services.rollback.open(SRE, ["checkout", "broken"])
     sign(services)
     view = services.rollback.view(1)
-    assert view.request.status == EXECUTING
+    assert view.request.status == RollbackStatus.EXECUTING
     assert next(s for s in view.steps if s.name == "verify").status == "waiting"
     with pytest.raises(Exception, match="rollback.operate"):
         services.runbook.confirm_metrics(1, SUPPORT)
     services.runbook.confirm_metrics(1, SRE)
     services.runbook.wait_idle()
     verify = next(s for s in services.rollback.view(1).steps if s.name == "verify")
-    assert services.rollback.view(1).request.status == DONE
+    assert services.rollback.view(1).request.status == RollbackStatus.DONE
     assert verify.output["metrics"] == f"confirmed by {SRE}"
 
 
@@ -257,10 +260,10 @@ def test_two_rollbacks_of_the_same_flag_do_not_run_at_once(
     services.rollback.approve(1, SUPPORT)
     services.rollback.approve(2, PRODUCT)
     services.rollback.approve(2, SUPPORT)
-    assert services.rollback.view(2).request.status == APPROVED  # waits for #1
+    assert services.rollback.view(2).request.status == RollbackStatus.APPROVED  # waits for #1
     services.runbook.wait_idle(60)
     first, second = services.rollback.view(1).request, services.rollback.view(2).request
-    assert (first.status, second.status) == (DONE, DONE)
+    assert (first.status, second.status) == (RollbackStatus.DONE, RollbackStatus.DONE)
     step_times = [s.started_at for s in services.rollback.view(2).steps]
     assert min(step_times) >= max(s.ended_at for s in services.rollback.view(1).steps)  # type: ignore[type-var]
 
@@ -294,14 +297,29 @@ def test_an_unforeseen_fault_in_a_step_stops_the_runbook_with_a_message(
 ) -> None:
     services = build(settings, rollback_playbook(), clock)
 
-    def broken(view, step):  # type: ignore[no-untyped-def]
-        raise KeyError("segments")
+    class Broken(EmptyRules):
+        def run(self, view, step):  # type: ignore[no-untyped-def]
+            raise KeyError("segments")
 
-    services.runbook.steps["empty_rules"] = broken
+    services.runbook.steps["empty_rules"] = Broken(services.runbook.steps["empty_rules"].kit)  # type: ignore[attr-defined]
     services.rollback.open(SRE, ["checkout", "broken"])
     sign(services)
     view = services.rollback.view(1)
     step = next(s for s in view.steps if s.name == "empty_rules")
-    assert view.request.status == FAILED and step.status == "failed" and step.attempts == 3
+    assert (
+        view.request.status == RollbackStatus.FAILED
+        and step.status == "failed"
+        and step.attempts == 3
+    )
     assert "unexpected KeyError" in step.error
     assert any("failed after 3 tries" in m.text for m in fake_slack.channel_messages())
+
+
+def test_the_mttr_goal_is_the_playbooks_mttr_kpi() -> None:
+    book = rollback_playbook()
+    kpis = [k.model_copy(update={"value": 5}) if k.metric == "mttr" else k for k in book.kpis]
+    stricter = book.model_copy(update={"kpis": kpis})
+    assert completed_text(9 * 60, MttrGoal.of(book)).endswith("(within the 30 min goal).")
+    assert completed_text(9 * 60, MttrGoal.of(stricter)).endswith("(OVER the 5 min goal).")
+    without = book.model_copy(update={"kpis": [k for k in book.kpis if k.metric != "mttr"]})
+    assert completed_text(9 * 60, MttrGoal.of(without)).endswith("MTTR 9.0 min.")

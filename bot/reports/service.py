@@ -23,7 +23,6 @@ from bot.reports import chart, render
 from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
 from bot.rollout import RolloutService
-from bot.cadence.plan import Occurrence, local_instant
 from bot.transitions import transition
 from storage.db import session_scope
 from storage.models import Report

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from bot.metrics.triggers import OPS
+from bot.playbook import Playbook
 from storage.models import RollbackApproval, RollbackRequest, RunbookStep
+from storage.status import StepStatus
 
 STEP_NAMES = (
     "freeze",
@@ -15,25 +19,22 @@ STEP_NAMES = (
     "communicate",
     "post_actions",
 )
-STEP_TITLES = {
-    "freeze": "Freeze the rollout and block deployments",
-    "revert": "Set each flag to the rollback target",
-    "empty_rules": "Empty the external user rules",
-    "clear_caches": "Clear caches",
-    "verify": "Verify: metrics and the quick e2e test",
-    "communicate": "Communicate: war room, support email, maintenance banner",
-    "post_actions": "Post-actions: incident in the tracker, post-mortem within 24 h",
-}
-OPEN, APPROVED, EXECUTING, DONE, FAILED, REJECTED, EXPIRED = (
-    "open",
-    "approved",
-    "executing",
-    "done",
-    "failed",
-    "rejected",
-    "expired",
-)
-CLOSED = (DONE, REJECTED, EXPIRED)
+
+
+@dataclass(frozen=True)
+class MttrGoal:
+    """The playbook's MTTR KPI (`kpis: - {metric: mttr, ...}`), in minutes."""
+
+    op: str
+    minutes: float
+
+    def met(self, minutes: float) -> bool:
+        return OPS[self.op](float(minutes), float(self.minutes))
+
+    @classmethod
+    def of(cls, playbook: Playbook) -> MttrGoal | None:
+        kpi = next((k for k in playbook.kpis if k.metric == "mttr"), None)
+        return cls(kpi.op, kpi.value) if kpi else None
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,12 @@ class RequestView:
     approvals: list[RollbackApproval]
     steps: list[RunbookStep]
     sign_off_roles: list[str]
-    targets: dict[str, dict]  # flag → {"before": {...}, "after": {...}}
+    targets: dict[str, dict[str, Any]]  # flag → {"before": {...}, "after": {...}}
+
+    @property
+    def id(self) -> int:
+        assert self.request.id is not None
+        return self.request.id
 
     def approval_for(self, role: str) -> RollbackApproval | None:
         return next((a for a in self.approvals if a.role == role), None)
@@ -54,9 +60,13 @@ class RequestView:
             for r in self.sign_off_roles
         )
 
+    def step(self, step_id: int | None) -> RunbookStep:
+        return next(s for s in self.steps if s.id == step_id)
+
     @property
     def current_step(self) -> RunbookStep | None:
-        return next((s for s in self.steps if s.status in ("running", "failed", "waiting")), None)
+        stopped = (StepStatus.RUNNING, StepStatus.FAILED, StepStatus.WAITING)
+        return next((s for s in self.steps if s.status in stopped), None)
 
     @property
     def mttr_seconds(self) -> float | None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
 from bot.observability import log_event
-from bot.rollback.model import RequestView
-from bot.slack_out.messages import rollback as rollback_messages
 from bot.slack_out.messages.common import as_dicts
 
 log = logging.getLogger(__name__)
@@ -76,33 +73,3 @@ class Poster:
             _log_failure("slack.update", channel, exc)
             return False
         return True
-
-
-class SlackRollbackNotifier:
-    """A rollback request is one war-room message, updated in place, with a thread of details."""
-
-    def __init__(self, poster: Poster, zone: ZoneInfo, channel: str) -> None:
-        self.poster = poster
-        self.zone = zone
-        self.channel = channel
-
-    def refresh(self, view: RequestView) -> tuple[str, str] | None:
-        text, blocks = rollback_messages.request_message(view, self.zone)
-        request = view.request
-        if request.message_ts:
-            self.poster.update(request.channel, request.message_ts, text, blocks)
-            return None
-        ts = self.poster.post(request.channel, text, blocks)
-        return (request.channel, ts) if ts else None
-
-    def announce(self, text: str) -> None:
-        self.poster.post(self.channel, text, [SectionBlock(text=MarkdownTextObject(text=text))])
-
-    def thread(self, view: RequestView, text: str) -> None:
-        request = view.request
-        self.poster.post(
-            request.channel,
-            text,
-            [SectionBlock(text=MarkdownTextObject(text=text[:2900]))],
-            thread_ts=request.message_ts or None,
-        )

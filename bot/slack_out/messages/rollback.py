@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -20,37 +22,31 @@ from slack_sdk.models.views import View
 
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.playbook import Playbook
-from bot.rollback.model import (
-    APPROVED,
-    DONE,
-    EXECUTING,
-    EXPIRED,
-    FAILED,
-    OPEN,
-    REJECTED,
-    STEP_TITLES,
-    RequestView,
-)
-from bot.slack_out.messages.common import context, local_time, who
-from storage.models import RunbookSignature
+from bot.rollback.model import MttrGoal, RequestView
+from bot.rollback.steps import STEP_TITLES
+from bot.slack_out.messages.common import context, local_time, section, who
+from storage.models import RollbackRequest, RunbookSignature, RunbookStep
+from storage.status import RollbackStatus, StepStatus
 
+Status = RollbackStatus
 STEP_ICON = {
-    "pending": "▫️",
-    "running": ":hourglass_flowing_sand:",
-    "done": ":white_check_mark:",
-    "skipped": ":fast_forward:",
-    "failed": ":x:",
-    "waiting": ":raised_hand:",
+    StepStatus.PENDING: "▫️",
+    StepStatus.RUNNING: ":hourglass_flowing_sand:",
+    StepStatus.DONE: ":white_check_mark:",
+    StepStatus.SKIPPED: ":fast_forward:",
+    StepStatus.FAILED: ":x:",
+    StepStatus.WAITING: ":raised_hand:",
 }
-STATUS_LABEL = {
-    OPEN: "waiting for sign-off",
-    APPROVED: "signed, waiting for another rollback",
-    EXECUTING: "running the runbook",
-    DONE: "done",
-    FAILED: "stopped at a failed step",
-    REJECTED: "rejected",
-    EXPIRED: "expired",
+STATUS_LABEL: dict[str, str] = {
+    Status.OPEN: "waiting for sign-off",
+    Status.APPROVED: "signed, waiting for another rollback",
+    Status.EXECUTING: "running the runbook",
+    Status.DONE: "done",
+    Status.FAILED: "stopped at a failed step",
+    Status.REJECTED: "rejected",
+    Status.EXPIRED: "expired",
 }
+LOCAL = "%Y-%m-%d %H:%M %Z"
 HELP = """*`/rollback` — roll the launch back, with Product + Support sign-off*
 • `/rollback [FLAG ...] REASON` — ask for a rollback (no flag = every launch flag)
 • `/rollback status` — open and recent requests
@@ -65,7 +61,7 @@ def _who(requested_by: str) -> str:
     return who(requested_by)
 
 
-def _state(state: dict | None) -> str:
+def _state(state: dict[str, Any] | None) -> str:
     if not state:
         return "?"
     return f"{state['percent']} % ({', '.join(state['segments'])})"
@@ -81,9 +77,10 @@ def _button(
     return ButtonElement(text=text, action_id=action, value=value, style=style, confirm=confirm)
 
 
-def request_message(view: RequestView, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def request_message(
+    view: RequestView, zone: ZoneInfo, goal: MttrGoal | None = None
+) -> tuple[str, list[Block]]:
     r = view.request
-    rid = str(r.id)
     title = f"Rollback #{r.id}: {STATUS_LABEL.get(r.status, r.status)}"
     critical = " :rotating_light: *critical*" if r.critical else ""
     sev = f" · Sev{r.incident_severity} declared" if r.incident_severity else ""
@@ -106,6 +103,34 @@ def request_message(view: RequestView, zone: ZoneInfo) -> tuple[str, list[Block]
     if evidence:
         shown = " · ".join(f"{k}: {v}" for k, v in evidence.items())
         blocks.append(context(f"Evidence: {shown}"[:1900]))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(_sign_offs(view, zone)))))
+    started = (Status.EXECUTING, Status.FAILED, Status.DONE, Status.APPROVED)
+    if r.status in started or any(s.status != StepStatus.PENDING for s in view.steps):
+        blocks.append(DividerBlock())
+        blocks.append(
+            section("\n".join(_step_line(i, s) for i, s in enumerate(view.steps, 1))[:2900])
+        )
+    if view.mttr_seconds is not None:
+        blocks.append(context(mttr_text(view.mttr_seconds, goal)))
+    buttons = _buttons(view)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=RollbackBlock.ACTIONS, elements=buttons))
+    footer = _footer(r, zone)
+    if footer:
+        blocks.append(context(footer))
+    return f"Rollback #{r.id} ({r.status}): {r.reason}", blocks
+
+
+def mttr_text(seconds: float, goal: MttrGoal | None) -> str:
+    """MTTR in minutes, against the playbook's MTTR goal when it has one."""
+    minutes = seconds / 60
+    if goal is None:
+        return f"MTTR {minutes:.1f} min"
+    verdict = "within" if goal.met(minutes) else "OVER"
+    return f"MTTR {minutes:.1f} min ({verdict} the {goal.minutes:g} min goal)"
+
+
+def _sign_offs(view: RequestView, zone: ZoneInfo) -> list[str]:
     lines = []
     for role in view.sign_off_roles:
         a = view.approval_for(role)
@@ -119,103 +144,138 @@ def request_message(view: RequestView, zone: ZoneInfo) -> tuple[str, list[Block]
             )
         else:
             lines.append(f":no_entry: *{role}*: rejected by {who(a.user)}: {a.reason}")
-    if r.break_glass_by:
+    if view.request.break_glass_by:
         lines.append(
-            f":fire_extinguisher: Executed at once by {who(r.break_glass_by)} "
+            f":fire_extinguisher: Executed at once by {who(view.request.break_glass_by)} "
             "(break glass); the sign-offs are still collected."
         )
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
-    if r.status in (EXECUTING, FAILED, DONE, APPROVED) or any(
-        s.status != "pending" for s in view.steps
-    ):
-        steps = []
-        for i, s in enumerate(view.steps, 1):
-            line = f"{STEP_ICON.get(s.status, '')} {i}. {STEP_TITLES[s.name]}"
-            seconds = (s.output or {}).get("seconds")
-            if s.status in ("done", "skipped") and seconds is not None:
-                line += f" ({seconds:.1f} s)"
-            if s.done_by:
-                line += f" — done by hand by {who(s.done_by)}"
-            note = (s.output or {}).get("note")
-            if s.status in ("skipped", "waiting") and note:
-                line += f" — {note}"
-            if s.status == "failed":
-                line += f"\n      {s.error}"
-            if s.status == "running" and s.attempts > 1:
-                line += f" (try {s.attempts})"
-            steps.append(line)
-        blocks.append(DividerBlock())
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(steps)[:2900])))
-    if view.mttr_seconds is not None:
-        minutes = view.mttr_seconds / 60
-        blocks.append(
-            context(
-                f"MTTR {minutes:.1f} min ({'within' if minutes < 30 else 'OVER'} the 30 min goal)"
-            )
-        )
+    return lines
+
+
+def _step_line(number: int, s: RunbookStep) -> str:
+    line = f"{STEP_ICON.get(StepStatus(s.status), '')} {number}. {STEP_TITLES[s.name]}"
+    seconds = (s.output or {}).get("seconds")
+    if s.status in (StepStatus.DONE, StepStatus.SKIPPED) and seconds is not None:
+        line += f" ({seconds:.1f} s)"
+    if s.done_by:
+        line += f" — done by hand by {who(s.done_by)}"
+    note = (s.output or {}).get("note")
+    if s.status in (StepStatus.SKIPPED, StepStatus.WAITING) and note:
+        line += f" — {note}"
+    if s.status == StepStatus.FAILED:
+        line += f"\n      {s.error}"
+    if s.status == StepStatus.RUNNING and s.attempts > 1:
+        line += f" (try {s.attempts})"
+    return line
+
+
+def _buttons(view: RequestView) -> list[ButtonElement]:
+    r, rid = view.request, str(view.request.id)
     buttons: list[ButtonElement] = []
     missing = [role for role in view.sign_off_roles if view.approval_for(role) is None]
-    if r.status == OPEN:
+    if r.status == Status.OPEN:
         buttons.append(_button("Approve", RollbackAction.APPROVE, rid, "primary"))
         buttons.append(_button("Reject", RollbackAction.REJECT, rid, "danger"))
         if r.critical:
-            buttons.append(
-                _button(
-                    "Break glass: execute now",
-                    RollbackAction.BREAK_GLASS,
-                    rid,
-                    "danger",
-                    ConfirmObject(
-                        title="Execute the rollback now?",
-                        text="The runbook starts at once; the sign-offs are collected after.",
-                        confirm="Execute",
-                        deny="Wait for sign-off",
-                    ),
-                )
-            )
-    elif r.status not in (REJECTED, EXPIRED) and missing:
+            buttons.append(_break_glass_button(rid))
+    elif r.status not in (Status.REJECTED, Status.EXPIRED) and missing:
         buttons.append(
             _button(f"Sign off ({', '.join(missing)})", RollbackAction.APPROVE, rid, "primary")
         )
-    if r.status == FAILED:
+    if r.status == Status.FAILED:
         buttons.append(_button("Retry step", RollbackAction.RETRY_STEP, rid, "primary"))
-        buttons.append(
-            _button(
-                "Done by hand",
-                RollbackAction.STEP_BY_HAND,
-                rid,
-                confirm=ConfirmObject(
-                    title="Mark the step done by hand?",
-                    text="Only when you did it yourself; the record says so.",
-                    confirm="It is done",
-                    deny="Cancel",
-                ),
-            )
-        )
-    if r.status == EXECUTING and any(
-        s.name == "verify" and s.status == "waiting" for s in view.steps
-    ):
+        buttons.append(_by_hand_button(rid))
+    waiting = any(s.name == "verify" and s.status == StepStatus.WAITING for s in view.steps)
+    if r.status == Status.EXECUTING and waiting:
         buttons.append(_button("Metrics OK", RollbackAction.CONFIRM_METRICS, rid, "primary"))
-    if buttons:
-        blocks.append(ActionsBlock(block_id=RollbackBlock.ACTIONS, elements=buttons))
-    if r.status == EXPIRED:
-        blocks.append(
-            context(
-                f"Expired at {local_time(r.expires_at, zone, '%H:%M')} without both "
-                "sign-offs; its buttons no longer work. `/rollback REASON` opens a new one."
-            )
+    return buttons
+
+
+def _break_glass_button(rid: str) -> ButtonElement:
+    return _button(
+        "Break glass: execute now",
+        RollbackAction.BREAK_GLASS,
+        rid,
+        "danger",
+        ConfirmObject(
+            title="Execute the rollback now?",
+            text="The runbook starts at once; the sign-offs are collected after.",
+            confirm="Execute",
+            deny="Wait for sign-off",
+        ),
+    )
+
+
+def _by_hand_button(rid: str) -> ButtonElement:
+    return _button(
+        "Done by hand",
+        RollbackAction.STEP_BY_HAND,
+        rid,
+        confirm=ConfirmObject(
+            title="Mark the step done by hand?",
+            text="Only when you did it yourself; the record says so.",
+            confirm="It is done",
+            deny="Cancel",
+        ),
+    )
+
+
+def _footer(r: RollbackRequest, zone: ZoneInfo) -> str:
+    if r.status == Status.EXPIRED:
+        return (
+            f"Expired at {local_time(r.expires_at, zone, '%H:%M')} without both "
+            "sign-offs; its buttons no longer work. `/rollback REASON` opens a new one."
         )
-    elif r.status == OPEN:
-        blocks.append(
-            context(
-                f"Request #{r.id} · expires at {local_time(r.expires_at, zone, '%H:%M %Z')} · "
-                "one sign-off per role, two different people, not the requester"
-            )
+    if r.status == Status.OPEN:
+        return (
+            f"Request #{r.id} · expires at {local_time(r.expires_at, zone, '%H:%M %Z')} · "
+            "one sign-off per role, two different people, not the requester"
         )
-    elif r.status == REJECTED:
-        blocks.append(context(f"Rejected: {r.closed_reason}"))
-    text = f"Rollback #{r.id} ({r.status}): {r.reason}"
-    return text, blocks
+    if r.status == Status.REJECTED:
+        return f"Rejected: {r.closed_reason}"
+    return ""
+
+
+# ---- the request's thread and war-room posts ---------------------------------------------
+def executed_text(view: RequestView, percent: int, segments: list[str]) -> str:
+    r = view.request
+    return (
+        f":rotating_light: Rollback #{r.id} executed: {', '.join(r.flags)} back to {percent} % "
+        f"({', '.join(segments)}). Reason: {r.reason}"
+    )
+
+
+def step_failed_text(title: str, attempts: int, error: str, by_hand: str) -> str:
+    return f":x: Step *{title}* failed after {attempts} tries: {error}\nBy hand: {by_hand}"
+
+
+def completed_text(mttr_seconds: float | None, goal: MttrGoal | None) -> str:
+    mttr = f" {mttr_text(mttr_seconds, goal)}." if mttr_seconds else ""
+    return f":white_check_mark: Rollback complete.{mttr}"
+
+
+def e2e_passed_text(command: str, tail: str) -> str:
+    return f"e2e `{command}` passed (exit 0)\n```{tail or '(no output)'}```"
+
+
+def incident_text(key: str, url: str, severity: int) -> str:
+    return f"Incident <{url}|{key}> opened (Sev{severity})."
+
+
+def postmortem_scheduled_text(at: datetime, zone: ZoneInfo) -> str:
+    return f"Post-mortem scheduled for {local_time(at, zone, LOCAL)}."
+
+
+def postmortem_due_texts(
+    view: RequestView, at: datetime, owners: list[str], zone: ZoneInfo
+) -> tuple[str, str]:
+    """(in the thread, in the war room)"""
+    r, mentions = view.request, " ".join(who(o) for o in owners)
+    return (
+        f":memo: Post-mortem of rollback #{r.id} is due now ({local_time(at, zone, LOCAL)}). "
+        f"{mentions}",
+        f":memo: Post-mortem of rollback #{r.id} ({r.reason}) starts now. {mentions}",
+    )
 
 
 def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[Block]]:
@@ -241,25 +301,7 @@ def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[
 def plan_message(
     book: Playbook, version: str, signatures: list[RunbookSignature], zone: ZoneInfo
 ) -> tuple[str, list[Block]]:
-    rb, integ = book.rollback, book.integrations
-    target = f"{rb.target.percent} % ({', '.join(rb.target.segments)})"
-    checks = ", ".join(f"{c.metric} {c.op} {c.value:g}" for c in rb.verify.checks) or "none"
-
-    def conf(value: object) -> str:
-        return "configured" if value else "not configured (skipped)"
-
-    steps = [
-        "1. *Freeze*: pause the rollout of the flags, block deployments",
-        f"2. *Revert*: each flag to {target}",
-        f"3. *Empty* the external user rules ({', '.join(book.external_segments)})"
-        + ("" if rb.empty_external_user_rules else " — disabled"),
-        f"4. *Clear caches*: {', '.join(rb.caches) or 'none'} — {conf(integ.cache_clear_url)}",
-        f"5. *Verify*: {checks}; e2e `{rb.verify.e2e_command or 'none'}` (timeout {rb.e2e_timeout_seconds} s)",
-        f"6. *Communicate*: war-room post; support email — {conf(integ.email)}; "
-        f"maintenance banner — {conf(integ.banner_url)}",
-        f"7. *Post-actions*: Sev{rb.post_actions.incident_severity} incident in Jira — "
-        f"{conf(integ.jira)}; post-mortem within {rb.post_actions.postmortem_within_hours} h",
-    ]
+    rb = book.rollback
     signed = {s.role: s for s in signatures}
     sign_lines = [
         f":white_check_mark: *{role}*: {who(signed[role].user)} at {local_time(signed[role].at, zone)}"
@@ -269,17 +311,8 @@ def plan_message(
     ]
     blocks: list[Block] = [
         HeaderBlock(text="Rollback runbook"),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(steps))),
-        context(
-            "Triggers: "
-            + "; ".join(
-                f"{t.metric} {t.op} {t.value:g} for {t.for_}"
-                if t.metric
-                else f"incident Sev{t.incident_severity_at_most} or worse"
-                for t in book.triggers
-            )
-            + f" · sign-off by {' + '.join(rb.sign_off_roles)} within {rb.approval_expires_minutes} min"
-        ),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(_plan_steps(book)))),
+        context(_plan_triggers(book)),
         DividerBlock(),
         SectionBlock(
             text=MarkdownTextObject(
@@ -304,6 +337,42 @@ def plan_message(
             )
         )
     return "Rollback runbook", blocks
+
+
+def _plan_steps(book: Playbook) -> list[str]:
+    rb, integ = book.rollback, book.integrations
+    target = f"{rb.target.percent} % ({', '.join(rb.target.segments)})"
+    checks = ", ".join(f"{c.metric} {c.op} {c.value:g}" for c in rb.verify.checks) or "none"
+
+    def conf(value: object) -> str:
+        return "configured" if value else "not configured (skipped)"
+
+    return [
+        "1. *Freeze*: pause the rollout of the flags, block deployments",
+        f"2. *Revert*: each flag to {target}",
+        f"3. *Empty* the external user rules ({', '.join(book.external_segments)})"
+        + ("" if rb.empty_external_user_rules else " — disabled"),
+        f"4. *Clear caches*: {', '.join(rb.caches) or 'none'} — {conf(integ.cache_clear_url)}",
+        f"5. *Verify*: {checks}; e2e `{rb.verify.e2e_command or 'none'}` (timeout {rb.e2e_timeout_seconds} s)",
+        f"6. *Communicate*: war-room post; support email — {conf(integ.email)}; "
+        f"maintenance banner — {conf(integ.banner_url)}",
+        f"7. *Post-actions*: Sev{rb.post_actions.incident_severity} incident in Jira — "
+        f"{conf(integ.jira)}; post-mortem within {rb.post_actions.postmortem_within_hours} h",
+    ]
+
+
+def _plan_triggers(book: Playbook) -> str:
+    rb = book.rollback
+    triggers = "; ".join(
+        f"{t.metric} {t.op} {t.value:g} for {t.for_}"
+        if t.metric
+        else f"incident Sev{t.incident_severity_at_most} or worse"
+        for t in book.triggers
+    )
+    return (
+        f"Triggers: {triggers} · sign-off by {' + '.join(rb.sign_off_roles)} "
+        f"within {rb.approval_expires_minutes} min"
+    )
 
 
 def help_message() -> tuple[str, list[Block]]:

@@ -1,0 +1,177 @@
+"""The rules of a rollback request, pure: which status may follow which, who may sign off
+in which role, what a request, a severity and a runbook version are.
+
+Rules (playbook `rollback`): one member of each sign-off role (product, support) approves;
+they are distinct people and neither is the requester; either may reject with a reason; an
+open request expires. A member of `rollback.break_glass` (sre, oncall) may execute at once
+while the request is critical; the sign-offs are still collected afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection
+from datetime import datetime
+
+from bot.errors import Refusal
+from bot.playbook import Playbook
+from bot.rollback.model import RequestView
+from storage.models import RollbackRequest, RunbookSignature
+from storage.status import RollbackStatus
+
+Status = RollbackStatus
+
+# status → the statuses it may move to; every transition of a request is one of these
+TRANSITIONS: dict[RollbackStatus, frozenset[RollbackStatus]] = {
+    Status.OPEN: frozenset({Status.APPROVED, Status.EXECUTING, Status.REJECTED, Status.EXPIRED}),
+    Status.APPROVED: frozenset({Status.EXECUTING}),
+    Status.EXECUTING: frozenset({Status.DONE, Status.FAILED}),
+    Status.FAILED: frozenset({Status.EXECUTING}),
+    Status.DONE: frozenset(),
+    Status.REJECTED: frozenset(),
+    Status.EXPIRED: frozenset(),
+}
+SEVERITIES = range(1, 6)
+CRITICAL_SEVERITY = 2  # Sev2 or worse allows break glass unless a trigger says otherwise
+
+
+def sources(target: RollbackStatus) -> list[RollbackStatus]:
+    """The statuses a request may be in to move to `target` (a transition's `allowed`)."""
+    return [status for status, follows in TRANSITIONS.items() if target in follows]
+
+
+def parse_request(words: list[str], known_flags: Collection[str]) -> tuple[list[str], str]:
+    """`words` as typed after /rollback: leading flag names, then the reason."""
+    flags: list[str] = []
+    rest = list(words)
+    while rest and rest[0].upper() in known_flags:
+        flags.append(rest.pop(0).upper())
+    reason = " ".join(rest).strip()
+    if not reason:
+        raise Refusal(
+            "Say why you ask for a rollback.",
+            "Try `/rollback SMART_PRICING checkout errors at 5 %` (no flag = every launch flag).",
+        )
+    return flags, reason
+
+
+def is_due(request: RollbackRequest, now: datetime) -> bool:
+    return request.status == Status.OPEN and request.expires_at <= now
+
+
+def require_signable(request: RollbackRequest, local: Callable[[datetime], str]) -> None:
+    """A request can still be signed unless it expired or was rejected."""
+    if request.status == Status.EXPIRED:
+        raise Refusal(
+            f"Rollback request #{request.id} expired at {local(request.expires_at)} without "
+            "both sign-offs.",
+            "Open a new one with `/rollback REASON` if it is still needed.",
+        )
+    if request.status == Status.REJECTED:
+        raise Refusal(
+            f"Rollback request #{request.id} was rejected: {request.closed_reason}",
+            "Open a new one with `/rollback REASON` if it is still needed.",
+        )
+
+
+def sign_off_role(view: RequestView, user: str, user_roles: Collection[str]) -> str:
+    """The role `user` signs this request in, or why they cannot."""
+    roles = [r for r in view.sign_off_roles if r in user_roles]
+    if not roles:
+        needed = " or ".join(f"`{r}`" for r in view.sign_off_roles)
+        raise Refusal(
+            f"Only a member of {needed} can sign off a rollback.",
+            "Ask the product and support leads in the channel.",
+        )
+    if view.request.requested_by == user:
+        raise Refusal(
+            "You asked for this rollback, so you cannot sign it off too.",
+            "Two other people sign: one of each sign-off role.",
+        )
+    if any(a.user == user for a in view.approvals):
+        raise Refusal(
+            "You have already signed this request; the other sign-off must come from someone else.",
+            "",
+        )
+    free = [r for r in roles if view.approval_for(r) is None]
+    if not free:
+        signer = view.approval_for(roles[0])
+        raise Refusal(
+            f"The `{roles[0]}` sign-off is already given by <@{signer.user if signer else '?'}>.",
+            "Nothing was changed.",
+        )
+    return free[0]
+
+
+def signed_with(view: RequestView, role: str) -> bool:
+    """Whether the request is fully signed once `role` approves too."""
+    return all(
+        r == role or ((a := view.approval_for(r)) is not None and a.decision == "approve")
+        for r in view.sign_off_roles
+    )
+
+
+def require_break_glass(request: RollbackRequest) -> None:
+    if not request.critical:
+        raise Refusal(
+            "Break glass works only while a critical trigger fires or a Sev2+ incident is "
+            "declared on this request.",
+            f"Declare it with `/rollback incident {request.id} 2`, or collect the two sign-offs.",
+        )
+    if request.status != Status.OPEN:
+        raise Refusal(
+            f"Rollback request #{request.id} is already {request.status}.", "Nothing was changed."
+        )
+
+
+def parse_severity(text: str, request_id: int) -> int:
+    digits = text.lower().removeprefix("sev")
+    if not digits.isdigit() or int(digits) not in SEVERITIES:
+        raise Refusal(
+            f"`{text}` is not a severity from {SEVERITIES[0]} to {SEVERITIES[-1]}.",
+            f"Try `/rollback incident {request_id} 2`.",
+        )
+    return int(digits)
+
+
+def is_critical(severity: int, playbook: Playbook) -> bool:
+    """As bad as the worst incident severity a trigger fires on."""
+    worst = min(
+        (t.incident_severity_at_most for t in playbook.triggers if t.incident_severity_at_most),
+        default=CRITICAL_SEVERITY,
+    )
+    return severity <= worst
+
+
+# ---- the runbook's joint sign-off ----------------------------------------------------------
+def plan_version(playbook: Playbook) -> str:
+    text = json.dumps(playbook.rollback.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def plan_role(
+    playbook: Playbook,
+    user: str,
+    user_roles: Collection[str],
+    version: str,
+    signatures: list[RunbookSignature],
+) -> str:
+    """The role `user` signs this runbook version in, or why they cannot."""
+    if version != plan_version(playbook):
+        raise Refusal(
+            "The runbook changed since this message was posted; that version can no longer "
+            "be signed.",
+            "Run `/rollback plan` for the current one.",
+        )
+    roles = [r for r in playbook.rollback.sign_off_roles if r in user_roles]
+    if not roles:
+        needed = " and ".join(f"`{r}`" for r in playbook.rollback.sign_off_roles)
+        raise Refusal(f"The runbook is signed jointly by {needed}.", "")
+    signed = {s.role: s for s in signatures}
+    if any(s.user == user for s in signed.values()):
+        raise Refusal("You have already signed this version of the runbook.", "")
+    free = [r for r in roles if r not in signed]
+    if not free:
+        raise Refusal(f"`{roles[0]}` has already signed this version.", "")
+    return free[0]
