@@ -32,7 +32,7 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
 
 def register_surfaces(app: AsyncApp, s: Services) -> None:
     rollout.register(
-        app, rollout=s.rollout, schedule=s.schedule, playbook=s.playbook, kpis=s.kpi_lines
+        app, rollout=s.rollout, planner=s.planner, playbook=s.playbook, kpis=s.kpi_lines
     )
     rollback.register(app, rollback=s.rollback, runbook=s.runbook, playbook=s.playbook)
     schedule.register(app, checklists=s.checklists, council=s.council)

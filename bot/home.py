@@ -16,10 +16,11 @@ from bot.clock import Clock
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
 from bot.playbook import Playbook
-from bot.reports.figures import kpi_figure, ticket_figures
+from bot.reports.figures import kpi_figure
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
+from bot.tickets import ticket_figures
 from storage.models import ChecklistState, FeedbackItem, ScheduledRun
 from storage.status import RollbackStatus
 

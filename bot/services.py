@@ -19,7 +19,7 @@ from bot.cadence.council import CouncilService
 from bot.cadence.plan import Kind
 from bot.cadence.planner import Planner
 from bot.cadence.posts import CadencePosts
-from bot.cadence.runs import report_handler
+from bot.cadence.runs import Handler, report_handler
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
 from bot.feedback import FeedbackService
@@ -281,7 +281,7 @@ def _runner(
     tickets: TicketService,
     reports: ReportService,
 ) -> ScheduleRunner:
-    handlers = {
+    handlers: dict[str, Handler] = {
         Kind.SHIFT: checklists.post,
         Kind.SYNC: posts.sync,
         Kind.MILESTONE: posts.milestone,
@@ -300,6 +300,27 @@ def _runner(
     ]
     return ScheduleRunner(
         b.engine, b.playbook, b.clock, planner, handlers, periodic, replica_id=b.replica
+    )
+
+
+def _home(
+    b: _Base,
+    rollout: RolloutService,
+    rollback: RollbackService,
+    completion: CompletionService,
+    planner: Planner,
+) -> HomeService:
+    reader, playbook = b.reader, b.playbook
+    return HomeService(
+        b.engine,
+        playbook,
+        b.clock,
+        rollout,
+        rollback,
+        completion,
+        lambda: kpi_lines(playbook, reader),
+        planner.upcoming,
+        b.authz.roles_of,
     )
 
 
@@ -330,17 +351,6 @@ def build_services(
     completion = CompletionService(
         b.engine, b.playbook, b.clock, b.authz, rollout, rollback, reports, b.reader is not None
     )
-    home = HomeService(
-        b.engine,
-        b.playbook,
-        b.clock,
-        rollout,
-        rollback,
-        completion,
-        lambda: kpi_lines(b.playbook, b.reader),
-        planner.upcoming,
-        b.authz.roles_of,
-    )
     return Services(
         settings=b.settings,
         playbook=b.playbook,
@@ -363,6 +373,6 @@ def build_services(
         tickets=tickets,
         reports=reports,
         completion=completion,
-        home=home,
+        home=_home(b, rollout, rollback, completion, planner),
         background=b.background,
     )

@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.observability import log_event
 from bot.playbook import Playbook
-from bot.reports.figures import ticket_figures
 from storage.claims import claim
 from storage.db import session_scope
 from storage.models import Ticket
@@ -118,3 +117,16 @@ class TicketService:
             flagged.append(ticket)
             log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="flagged")
         return flagged
+
+
+def ticket_figures(
+    engine: Engine, book: Playbook, start: datetime, end: datetime
+) -> tuple[int, int, int]:
+    """(created in the period, of those still unanswered, of those past the SLA at `end`)."""
+    sla = end - timedelta(hours=book.feedback.support_sla_hours)
+    with Session(engine) as session:
+        tickets = session.exec(
+            select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end)
+        ).all()
+    unanswered = [t for t in tickets if t.answered_at is None or t.answered_at >= end]
+    return len(tickets), len(unanswered), sum(1 for t in unanswered if t.created_at <= sla)

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.cadence.planner import Planner
 from bot.errors import Refusal
 from bot.ids.rollout import COMMAND, RolloutAction
 from bot.playbook import Playbook
@@ -16,10 +17,8 @@ from bot.slack_out.messages import rollout as messages
 from bot.slack_out.messages.common import as_dicts
 from bot.slack_out.messages.schedule import schedule_list
 from handlers.replies import call_service, ephemeral, for_person
-from schedules.service import ScheduleService
 
 SLASH_COMMANDS = (COMMAND,)
-REPORTS = ("daily_report", "executive_report")  # produced by the reports issue
 SUBCOMMANDS = ("status", "set", "launch", "freeze", "unfreeze", "history", "schedule", "help")
 
 Subcommand = Callable[[str, list[str], AsyncRespond], Awaitable[None]]
@@ -40,12 +39,12 @@ class RolloutSurface:
         self,
         *,
         rollout: RolloutService,
-        schedule: ScheduleService,
+        planner: Planner,
         playbook: Playbook,
         kpis: Callable[[], list[str]],
     ) -> None:
         self.rollout = rollout
-        self.schedule = schedule
+        self.planner = planner
         self.playbook = playbook
         self.kpis = kpis
         self.subcommands: dict[str, Subcommand] = {
@@ -102,7 +101,7 @@ class RolloutSurface:
 
     async def _status(self, user: str, args: list[str], respond: AsyncRespond) -> None:
         status, upcoming, kpis = await call_service(
-            lambda: (self.rollout.status(), self.schedule.upcoming(1), self.kpis())
+            lambda: (self.rollout.status(), self.planner.upcoming(1), self.kpis())
         )
         next_post = (upcoming[0].fire_at, upcoming[0].title) if upcoming else None
         await ephemeral(
@@ -110,17 +109,8 @@ class RolloutSurface:
         )
 
     async def _schedule(self, user: str, args: list[str], respond: AsyncRespond) -> None:
-        upcoming = await call_service(self.schedule.upcoming, 20)
-        hooks = self.schedule.hooks
-        rows = [
-            (
-                o.fire_at,
-                o.title
-                if o.kind not in REPORTS or o.kind in hooks
-                else f"{o.title} — no producer yet",
-            )
-            for o in upcoming
-        ]
+        upcoming = await call_service(self.planner.upcoming, 20)
+        rows = [(o.fire_at, o.title) for o in upcoming]
         await ephemeral(respond, *schedule_list(rows, self.playbook.zone))
 
     async def _history(self, user: str, args: list[str], respond: AsyncRespond) -> None:
@@ -161,11 +151,11 @@ def register(
     app: AsyncApp,
     *,
     rollout: RolloutService,
-    schedule: ScheduleService,
+    planner: Planner,
     playbook: Playbook,
     kpis: Callable[[], list[str]],
 ) -> None:
     """`kpis`: today's KPI lines for the status reply (empty without a metrics source)."""
-    surface = RolloutSurface(rollout=rollout, schedule=schedule, playbook=playbook, kpis=kpis)
+    surface = RolloutSurface(rollout=rollout, planner=planner, playbook=playbook, kpis=kpis)
     app.command(COMMAND)(surface.command)
     app.action(RolloutAction.UNFREEZE)(surface.unfreeze_button)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from bot.integrations import IntegrationError
@@ -9,7 +11,7 @@ from bot.integrations import IntegrationError
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-def _post(url: str, payload: dict, token: str | None) -> str:
+def _post(url: str, payload: dict[str, Any], token: str | None) -> str:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(url, json=payload, headers=headers, timeout=TIMEOUT)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from bot.integrations import IntegrationError
 from bot.playbook import JiraSettings
 
 
-def adf(paragraphs: list[str]) -> dict:
+def adf(paragraphs: list[str]) -> dict[str, Any]:
     """Atlassian Document Format: one paragraph per line of text."""
     return {
         "type": "doc",

@@ -1,4 +1,5 @@
-"""The metrics-reader interface the runbook's verify step uses (Prometheus: issue 5)."""
+"""The metrics-reader interface: the evaluator, the KPIs and the runbook's verify step read
+through it (Prometheus implements it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Reading:
 class MetricsReader(Protocol):
     name: str
 
-    def read(self, metric: str) -> Reading:
-        """The current value; raises IntegrationError when it cannot be read."""
+    def read(self, metric: str) -> Reading | None:
+        """The current value, None when the source has no data; raises IntegrationError
+        when it cannot be read."""
         ...

@@ -4,6 +4,7 @@ deduplicated per trigger and episode."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 
@@ -18,7 +19,7 @@ class PagerDuty:
         self.routing_key = routing_key
         self.url = url
 
-    def _send(self, event: dict) -> bool:
+    def _send(self, event: dict[str, Any]) -> bool:
         try:
             response = httpx.post(
                 self.url, json={"routing_key": self.routing_key, **event}, timeout=10
@@ -38,7 +39,7 @@ class PagerDuty:
             return False
         return True
 
-    def trigger(self, dedup_key: str, summary: str, details: dict) -> bool:
+    def trigger(self, dedup_key: str, summary: str, details: dict[str, Any]) -> bool:
         return self._send(
             {
                 "event_action": "trigger",

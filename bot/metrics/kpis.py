@@ -5,9 +5,8 @@ line."""
 from __future__ import annotations
 
 from bot.integrations import IntegrationError
-from bot.integrations.metrics import MetricsReader, Reading
-from bot.metrics.triggers import OPS
-from bot.playbook import Kpi, Playbook
+from bot.integrations.metrics import MetricsReader
+from bot.playbook import OPS, Kpi, Playbook
 
 
 def _critical(book: Playbook, metric: str, value: float) -> bool:
@@ -25,11 +24,6 @@ def _critical(book: Playbook, metric: str, value: float) -> bool:
         ):
             return True
     return False
-
-
-def _read(reader: MetricsReader, metric: str) -> Reading | None:
-    """Prometheus answers None when it has no data (the interface leaves that case out)."""
-    return reader.read(metric)
 
 
 def kpi_lines(
@@ -52,7 +46,7 @@ def kpi_lines(
         if spec.source != "prometheus":
             continue  # MTTD, MTTR, satisfaction, tickets: in the reports
         try:
-            reading = _read(reader, kpi.metric)
+            reading = reader.read(kpi.metric)
         except IntegrationError as exc:
             lines.append(f"❔ {kpi.metric}: could not read ({exc.message[:80]}) — {goal}")
             continue

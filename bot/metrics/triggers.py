@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.playbook import Trigger, parse_duration
+from bot.playbook import OPS, Trigger, parse_duration
 from storage.status import TriggerStatus
-
-OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Percent = Annotated[int, Field(ge=0, le=100)]
 Op = Literal[">", ">=", "<", "<="]
+# What each comparison of the playbook (triggers, KPI goals, verify checks) means.
+OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 LocalTime = Annotated[str, Field(description="HH:MM local time")]
 
 

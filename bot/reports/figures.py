@@ -16,9 +16,9 @@ from bot.feedback_input import Category, Route
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader
-from bot.metrics.triggers import OPS
-from bot.playbook import Kpi, Playbook
-from storage.models import DecisionRecord, FeedbackItem, RollbackRequest, Ticket, TriggerEpisode
+from bot.playbook import OPS, Kpi, Playbook
+from bot.tickets import ticket_figures
+from storage.models import DecisionRecord, FeedbackItem, RollbackRequest, TriggerEpisode
 
 CRITICAL_SHOWN = 10
 MEASURED_HERE = {"user_satisfaction", "support_tickets", "mttd", "mttr"}  # not Prometheus
@@ -153,19 +153,6 @@ def feedback_figures(
         for r in critical
     ]
     return figures
-
-
-def ticket_figures(
-    engine: Engine, book: Playbook, start: datetime, end: datetime
-) -> tuple[int, int, int]:
-    """(created in the period, of those still unanswered, of those past the SLA at `end`)."""
-    sla = end - timedelta(hours=book.feedback.support_sla_hours)
-    with Session(engine) as session:
-        tickets = session.exec(
-            select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end)
-        ).all()
-    unanswered = [t for t in tickets if t.answered_at is None or t.answered_at >= end]
-    return len(tickets), len(unanswered), sum(1 for t in unanswered if t.created_at <= sla)
 
 
 def decisions(

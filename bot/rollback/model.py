@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.metrics.triggers import OPS
-from bot.playbook import Playbook
+from bot.playbook import OPS, Playbook
 from storage.models import RollbackApproval, RollbackRequest, RunbookStep
 from storage.status import StepStatus
 

@@ -31,7 +31,7 @@ def _method(api_method: str) -> str:
 class CountingWebClient(WebClient):
     metrics: BotMetrics | None = None
 
-    def api_call(self, api_method: str, **kwargs: Any):  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
         if self.metrics:
             self.metrics.slack_calls.labels(_method(api_method)).inc()
         try:
@@ -45,7 +45,7 @@ class CountingWebClient(WebClient):
 class CountingAsyncWebClient(AsyncWebClient):
     metrics: BotMetrics | None = None
 
-    async def api_call(self, api_method: str, **kwargs: Any):  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
         if self.metrics:
             self.metrics.slack_calls.labels(_method(api_method)).inc()
         try:

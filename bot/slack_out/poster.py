@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -64,7 +65,8 @@ class Poster:
         except (SlackApiError, SlackClientError, OSError) as exc:
             _log_failure("slack.upload", channel_id, exc)
             return None
-        return str(response.get("file", {}).get("id") or "") or None
+        file: dict[str, Any] = response.get("file") or {}
+        return str(file.get("id") or "") or None
 
     def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> bool:
         try:

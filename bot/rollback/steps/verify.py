@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.integrations import e2e
-from bot.metrics.triggers import OPS
-from bot.playbook import MetricCheck
+from bot.playbook import OPS, MetricCheck
 from bot.rollback.model import RequestView
 from bot.rollback.steps.base import BaseStep, StepError, StepResult
 from storage.models import RunbookStep
