@@ -108,7 +108,7 @@ class Services:
         route feedback, and run the schedule (the local workspace drives the schedule itself,
         on its own clock, and routes feedback as it is filed)."""
         self.runbook.resume_in_flight()
-        self.runbook.watch(self.background.stopping)
+        self.runbook.watch(self.background.stopping, self.rollback.housekeeping)
         if scheduler:
             self.feedback.start_router(self.background.stopping)
             self.background.scheduler = WarroomScheduler(self.schedule, self.evaluator)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.status import ReportStatus, TriggerStatus
+from storage.status import ReportStatus, RollbackStatus, StepStatus, TriggerStatus
 
 
 class DecisionRecord(SQLModel, table=True):
@@ -96,7 +96,7 @@ class RollbackRequest(SQLModel, table=True):
     evidence: Any = Field(default=None, sa_column=Column(JSON))
     critical: bool = False  # a critical trigger fires or a Sev2+ incident is declared
     incident_severity: int | None = None
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default=RollbackStatus.OPEN, max_length=16, index=True)
     opened_at: datetime
     expires_at: datetime
     breach_started_at: datetime | None = None  # when a trigger's condition began (MTTR)
@@ -138,9 +138,7 @@ class RunbookStep(SQLModel, table=True):
     request_id: int = Field(foreign_key="rollback_request.id", index=True)
     position: int
     name: str = Field(max_length=32)
-    status: str = Field(
-        default="pending", max_length=16
-    )  # pending|running|done|skipped|failed|waiting
+    status: str = Field(default=StepStatus.PENDING, max_length=16)  # see StepStatus
     attempts: int = 0
     started_at: datetime | None = None
     ended_at: datetime | None = None

@@ -147,3 +147,4 @@ def live_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
         yield LiveBot(f"http://{host}:{port}", services, fake_slack, http)
     server.should_exit = True
     thread.join(timeout=10)
+    sock.close()

@@ -40,9 +40,12 @@ def wait_for_all(folder: Path, name: str, deadline: float) -> None:
 def main(database_url: str, api_url: str, start: str, end: str, name: str, barrier: str) -> None:
     clock = FakeClock(datetime.fromisoformat(start))
     settings = Settings(
-        slack_bot_token=SecretStr("xoxb-replica"), slack_api_url=api_url, database_url=database_url
+        slack_bot_token=SecretStr("xoxb-replica"),
+        slack_api_url=api_url,
+        database_url=database_url,
+        warroom_replica_id=name,
     )
-    services = build_services(settings, load_playbook(), clock, upgrade_db=False, replica_id=name)
+    services = build_services(settings, load_playbook(), clock, upgrade_db=False)
     stop = datetime.fromisoformat(end)
     folder = Path(barrier)
     deadline = time.monotonic() + 150

@@ -21,8 +21,6 @@ from storage.claims import claim
 from storage.db import session_scope
 from storage.models import ChecklistEvent, ChecklistState, ScheduledRun
 
-ESCALATE_TO = "oncall"  # the role a checklist nobody acknowledged is escalated to
-
 LiveLines = Callable[[list[str]], list[str]]  # metric names → lines shown on the checklist
 
 
@@ -156,7 +154,9 @@ class ChecklistService:
             if age >= escalate and state.escalated_at is None:
                 if self._claim(run.id or 0, "escalated_at", now):
                     minutes = int(escalate.total_seconds()) // 60
-                    self.notifier.checklist_escalation(ref, shift, ESCALATE_TO, minutes)
+                    self.notifier.checklist_escalation(
+                        ref, shift, self.playbook.schedule.oncall_role, minutes
+                    )
             elif (
                 age >= remind
                 and state.reminded_at is None

@@ -83,12 +83,13 @@ def _daily(book: Playbook, start: datetime, end: datetime) -> list[Occurrence]:
 
 def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     found = []
+    executive_at = parse_duration(book.schedule.executive_report_offset)
     for index, milestone in enumerate(book.milestones):
         offset = parse_duration(milestone.offset)
         key = f"milestone:{milestone.offset}"
         at = launch_at + offset
         found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
-        if offset == timedelta(hours=24):
+        if offset == executive_at:
             found.append(
                 Occurrence(at, "executive_report", Kind.EXECUTIVE_REPORT, "Executive report")
             )

@@ -30,6 +30,9 @@ from storage.db import session_scope
 from storage.models import AlertState, TriggerEpisode, TriggerState
 
 log = logging.getLogger(__name__)
+# An episode's open_key while it fires (unique per trigger, so one open episode at a time);
+# its own id once resolved.
+OPEN_EPISODE = "open"
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,9 @@ class TriggerEvaluator:
         )
         request_id = view.request.id or 0
         mttd = self.clock.now() - breach_started_at
-        self.notifier.fired(name, source, summary, request_id, mttd, ["oncall"])
+        self.notifier.fired(
+            name, source, summary, request_id, mttd, [self.playbook.schedule.oncall_role]
+        )
         row = self._alerted(episode_id, request_id)
         if self.pager:
             self.pager.trigger(
@@ -246,7 +251,7 @@ class TriggerEvaluator:
             with session_scope(self.engine) as session:
                 episode = TriggerEpisode(
                     trigger=name,
-                    open_key="open",
+                    open_key=OPEN_EPISODE,
                     source=source,
                     fingerprint=fingerprint,
                     breach_started_at=breach_started_at,
@@ -300,7 +305,7 @@ class TriggerEvaluator:
         with session_scope(self.engine) as session:
             episode = session.exec(
                 select(TriggerEpisode).where(
-                    TriggerEpisode.trigger == name, TriggerEpisode.open_key == "open"
+                    TriggerEpisode.trigger == name, TriggerEpisode.open_key == OPEN_EPISODE
                 )
             ).first()
             if episode is None:

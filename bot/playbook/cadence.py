@@ -75,8 +75,12 @@ class ScheduleSettings(_Strict):
     watchdog_seconds: int = Field(30, ge=1)
     # the milestone (by its offset from T) whose post asks to continue or brake
     checkpoint_offset: str = "4h"
+    # the milestone (by its offset from T) at which the executive report is made
+    executive_report_offset: str = "24h"
+    # who an unacknowledged checklist is escalated to and a firing trigger calls in
+    oncall_role: str = "oncall"
 
-    @field_validator("checkpoint_offset")
+    @field_validator("checkpoint_offset", "executive_report_offset")
     @classmethod
     def _valid_offset(cls, value: str) -> str:
         parse_duration(value)

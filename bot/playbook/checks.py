@@ -104,6 +104,7 @@ def _cadence_and_feedback(book: Playbook, p: _Problems) -> None:
     for i, shift in enumerate(book.shifts):
         p.roles_in(f"shifts[{i}].owners", shift.owners)
         p.metrics_in(f"shifts[{i}].metrics", shift.metrics)
+    p.roles_in("schedule.oncall_role", [book.schedule.oncall_role])
     p.roles_in("daily_sync.attendees", book.daily_sync.attendees)
     p.roles_in("council.voters", book.council.voters)
     p.need("role", p.roles, "council.chair", book.council.chair)

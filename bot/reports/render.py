@@ -9,10 +9,15 @@ from zoneinfo import ZoneInfo
 from bot.reports.figures import Figures, KpiFigure
 
 PROPOSAL_TEXT = {
-    "advance": "Advance to the next stage (50 %)",
+    "advance": "Advance to the next stage ({percent} %)",
     "hold": "Hold at the current stage",
     "rollback": "Roll back",
 }
+
+
+def proposal_title(kind: str, advance_percent: int) -> str:
+    """The proposal as people read it; "advance" names the council's next percentage."""
+    return PROPOSAL_TEXT[kind].format(percent=advance_percent)
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -77,9 +82,10 @@ def period(f: Figures, zone: ZoneInfo) -> str:
 
 
 def markdown(f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None) -> str:
+    """`proposal`: its title (proposal_title) and its reasons."""
     out = [f"# {f.title}", "", period(f, zone)]
     if proposal:
-        out += ["", f"## Proposal: {PROPOSAL_TEXT[proposal[0]]}", ""]
+        out += ["", f"## Proposal: {proposal[0]}", ""]
         out += [f"- {reason}" for reason in proposal[1]]
     out += ["", "## KPIs against their goals", ""]
     out += [f"- {kpi_line(k)}" for k in f.kpis]

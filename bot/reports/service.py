@@ -18,7 +18,7 @@ from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import log_event
-from bot.playbook import Playbook, parse_local_time
+from bot.playbook import Playbook, parse_duration, parse_local_time
 from bot.reports import chart, render
 from bot.reports.figures import Figures, collect
 from bot.reports.proposal import propose
@@ -46,7 +46,7 @@ class ReportContent:
     kind: str
     period: str
     figures: Figures
-    proposal: tuple[str, list[str]] | None
+    proposal: tuple[str, list[str]] | None  # its title for people, and its reasons
 
 
 class ReportPublisher(Protocol):
@@ -89,13 +89,15 @@ class ReportService:
         launch = self.rollout.launch_at()
         if launch is None:
             raise ValueError("no launch time is set (/rollout launch)")
+        span = parse_duration(self.playbook.schedule.executive_report_offset)
+        after = f"{span.total_seconds() / 3600:g} h"
         return collect(
             self.engine,
             self.playbook,
             self.reader,
-            "Executive report — first 24 h of the external beta",
+            f"Executive report — first {after} of the external beta",
             launch,
-            min(launch + timedelta(hours=24), max(self.clock.now(), launch + timedelta(minutes=1))),
+            min(launch + span, max(self.clock.now(), launch + timedelta(minutes=1))),
         )
 
     # ---- the hooks -------------------------------------------------------------------------
@@ -109,13 +111,18 @@ class ReportService:
     def _produce(self, kind: str, period: str, figures: Figures) -> tuple[str, str | None]:
         """Returns (a note for the schedule's record, the report post's ts or None)."""
         proposal = propose(figures) if kind == "executive" else None
+        shown = (
+            (render.proposal_title(proposal[0], self.playbook.council.advance_percent), proposal[1])
+            if proposal
+            else None
+        )
         row = Report(
             kind=kind,
             period=period,
             created_at=self.clock.now(),
             proposal=proposal[0] if proposal else "",
             figures={**figures.as_json(), "reasons": proposal[1] if proposal else []},
-            markdown=render.markdown(figures, self.playbook.zone, proposal),
+            markdown=render.markdown(figures, self.playbook.zone, shown),
             status=ReportStatus.POSTING,  # ours to post
         )
         try:
@@ -125,7 +132,7 @@ class ReportService:
                 session.refresh(row)
         except IntegrityError:
             return f"{kind} report for {period} was already made", None
-        outcome, ts = self._post(row.id or 0, ReportContent(kind, period, figures, proposal))
+        outcome, ts = self._post(row.id or 0, ReportContent(kind, period, figures, shown))
         return f"{kind} report #{row.id} stored; {outcome}", ts
 
     def _post(self, report_id: int, report: ReportContent) -> tuple[str, str | None]:

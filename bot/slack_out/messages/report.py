@@ -8,7 +8,6 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.reports.figures import Figures
 from bot.reports.render import (
-    PROPOSAL_TEXT,
     decision_lines,
     feedback_lines,
     kpi_line,
@@ -25,10 +24,7 @@ def blocks(
     out: list[Block] = [HeaderBlock(text=f.title[:150]), context(period(f, zone))]
     if proposal:
         out.append(
-            section(
-                f"*Proposal: {PROPOSAL_TEXT[proposal[0]]}*\n"
-                + "\n".join(f"• {r}" for r in proposal[1])
-            )
+            section(f"*Proposal: {proposal[0]}*\n" + "\n".join(f"• {r}" for r in proposal[1]))
         )
     kpis = "\n".join(kpi_line(k) for k in f.kpis) + (
         f"\n{f.metrics_note}" if f.metrics_note else ""
