@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import decision_log
 from bot.decision_log import Decision
@@ -242,14 +242,7 @@ class RequestStore:
     # ---- sign-offs -----------------------------------------------------------------------
     def add_approval(self, approval: RollbackApproval, decision: Decision) -> bool:
         """False when that role was signed meanwhile (the unique key)."""
-        try:
-            with session_scope(self.engine) as session:
-                session.add(approval)
-                session.flush()
-                decision_log.append_in(session, decision, approval.at)
-        except IntegrityError:
-            return False
-        return True
+        return self._insert_once(approval, decision, approval.at)
 
     def plan_signatures(self, version: str) -> list[RunbookSignature]:
         with Session(self.engine) as session:
@@ -258,11 +251,16 @@ class RequestStore:
             )
 
     def add_signature(self, signature: RunbookSignature, decision: Decision) -> bool:
+        """False when that role signed this version meanwhile (the unique key)."""
+        return self._insert_once(signature, decision, signature.at)
+
+    def _insert_once(self, row: SQLModel, decision: Decision, at: datetime) -> bool:
+        """The row and its decision in one transaction; False when a unique key refused it."""
         try:
             with session_scope(self.engine) as session:
-                session.add(signature)
+                session.add(row)
                 session.flush()
-                decision_log.append_in(session, decision, signature.at)
+                decision_log.append_in(session, decision, at)
         except IntegrityError:
             return False
         return True
