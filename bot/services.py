@@ -23,7 +23,7 @@ from bot.cadence.runs import Handler, report_handler
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
 from bot.feedback import FeedbackService
-from bot.flags.embedded import EmbeddedFlagProvider
+from bot.flags.factory import build_provider
 from bot.home import HomeService
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
@@ -200,7 +200,7 @@ def _base(settings: Settings, playbook: Playbook, clock: Clock, upgrade_db: bool
 
 def _rollout(b: _Base) -> RolloutService:
     announcer = WarRoomAnnouncer(b.poster, b.playbook.channels.war_room, b.playbook.zone)
-    flags = EmbeddedFlagProvider(b.engine, b.clock)
+    flags = build_provider(b.playbook, b.settings, b.engine, b.clock)
     rollout = RolloutService(
         b.engine, b.playbook, flags, b.authz, b.clock, announcer, on_launch=b.background.resync
     )

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     warroom_tickets_token: SecretStr | None = None  # bearer for POST /api/tickets (helpdesk)
     pagerduty_routing_key: SecretStr | None = None  # Events API v2; unset: no paging
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # The flag provider the playbook names (flag_provider.kind): where it is, how to sign in.
+    unleash_url: str | None = None  # e.g. http://unleash:4242 (the Admin API is under /api/admin)
+    unleash_admin_token: SecretStr | None = None
+    flags_http_url: str | None = None  # the in-house flag service's base URL
+    flags_http_token: SecretStr | None = None
+    # The embedded store served to services: a bearer for /ofrep/v1/…, and a flagd
+    # flag-definitions file kept current on every change (unset: not written).
+    warroom_ofrep_token: SecretStr | None = None
+    warroom_flagd_file: str | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ from bot.playbook.cadence import (
     Snapshots,
 )
 from bot.playbook.feedback import Feedback
+from bot.playbook.flags import FlagProviderSettings
 from bot.playbook.monitoring import Alert, EvaluationSettings, Kpi, Metric, Trigger
 from bot.playbook.rollback import FlagTarget, Integrations, Rollback
 
@@ -54,6 +55,7 @@ class Playbook(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     completion: list[CompletionItem] = Field(default_factory=list)
+    flag_provider: FlagProviderSettings = Field(default_factory=FlagProviderSettings)
 
     @field_validator("timezone")
     @classmethod
