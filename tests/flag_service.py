@@ -88,6 +88,7 @@ class FlagService:
         self.seen: list[Seen] = []
         self.faults: list[str | int] = []  # per coming request: a status, or "hang"
         self.hang_seconds = 1.5
+        self.broken: set[str] = set()  # flags whose every request answers 503
         self.lock = threading.Lock()
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
@@ -133,6 +134,7 @@ class FlagService:
             self.flags = {f: Flag(10, ["internal_beta"]) for f in LAUNCH_FLAGS}
             self.seen.clear()
             self.faults.clear()
+            self.broken.clear()
 
     def fail_next(self, count: int, how: str | int = 500) -> None:
         self.faults.extend([how] * count)
@@ -154,6 +156,8 @@ class FlagService:
         body = json.loads(raw) if raw else None
         self.seen.append(Seen(h.command, h.path, dict(h.headers), body))
         fault = self.faults.pop(0) if self.faults else None
+        if any(f"/{flag}" in h.path for flag in self.broken):
+            fault = 503
         if fault == "hang":
             time.sleep(self.hang_seconds)
             fault = 500
