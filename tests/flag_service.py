@@ -22,9 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from bot.clock import Clock
 from bot.flags.http import HttpFlagProvider
+from bot.playbook import Playbook
 from bot.playbook.flags import HttpCall, HttpFlagFields, HttpFlagSettings
+from bot.services import Services, build_services
+from bot.settings import Settings
 
 WRITE_TOKEN, READ_TOKEN = "flags-write-token-0123", "flags-read-token-4567"
 LAUNCH_FLAGS = ["ADVANCED_CHECKOUT", "SMART_PRICING"]
@@ -318,3 +323,20 @@ def flag_service() -> Iterator[FlagService]:
     yield service
     service.down()
     _RUNNING.remove(service)
+
+
+def with_http(book: Playbook) -> Playbook:
+    """The playbook with `flag_provider.kind: http` (short timeouts, two tries a call)."""
+    http = fast_settings().model_copy(update={"attempts": 2})
+    provider = book.flag_provider.model_copy(update={"kind": "http", "http": http})
+    return book.model_copy(update={"flag_provider": provider})
+
+
+def http_services(
+    settings: Settings, book: Playbook, clock: Clock, service: FlagService
+) -> Services:
+    """The composition root with the HTTP provider pointed at the loopback service."""
+    settings = settings.model_copy(
+        update={"flags_http_url": service.url, "flags_http_token": SecretStr(WRITE_TOKEN)}
+    )
+    return build_services(settings, with_http(book), clock, sleep=lambda seconds: None)

@@ -6,13 +6,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.clock import FakeClock
+from bot.local.fake_slack import FakeSlack
+from bot.playbook import Playbook
+from bot.settings import Settings
+from bot.slack_out.messages.home import home_view
+from tests.conftest import PRODUCT, SRE
 from tests.flag_service import (
     READ_TOKEN,
     WRITE_TOKEN,
     FlagService,
     flag_service,  # noqa: F401 - the fixture
+    http_services,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +80,37 @@ def test_check_tests_the_http_provider(tmp_path: Path, flag_service: FlagService
     assert down.returncode == 1
     assert "GET http://127.0.0.1" in down.stdout and "ConnectError" in down.stdout
     assert WRITE_TOKEN not in down.stdout + down.stderr
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/Madrid")).astimezone(UTC)
+
+
+def test_the_shift_checklist_and_app_home_show_the_providers_health(
+    settings: Settings,
+    playbook: Playbook,
+    clock: FakeClock,
+    fake_slack: FakeSlack,
+    flag_service: FlagService,  # noqa: F811
+) -> None:
+    services = http_services(settings, playbook, clock, flag_service)
+    clock.set(local("2026-11-29 09:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 08:00")
+    clock.set(local("2026-12-01 09:00"))
+    services.schedule.tick()
+    first = next(m for m in fake_slack.channel_messages() if "SRE shift A" in m.text)
+    assert "Flag provider (http): ✅ 2 of 2 launch flags" in str(first.blocks)
+    dashboard = services.home.dashboard(SRE)
+    assert dashboard.provider_health == "Flag provider (http): ✅ 2 of 2 launch flags"
+    view = home_view(dashboard, playbook.zone, playbook.name, clock.now()).to_dict()
+    assert "Flag provider (http): ✅ 2 of 2 launch flags" in str(view["blocks"])
+
+    flag_service.down()
+    clock.set(local("2026-12-01 13:00"))
+    services.schedule.tick()
+    second = next(m for m in fake_slack.channel_messages() if "SRE shift B" in m.text)
+    health = next(b["elements"][0]["text"] for b in second.blocks if "Flag provider" in str(b))
+    assert health.startswith("Flag provider (http): ❌ the flag service did not answer: GET ")
+    assert "check the service, FLAGS_HTTP_URL and FLAGS_HTTP_TOKEN" in health
+    assert "Live:" in str(second.blocks)  # the metrics line is still its own
+    assert services.home.provider_health().startswith("Flag provider (http): ❌")

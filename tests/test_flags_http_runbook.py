@@ -7,39 +7,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from pydantic import SecretStr
 
 from bot import decision_log
 from bot.clock import FakeClock
 from bot.errors import DependencyError
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook, load_playbook
-from bot.services import Services, build_services
+from bot.services import Services
 from bot.settings import Settings
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.flag_service import (
-    WRITE_TOKEN,
     FlagService,
-    fast_settings,
     flag_service,  # noqa: F401 - the fixture
+    http_services,
 )
 from tests.rollback_support import rollback_playbook
 
 EXTERNAL = ["internal_beta", "external_beta"]
 
 
-def with_http(book: Playbook) -> Playbook:
-    http = fast_settings().model_copy(update={"attempts": 2})
-    provider = book.flag_provider.model_copy(update={"kind": "http", "http": http})
-    return book.model_copy(update={"flag_provider": provider})
-
-
 def build(settings: Settings, book: Playbook, clock: FakeClock, service: FlagService) -> Services:
-    settings = settings.model_copy(
-        update={"flags_http_url": service.url, "flags_http_token": SecretStr(WRITE_TOKEN)}
-    )
-    return build_services(settings, with_http(book), clock, sleep=lambda seconds: None)
+    return http_services(settings, book, clock, service)
 
 
 def at_launch_state(service: FlagService) -> None:

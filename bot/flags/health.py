@@ -19,6 +19,14 @@ def check_health(provider: FlagProvider, flags: Sequence[str]) -> ProviderHealth
 def health_line(provider: str, health: ProviderHealth) -> str:
     detail = health.detail.removeprefix(f"{provider}: ")
     if health.ok:
-        return f"Flag provider ({provider}): ✅ {detail}"
+        return f"{HEALTH_PREFIX}{provider}): ✅ {detail}"
     todo = "" if "—" in detail else " — run `warroom check` to see what is wrong"
-    return f"Flag provider ({provider}): ❌ {detail}{todo}"
+    return f"{HEALTH_PREFIX}{provider}): ❌ {detail}{todo}"
+
+
+HEALTH_PREFIX = "Flag provider ("  # how a stored health line is told from a metric's
+
+
+def provider_line(provider: FlagProvider, flags: Sequence[str]) -> str:
+    """The line itself, asked of the provider now."""
+    return health_line(provider.name, check_health(provider, flags))
