@@ -123,40 +123,15 @@ def cmd_check(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_flag_provider(settings: Settings, book: Playbook) -> int:
-    """The provider the playbook names, tested: reachable, the token's rights, every launch
-    flag there. 0 when it is, 1 when it is not (each problem listed), 2 when the
-    environment does not say how to reach it."""
-    from sqlalchemy.engine import make_url
-
+    """The provider the playbook names, tested (bot.flags.factory.check_provider)."""
     from bot.clock import SystemClock
-    from bot.flags.factory import build_provider, setup_problems
-    from bot.flags.health import check_health, health_line
-    from storage.db import make_engine
+    from bot.flags.factory import check_provider
 
-    kind = book.flag_provider.kind
-    if problems := setup_problems(book, settings):
-        print(f"Flag provider ({kind}): ❌ not configured")
-        _fail(f"flag provider ({kind})", problems)
-        return 2
-    url = make_url(settings.database_url)
-    sqlite = url.get_backend_name() == "sqlite"
-    if kind == "embedded" and sqlite and not (url.database and Path(url.database).exists()):
-        print(f"Flag provider ({kind}): the bot's database, seeded from the playbook at start")
-        return 0
-    engine = make_engine(settings.database_url)
-    try:
-        provider = build_provider(book, settings, engine, SystemClock())
-        health = check_health(provider, book.flags)
-        if close := getattr(provider, "close", None):
-            close()
-    finally:
-        engine.dispose()
-    print(health_line(kind, health))
-    if health.ok:
-        return 0
-    missing = [f"{flag}: not in the {kind} provider" for flag in health.missing_flags]
-    _fail(f"flag provider ({kind})", [health.detail, *missing])
-    return 1
+    result = check_provider(book, settings, SystemClock())
+    print(result.line)
+    if result.problems:
+        _fail(f"flag provider ({book.flag_provider.kind})", result.problems)
+    return result.code
 
 
 def _safe_url(url: str) -> str:
