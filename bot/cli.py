@@ -116,9 +116,22 @@ def cmd_check(_: argparse.Namespace, settings: Settings) -> int:
     _print_playbook(settings, book)
     _print_settings(settings)
     _print_integrations(settings, book)
+    flags = _check_flag_provider(settings, book)
     ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
     print("ready for: " + ", ".join(["local", *ready]))
-    return 0
+    return flags
+
+
+def _check_flag_provider(settings: Settings, book: Playbook) -> int:
+    """The provider the playbook names, tested (bot.flags.factory.check_provider)."""
+    from bot.clock import SystemClock
+    from bot.flags.factory import check_provider
+
+    result = check_provider(book, settings, SystemClock())
+    print(result.line)
+    if result.problems:
+        _fail(f"flag provider ({book.flag_provider.kind})", result.problems)
+    return result.code
 
 
 def _safe_url(url: str) -> str:

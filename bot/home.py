@@ -15,6 +15,7 @@ from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.completion import CompletionService, ItemState
 from bot.flags.base import FlagView
+from bot.flags.health import provider_line
 from bot.playbook import Playbook
 from bot.reports.figures import kpi_figure
 from bot.rollback.model import RequestView
@@ -47,6 +48,7 @@ class Dashboard:
     upcoming: list[Occurrence]
     completion: list[ItemState]
     roles: set[str]
+    provider_health: str = ""  # "Flag provider (http): ✅ 2 of 2 launch flags"
 
 
 class HomeService:
@@ -85,7 +87,12 @@ class HomeService:
             upcoming=self.upcoming(5),
             completion=self.completion.states(),
             roles=self.roles_of(user),
+            provider_health=self.provider_health(),
         )
+
+    def provider_health(self) -> str:
+        """The flag provider's health, asked now (reachable, rights, launch flags there)."""
+        return provider_line(self.rollout.flags, self.playbook.flags)
 
     def todays_measured(self) -> list[str]:
         """The KPIs the bot measures itself, for today so far: satisfaction and tickets."""

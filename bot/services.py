@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
 from bot.feedback import FeedbackService
 from bot.flags.factory import build_provider
+from bot.flags.health import provider_line
 from bot.home import HomeService
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
@@ -259,13 +261,19 @@ def _cadence(
 ) -> tuple[Planner, ChecklistService, CouncilService, CadencePosts]:
     notifier = SlackCadenceNotifier(b.poster, b.playbook, b.playbook.channels.war_room)
     reader, playbook = b.reader, b.playbook
+    health = partial(provider_line, rollout.flags, playbook.flags)
     if reader is not None:
         checklists = ChecklistService(
-            b.engine, playbook, b.clock, notifier, lambda names: kpi_lines(playbook, reader, names)
+            b.engine,
+            playbook,
+            b.clock,
+            notifier,
+            lambda names: kpi_lines(playbook, reader, names),
+            flag_health=health,
         )
         posts = CadencePosts(playbook, notifier, lambda names: live_values(reader, playbook, names))
     else:
-        checklists = ChecklistService(b.engine, playbook, b.clock, notifier)
+        checklists = ChecklistService(b.engine, playbook, b.clock, notifier, flag_health=health)
         posts = CadencePosts(playbook, notifier)
     council = CouncilService(b.engine, playbook, b.clock, b.authz, rollout, notifier)
     return Planner(b.engine, playbook, b.clock, rollout), checklists, council, posts

@@ -22,6 +22,7 @@ from storage.db import session_scope
 from storage.models import ChecklistEvent, ChecklistState, ScheduledRun
 
 LiveLines = Callable[[list[str]], list[str]]  # metric names → lines shown on the checklist
+FlagHealth = Callable[[], str]  # the flag provider's health, one line (bot.flags.health)
 
 
 def no_live_lines(metrics: list[str]) -> list[str]:
@@ -48,12 +49,16 @@ class ChecklistService:
         clock: Clock,
         notifier: CadenceNotifier,
         live_lines: LiveLines = no_live_lines,
+        flag_health: FlagHealth | None = None,
     ) -> None:
+        """`flag_health`: the provider's health, shown on every shift checklist (the seed's
+        first check of the day is the flag service)."""
         self.engine = engine
         self.playbook = playbook
         self.clock = clock
         self.notifier = notifier
         self.live_lines = live_lines
+        self.flag_health = flag_health
 
     def post(self, due: Due) -> Outcome:
         """The runner's handler for a shift: store the checklist, then post it."""
@@ -62,11 +67,18 @@ class ChecklistService:
             run_id=due.run_id,
             shift=shift.name,
             items=list(shift.items),
-            live=self.live_lines(shift.metrics) if shift.metrics else None,
+            live=self._live(shift),
         )
         with session_scope(self.engine) as session:
             session.add(state)
         return due.posted(self.notifier.checklist(due.run_id, shift, state, due.notes()))
+
+    def _live(self, shift: Shift) -> list[str] | None:
+        """What the bot reads at post time: the provider's health, then the shift's metrics
+        (kept with the checklist, so every refresh shows the values it was posted with)."""
+        lines = [self.flag_health()] if self.flag_health else []
+        lines += self.live_lines(shift.metrics) if shift.metrics else []
+        return lines or None
 
     def _load(self, run_id: int) -> tuple[ScheduledRun, ChecklistState]:
         with Session(self.engine) as session:

@@ -216,7 +216,7 @@ class RunbookRunner:
         self.display.refresh(request_id)
 
     def _failed(self, request_id: int, step: RunbookStep, error: str, attempts: int) -> None:
-        by_hand = self.steps[step.name].by_hand
+        by_hand = self.steps[step.name].by_hand_for(self.store.view(request_id))
         now = self.clock.now()
         self.store.save_step(
             step.id,

@@ -51,6 +51,10 @@ class Step(Protocol):
         """What a person does when the step cannot."""
         ...
 
+    def by_hand_for(self, view: RequestView) -> str:
+        """The same for this request: the exact state to set, where a step knows it."""
+        ...
+
     def run(self, view: RequestView, step: RunbookStep) -> StepResult: ...
 
 
@@ -88,6 +92,9 @@ class BaseStep:
 
     def __init__(self, kit: StepKit) -> None:
         self.kit = kit
+
+    def by_hand_for(self, view: RequestView) -> str:
+        return self.by_hand
 
 
 def postmortem_time(executing_since: datetime, within_hours: int) -> datetime:

@@ -33,6 +33,10 @@ def _flags(d: Dashboard, zone: ZoneInfo) -> str:
     return "*Flags*\n" + "\n".join(lines)
 
 
+def _provider_health(d: Dashboard) -> Block:
+    return context(d.provider_health or "Flag provider: health not read")
+
+
 def evidence_text(line: Evidence) -> str:
     """One line of a completion item's evidence, people as mentions, links as links."""
     return "".join(
@@ -80,6 +84,7 @@ def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
         HeaderBlock(text="War room"[:150]),
         context(f"{name} · updated {local_time(now, zone, '%H:%M:%S %Z')} (reopen to refresh)"),
         section(_flags(d, zone)),
+        _provider_health(d),
         section("*KPIs*\n" + "\n".join(d.kpis)),
         section(_requests(d)),
         section(_checklists(d, zone)),

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.cadence.runs import PostNotes
+from bot.flags.health import HEALTH_PREFIX
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.playbook import Playbook, Shift, parse_duration
 from bot.slack_out.messages.common import context, local_time, who
@@ -83,8 +84,7 @@ def checklist_message(
             ],
         ),
     ]
-    if state.live:
-        blocks.append(context("Live: " + " · ".join(state.live)))
+    blocks.extend(live_blocks(state.live or []))
     if state.acknowledged_by:
         blocks.append(
             context(
@@ -108,6 +108,16 @@ def checklist_message(
             )
         )
     return f"{title}: {len(state.ticked)}/{len(state.items)} done", blocks
+
+
+def live_blocks(live: list[str]) -> list[Block]:
+    """The flag provider's health on a line of its own, then the live metric values."""
+    health = [line for line in live if line.startswith(HEALTH_PREFIX)]
+    metrics = [line for line in live if not line.startswith(HEALTH_PREFIX)]
+    blocks: list[Block] = [context(line) for line in health]
+    if metrics:
+        blocks.append(context("Live: " + " · ".join(metrics)))
+    return blocks
 
 
 def sync_message(book: Playbook) -> tuple[str, list[Block]]:
