@@ -9,24 +9,36 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.clock import FakeClock
 from bot.flags.evaluation import FlagRules
 from bot.flags.flagd import flagd_document
-from tests.test_ofrep import (  # noqa: F401 - the fixture
+from bot.playbook import Playbook
+from bot.settings import Settings
+from tests.test_ofrep import (
     FLAG,
     KEYS,
     OFREP_TOKEN,
     OfrepBot,
-    ofrep_bot,
     rollback,
+    running_bot,
     set_25,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def ofrep_bot(
+    settings: Settings, playbook: Playbook, clock: FakeClock, tmp_path: Path
+) -> Iterator[OfrepBot]:
+    with running_bot(settings, playbook, clock, tmp_path) as bot:
+        yield bot
 
 
 def flagd_client(path: Path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +72,11 @@ def serve(services: Services) -> tuple[str, uvicorn.Server, threading.Thread, ob
     return f"http://{host}:{port}", server, thread, sock
 
 
-@pytest.fixture
-def ofrep_bot(
+@contextmanager
+def running_bot(
     settings: Settings, playbook: Playbook, clock: FakeClock, tmp_path: Path
 ) -> Iterator[OfrepBot]:
+    """The app with an OFREP token and a flagd file, served on a real socket."""
     flagd_file = tmp_path / "flags.flagd.json"
     configured = settings.model_copy(
         update={
@@ -89,6 +91,14 @@ def ofrep_bot(
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def ofrep_bot(
+    settings: Settings, playbook: Playbook, clock: FakeClock, tmp_path: Path
+) -> Iterator[OfrepBot]:
+    with running_bot(settings, playbook, clock, tmp_path) as bot:
+        yield bot
 
 
 def set_25(bot: OfrepBot) -> None:

@@ -8,22 +8,34 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_ofrep import (  # noqa: F401 - the fixture
+from bot.clock import FakeClock
+from bot.playbook import Playbook
+from bot.settings import Settings
+from tests.test_ofrep import (
     FLAG,
     OFREP_TOKEN,
     TOLERANCE,
     OfrepBot,
-    ofrep_bot,
     rollback,
+    running_bot,
     set_25,
 )
 
 HERE = Path(__file__).parent / "node" / "openfeature"
 NODE = shutil.which("node")
+
+
+@pytest.fixture
+def ofrep_bot(
+    settings: Settings, playbook: Playbook, clock: FakeClock, tmp_path: Path
+) -> Iterator[OfrepBot]:
+    with running_bot(settings, playbook, clock, tmp_path) as bot:
+        yield bot
 
 
 def node(*args: str) -> str:
