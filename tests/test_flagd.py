@@ -161,3 +161,24 @@ def test_export_command(tmp_path: Path, db_url: str) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "invalid choice: 'yaml'" in bad.stderr
+
+
+def test_mirror_runs_hooks_after_a_change_only(services, caplog) -> None:
+    from bot.flags.base import FlagProviderError
+    from bot.flags.flagd_mirror import MirroredProvider
+
+    calls: list[str] = []
+
+    def boom() -> None:
+        raise OSError("disk full")
+
+    inner = services.rollout.flags.inner
+    mirrored = MirroredProvider(inner, [boom, lambda: calls.append("after")])
+    view = mirrored.set(FLAG, 25, ["internal_beta"], "U0SRE00001")
+    assert view.percent == 25 and inner.get(FLAG).percent == 25  # the hook's failure undid nothing
+    assert calls == ["after"] and "flags.mirror_failed" in caplog.text
+    with pytest.raises(FlagProviderError):
+        mirrored.set("NO_SUCH_FLAG", 25, ["internal_beta"], "U0SRE00001")
+    assert calls == ["after"]  # a failed change runs no hook
+    mirrored.add_user_rule(FLAG, "external_beta", "user-1")
+    assert calls == ["after", "after"]
