@@ -227,3 +227,18 @@ def test_python_sdk_quarter_same_monotonic_and_rollback(ofrep_bot: OfrepBot) -> 
     rollback(ofrep_bot)  # this replica's change drops the cache at once
     assert not enabled_keys(client, "external_beta", few)
     assert enabled_keys(client, keys=few) == at_10
+
+
+def test_another_replicas_change_is_seen_within_the_cache_second(
+    ofrep_bot: OfrepBot, settings: Settings, playbook: Playbook, clock: FakeClock
+) -> None:
+    ctx = {"targetingKey": "user-3", "segment": "external_beta"}
+    etag = ofrep_bot.bulk(ctx).headers["etag"]
+    other = build_services(settings, playbook, clock)  # a second replica, the same database
+    other.rollout.set_flag(SRE, FLAG, "25", "internal_beta,external_beta", "from replica 2")
+    started = time.monotonic()
+    while (answer := ofrep_bot.bulk(ctx, etag)).status_code == 304:
+        assert time.monotonic() - started < 3, "the change was not seen"
+        time.sleep(0.05)
+    assert answer.status_code == 200 and time.monotonic() - started < 2
+    assert {f["key"]: f["reason"] for f in answer.json()["flags"]}[FLAG] == "SPLIT"
