@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 
 from bot.services import Services
 from bot.slack_out.clients import async_client
-from bot.web import ApiTokens, build_web
+from bot.web import ApiTokens, Ofrep, build_web
 from handlers import events, feedback, home, middleware, rollback, rollout, schedule
 
 
@@ -58,4 +58,5 @@ def build_asgi(services: Services, signing_secret: str | None = None) -> Starlet
         ),
         health=services.health,
         registry=services.metrics.registry,
+        ofrep=Ofrep(services.ofrep, settings.warroom_ofrep_token) if services.ofrep else None,
     )

@@ -1,5 +1,5 @@
 """`warroom` — the command line: check, db, audit, serve, run, local, schedule, rules,
-backtest, export."""
+backtest, export, flags."""
 
 from __future__ import annotations
 
@@ -336,6 +336,21 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
+    """The embedded store as a flagd flag-definitions file (standard output, or --out
+    replaced atomically)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.flags.flagd import export_flagd
+    from storage import migrate
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    count = export_flagd(engine, args.out or sys.stdout)
+    print(f"exported {count} flag(s) as {args.format}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -370,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="local 'YYYY-MM-DD [HH:MM]' or ISO-8601")
     export.add_argument("--out", help="a file (default: standard output)")
     export.set_defaults(fn=cmd_export)
+    flags = sub.add_parser("flags", help="the embedded flag store")
+    flags.add_argument("action", choices=["export"])
+    flags.add_argument("--format", choices=["flagd"], default="flagd")
+    flags.add_argument("--out", help="a file, replaced atomically (default: standard output)")
+    flags.set_defaults(fn=cmd_flags)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
     local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")

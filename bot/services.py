@@ -24,8 +24,11 @@ from bot.cadence.runs import Handler, report_handler
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
 from bot.feedback import FeedbackService
+from bot.flags.base import FlagProvider
 from bot.flags.factory import build_provider
+from bot.flags.flagd_mirror import MirroredProvider, flagd_writer
 from bot.flags.health import provider_line
+from bot.flags.ofrep import OfrepStore
 from bot.home import HomeService
 from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
@@ -100,6 +103,7 @@ class Services:
     completion: CompletionService
     home: HomeService
     background: Background = field(default_factory=Background)
+    ofrep: OfrepStore | None = None  # the embedded store served over OFREP (embedded only)
 
     def kpi_lines(self) -> list[str]:
         """The launch KPIs' live values as lines for people (no Prometheus: says so)."""
@@ -200,14 +204,27 @@ def _base(settings: Settings, playbook: Playbook, clock: Clock, upgrade_db: bool
     )
 
 
-def _rollout(b: _Base) -> RolloutService:
-    announcer = WarRoomAnnouncer(b.poster, b.playbook.channels.war_room, b.playbook.zone)
+def _flags(b: _Base) -> tuple[FlagProvider, OfrepStore | None]:
+    """The playbook's provider; the embedded one is also served over OFREP and, with
+    WARROOM_FLAGD_FILE, mirrored to a flagd file after every change."""
     flags = build_provider(b.playbook, b.settings, b.engine, b.clock)
+    if flags.name != "embedded":
+        return flags, None
+    store = OfrepStore(b.engine)
+    hooks = [store.invalidate]
+    if b.settings.warroom_flagd_file:
+        hooks.append(flagd_writer(b.engine, b.settings.warroom_flagd_file))
+    return MirroredProvider(flags, hooks), store
+
+
+def _rollout(b: _Base) -> tuple[RolloutService, OfrepStore | None]:
+    announcer = WarRoomAnnouncer(b.poster, b.playbook.channels.war_room, b.playbook.zone)
+    flags, store = _flags(b)
     rollout = RolloutService(
         b.engine, b.playbook, flags, b.authz, b.clock, announcer, on_launch=b.background.resync
     )
     rollout.seed_flags()
-    return rollout
+    return rollout, store
 
 
 def _rollback(
@@ -345,7 +362,7 @@ def build_services(
         clock or SystemClock(),
         upgrade_db,
     )
-    rollout = _rollout(b)
+    rollout, ofrep = _rollout(b)
     rollback, runbook = _rollback(b, rollout, sleep)
     planner, checklists, council, posts = _cadence(b, rollout)
     feedback = FeedbackService(
@@ -383,4 +400,5 @@ def build_services(
         completion=completion,
         home=_home(b, rollout, rollback, completion, planner),
         background=b.background,
+        ofrep=ofrep,
     )

@@ -1,10 +1,11 @@
 """The one ASGI app: /slack/events, /healthz, /api/freeze, /metrics, /hooks/alertmanager,
-/api/feedback, /api/tickets. Each endpoint is a small object holding only what it uses."""
+/api/feedback, /api/tickets, /ofrep/v1/evaluate/flags[/{key}]. Each endpoint is a small object holding only what it uses."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.feedback import FeedbackIn, FeedbackService, TextTooLong
+from bot.flags.evaluation import PARSE_ERROR
+from bot.flags.ofrep import OfrepAnswer, OfrepStore, answer_bulk, answer_one
 from bot.metrics.alertmanager import TriggerSink, handle_alerts
 from bot.rollout import RolloutService
 from bot.tickets import TicketEvent, TicketService
@@ -172,6 +175,64 @@ class TicketIntake:
         return JSONResponse({"kept": True, "id": ticket.id, "answered": bool(ticket.answered_at)})
 
 
+@dataclass(frozen=True)
+class Ofrep:
+    """The embedded store over the OpenFeature Remote Evaluation Protocol. Bearer-protected
+    (WARROOM_OFREP_TOKEN; unset: 401, closed). The store is cached (`OfrepStore`), so an
+    evaluation is pure work on the event loop; only a stale cache reads the database."""
+
+    store: OfrepStore
+    token: SecretStr | None
+
+    async def _snapshot_and_body(self, request: Request) -> tuple[Any, Any] | Response:
+        if not bearer_ok(request, self.token):
+            return JSONResponse(
+                {"errorCode": "GENERAL", "errorDetails": "a valid bearer token is required"},
+                status_code=401,
+            )
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = _NOT_JSON
+        snapshot = self.store.fresh() or await asyncio.to_thread(self.store.snapshot)
+        return snapshot, body
+
+    async def one(self, request: Request) -> Response:
+        got = await self._snapshot_and_body(request)
+        if isinstance(got, Response):
+            return got
+        snapshot, body = got
+        key = request.path_params["key"]
+        if body is _NOT_JSON:
+            return _ofrep(OfrepAnswer(400, _not_json(key)))
+        return _ofrep(answer_one(snapshot, key, body))
+
+    async def bulk(self, request: Request) -> Response:
+        got = await self._snapshot_and_body(request)
+        if isinstance(got, Response):
+            return got
+        snapshot, body = got
+        if body is _NOT_JSON:
+            return _ofrep(OfrepAnswer(400, _not_json(None)))
+        return _ofrep(answer_bulk(snapshot, body, request.headers.get("if-none-match")))
+
+
+_NOT_JSON = object()
+
+
+def _not_json(key: str | None) -> dict[str, Any]:
+    body = {"errorCode": PARSE_ERROR, "errorDetails": "the request body is not valid JSON"}
+    return {"key": key, **body} if key else body
+
+
+def _ofrep(answer: OfrepAnswer) -> Response:
+    headers = {"ETag": answer.etag} if answer.etag else None
+    if answer.body is None:
+        return Response(status_code=answer.status, headers=headers)
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
 def build_web(
     app: AsyncApp,
     *,
@@ -183,6 +244,7 @@ def build_web(
     tokens: ApiTokens,
     health: Callable[[], dict[str, Any]],
     registry: CollectorRegistry,
+    ofrep: Ofrep | None = None,
 ) -> Starlette:
     slack = AsyncSlackRequestHandler(app)
 
@@ -195,8 +257,17 @@ def build_web(
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    ofrep_routes = (
+        [
+            Route("/ofrep/v1/evaluate/flags", ofrep.bulk, methods=["POST"]),
+            Route("/ofrep/v1/evaluate/flags/{key}", ofrep.one, methods=["POST"]),
+        ]
+        if ofrep
+        else []
+    )
     return Starlette(
         routes=[
+            *ofrep_routes,
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/freeze", FreezeGate(rollout).get, methods=["GET"]),
