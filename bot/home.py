@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot.cadence.plan import Occurrence, local_instant
 from bot.clock import Clock
 from bot.completion import CompletionService, ItemState
+from bot.errors import DependencyError
 from bot.flags.base import FlagView
 from bot.flags.health import provider_line
 from bot.playbook import Playbook
@@ -49,6 +50,8 @@ class Dashboard:
     completion: list[ItemState]
     roles: set[str]
     provider_health: str = ""  # "Flag provider (http): ✅ 2 of 2 launch flags"
+    changed_outside: frozenset[str] = frozenset()  # flags changed outside warroom
+    flags_problem: str = ""  # why the flags could not be read (the rest still shows)
 
 
 class HomeService:
@@ -75,10 +78,16 @@ class HomeService:
         self.roles_of = roles_of
 
     def dashboard(self, user: str) -> Dashboard:
-        status = self.rollout.status()
+        try:
+            status = self.rollout.status()
+            flags, outside, problem = status.flags, status.changed_outside, ""
+        except DependencyError as exc:  # the flag service is down: show the rest anyway
+            flags, outside, problem = [], frozenset(), exc.message
         return Dashboard(
-            flags=status.flags,
-            freeze=status.freeze,
+            flags=flags,
+            changed_outside=outside,
+            flags_problem=problem,
+            freeze=self.rollout.freeze_state(),
             kpis=self.kpi_lines() + self.todays_measured(),
             open_requests=[
                 v for v in self.rollback.recent(20) if v.request.status in OPEN_STATUSES

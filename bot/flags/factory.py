@@ -12,6 +12,7 @@ from bot.flags.base import FlagProvider
 from bot.flags.embedded import EmbeddedFlagProvider
 from bot.flags.health import check_health, health_line
 from bot.flags.http import HttpFlagProvider
+from bot.flags.unleash import UnleashProvider
 from bot.playbook import Playbook
 from bot.settings import Settings
 from storage.db import make_engine
@@ -33,6 +34,16 @@ def setup_problems(playbook: Playbook, settings: Settings) -> list[str]:
             "FLAGS_HTTP_URL is not set: the playbook's flag_provider.kind is http "
             "(the in-house flag service's base URL, e.g. http://feature-flags-service:8080)"
         ]
+    if kind == "unleash":
+        missing = []
+        if not settings.unleash_url:
+            missing.append(
+                "UNLEASH_URL is not set: the playbook's flag_provider.kind is unleash "
+                "(Unleash's base URL, e.g. http://unleash:4242)"
+            )
+        if not settings.unleash_admin_token:
+            missing.append("UNLEASH_ADMIN_TOKEN is not set (an admin API token, *:*.…)")
+        return missing
     return []
 
 
@@ -52,7 +63,13 @@ def build_provider(
             playbook.flag_provider.http,
             known_flags=playbook.flags,
         )
-    raise ValueError(f"flag provider {kind!r} is not built yet")
+    token = settings.unleash_admin_token
+    return UnleashProvider(
+        settings.unleash_url or "",
+        token.get_secret_value() if token else "",
+        playbook.flag_provider.unleash,
+        known_flags=playbook.flags,
+    )
 
 
 @dataclass(frozen=True)

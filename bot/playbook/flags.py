@@ -11,10 +11,19 @@ from bot.playbook.base import _Strict
 
 
 class UnleashSettings(_Strict):
-    """Unleash's Admin API (UNLEASH_URL, UNLEASH_ADMIN_TOKEN in the environment)."""
+    """Unleash's Admin API (UNLEASH_URL, UNLEASH_ADMIN_TOKEN in the environment). warroom's
+    launch percentage is the `rollout` of one flexibleRollout strategy titled `strategy_title`,
+    its segments an `IN` constraint on the context field `segment_field`; a per-user rule is
+    any other strategy with a `userId` constraint, its segment that of its `segment_field`
+    constraint."""
 
     project: str = "default"
     environment: str = "production"
+    strategy_title: str = "warroom"
+    segment_field: str = "segment"
+    timeout_seconds: float = Field(5, gt=0)
+    attempts: int = Field(3, ge=1, le=10)
+    backoff_seconds: float = Field(0.2, ge=0)
 
 
 class HttpCall(_Strict):

@@ -38,6 +38,8 @@ class RolloutStatus:
     launch_at: datetime | None
     last_changes: dict[str, DecisionRecord]
     provider: str
+    # flags whose latest state was changed outside warroom (seen, recorded, not overwritten)
+    changed_outside: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

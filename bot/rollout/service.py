@@ -19,10 +19,10 @@ from bot.authz import SYSTEM_ACTOR, Authorizer
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import DependencyError, Refusal
-from bot.flags.base import FlagProvider, FlagProviderError
+from bot.flags.base import FlagConflict, FlagProvider, FlagProviderError, FlagView
 from bot.observability import log_event
 from bot.playbook import Playbook
-from bot.rollout import inputs
+from bot.rollout import drift, inputs
 from bot.rollout.freeze import freeze_in, unfreeze_in
 from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
 from bot.timeparse import parse_launch_time
@@ -89,9 +89,16 @@ class RolloutService:
                 f"The flag provider ({self.flags.name}) did not answer: {exc.message}",
                 "Check the flag service; nothing was changed.",
             ) from None
-        last = decision_log.last_for(self.engine, "rollout.set", [f.name for f in flags])
+        names = [f.name for f in flags]
+        outside: frozenset[str] = frozenset()
+        if not self.flags.recorded_changes_only:
+            drift.observe(self.engine, self.flags.name, flags, self.clock.now())
+            outside = frozenset(drift.outside_since_last(self.engine, names))
+        last = decision_log.last_for(self.engine, "rollout.set", names)
         row = self._state_row()
-        return RolloutStatus(flags, FreezeState.of(row), row.launch_at, last, self.flags.name)
+        return RolloutStatus(
+            flags, FreezeState.of(row), row.launch_at, last, self.flags.name, outside
+        )
 
     def history(self, count_text: str | None = None) -> list[DecisionRecord]:
         return decision_log.recent(self.engine, inputs.parse_history_count(count_text))
@@ -134,8 +141,17 @@ class RolloutService:
         self.authz.require(actor, "rollout.set")
         self._refuse_if_frozen()
         try:
-            before = self.flags.get(flag)
-            after = self.flags.set(flag, percent, segments or before.segments, actor)
+            before = self._current(flag)
+            after = self.flags.set(
+                flag, percent, segments or before.segments, actor, expected_version=before.version
+            )
+        except FlagConflict:
+            now = self.flags.get(flag)
+            raise Refusal(
+                f"`{flag}` changed in {self.flags.name} while you asked: it is now "
+                f"{now.percent} % ({', '.join(now.segments) or 'no segment'}). Nothing was changed.",
+                "Look at `/rollout status`, then run the command again if it still holds.",
+            ) from None
         except FlagProviderError as exc:
             self._record_failed(actor, "rollout.set", flag, percent, segments, reason, exc)
             raise DependencyError(
@@ -222,10 +238,12 @@ class RolloutService:
         """The rollback runbook's revert: past the freeze (the freeze exists to protect this),
         recorded as the bot's decision. Idempotent: a flag already there is left alone."""
         try:
-            before = self.flags.get(flag)
+            before = self._current(flag)
             if before.percent == percent and before.segments == segments:
                 return before.as_record()
-            after = self.flags.set(flag, percent, segments, SYSTEM_ACTOR)
+            after = self.flags.set(
+                flag, percent, segments, SYSTEM_ACTOR, expected_version=before.version
+            )
         except FlagProviderError as exc:
             self._record_failed(
                 SYSTEM_ACTOR, "rollback.revert", flag, percent, segments, reason, exc
@@ -281,6 +299,14 @@ class RolloutService:
             )
 
     # ---- helpers -------------------------------------------------------------------------
+    def _current(self, flag: str) -> FlagView:
+        """The flag as the provider holds it now; a change made outside warroom is recorded
+        first, so the decision that follows starts from what really was."""
+        view = self.flags.get(flag)
+        if not self.flags.recorded_changes_only:
+            drift.observe(self.engine, self.flags.name, [view], self.clock.now())
+        return view
+
     def _record_failed(
         self,
         actor: str,

@@ -23,8 +23,12 @@ from bot.slack_out.messages.common import context, local_time, section, who
 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:
     lines = [
-        f"• *{f.name}*: {f.percent} % — {', '.join(f.segments) or 'no segment'}" for f in d.flags
+        f"• *{f.name}*: {f.percent} % — {', '.join(f.segments) or 'no segment'}"
+        + (" · :warning: changed outside warroom" if f.name in d.changed_outside else "")
+        for f in d.flags
     ]
+    if d.flags_problem:
+        lines.append(f":x: {d.flags_problem}")
     if d.freeze.frozen:
         lines.append(
             f":ice_cube: frozen by {who(d.freeze.by)} {local_time(d.freeze.at, zone)}: "

@@ -56,12 +56,17 @@ def _freeze_block(freeze: FreezeState, zone: ZoneInfo) -> Block:
     return SectionBlock(text=MarkdownTextObject(text=text))
 
 
-def _flag_blocks(flag: FlagView, last: DecisionRecord | None, zone: ZoneInfo) -> list[Block]:
+def _flag_blocks(
+    flag: FlagView, last: DecisionRecord | None, zone: ZoneInfo, outside: bool = False
+) -> list[Block]:
     change = (
         f"last change {local_time(last.at, zone)} by {who(last.actor)}"
         if last
         else "no change recorded yet"
     )
+    if outside:
+        change = f":warning: changed outside warroom (recorded as seen) · {change}"
+
     rules = f" · {flag.user_rules} user rule(s)" if flag.user_rules else ""
     return [
         SectionBlock(
@@ -96,7 +101,8 @@ def status_message(
 ) -> tuple[str, list[Block]]:
     blocks: list[Block] = [HeaderBlock(text="Rollout status"), _freeze_block(status.freeze, zone)]
     for flag in status.flags:
-        blocks += _flag_blocks(flag, status.last_changes.get(flag.name), zone)
+        outside = flag.name in status.changed_outside
+        blocks += _flag_blocks(flag, status.last_changes.get(flag.name), zone, outside)
     if kpis:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="*KPIs*\n" + "\n".join(kpis))))
     blocks.append(DividerBlock())
