@@ -127,8 +127,8 @@ def test_a_change_in_unleash_is_seen_as_drift_and_recorded_once(
 def test_a_set_on_a_stale_view_is_refused(
     settings: Settings,
     clock: FakeClock,
-    unleash_server: Unleash,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    unleash_server: Unleash,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reset_flags(unleash_server, LAUNCH_FLAGS)
     services = unleash_services(settings, rollback_playbook(), clock, unleash_server)
