@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.cli_check import cmd_check, fail
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
-from bot.settings import SLACK_DEFAULT_API_URL, Settings
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -33,111 +34,13 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        _fail("settings", [_setting_problem(e) for e in exc.errors()])
+        fail("settings", [_setting_problem(e) for e in exc.errors()])
         raise SystemExit(2) from None
 
 
 def _setting_problem(error: ErrorDetails) -> str:
     name = str(error["loc"][0]).upper() if error["loc"] else "(settings)"
     return f"{name}: {error['msg'].removeprefix('Value error, ')}"
-
-
-def _fail(what: str, problems: list[str]) -> None:
-    print(f"warroom: {what}: {len(problems)} problem(s):", file=sys.stderr)
-    for problem in problems:
-        print(f"  - {problem}", file=sys.stderr)
-
-
-def _print_playbook(settings: Settings, book: Playbook) -> None:
-    source = settings.warroom_playbook or "bundled default"
-    print(f"playbook: OK ({source}) — {book.name}")
-    print(
-        f"  timezone {book.timezone}; war room {book.channels.war_room}; "
-        f"flags {', '.join(book.flags)}; segments {', '.join(book.segments)}"
-    )
-    print(
-        f"  {len(book.shifts)} shifts, {len(book.milestones)} milestones, "
-        f"{len(book.triggers)} triggers, {len(book.kpis)} KPIs, roles: "
-        + ", ".join(f"{r} ({len(m)})" for r, m in book.roles.items())
-    )
-
-
-def _line(name: str, configured: bool, detail: str) -> None:
-    print(f"  {name:<26} {'set' if configured else 'not set':<8} {detail}")
-
-
-def _print_settings(settings: Settings) -> None:
-    print("settings:")
-    _line("SLACK_BOT_TOKEN", bool(settings.slack_bot_token), "needed by serve and run")
-    _line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
-    _line("SLACK_APP_TOKEN", bool(settings.slack_app_token), "needed by run (Socket Mode)")
-    custom_api = settings.slack_api_url != SLACK_DEFAULT_API_URL
-    _line("SLACK_API_URL", custom_api, settings.slack_api_url)
-    _line("DATABASE_URL", True, _safe_url(settings.database_url))
-    _line(
-        "PROMETHEUS_URL",
-        bool(settings.prometheus_url),
-        "live values and the trigger evaluator"
-        if settings.prometheus_url
-        else "no live values; no trigger evaluation",
-    )
-    _line(
-        "WARROOM_ALERTMANAGER_TOKEN",
-        bool(settings.warroom_alertmanager_token),
-        "POST /hooks/alertmanager",
-    )
-    _line("PAGERDUTY_ROUTING_KEY", bool(settings.pagerduty_routing_key), "paging on triggers")
-    _line("WARROOM_FEEDBACK_TOKEN", bool(settings.warroom_feedback_token), "POST /api/feedback")
-    _line("WARROOM_TICKETS_TOKEN", bool(settings.warroom_tickets_token), "POST /api/tickets")
-
-
-def _print_integrations(settings: Settings, book: Playbook) -> None:
-    integrations = book.integrations
-    jira_secrets = bool(settings.jira_email and settings.jira_api_token)
-    print("rollback runbook integrations (playbook `integrations`):")
-    for name, configured, secret in (
-        ("cache clearing", integrations.cache_clear_url, None),
-        ("maintenance banner", integrations.banner_url, None),
-        ("support email (SMTP)", integrations.email, None),
-        ("Jira incident", integrations.jira, jira_secrets),
-    ):
-        state = "configured" if configured else "not configured (the step is skipped)"
-        if configured and secret is False:
-            state += " — JIRA_EMAIL / JIRA_API_TOKEN not set"
-        print(f"  {name:<22} {state}")
-
-
-def cmd_check(_: argparse.Namespace, settings: Settings) -> int:
-    try:
-        book = load_playbook(settings.warroom_playbook)
-    except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
-        return 2
-    _print_playbook(settings, book)
-    _print_settings(settings)
-    _print_integrations(settings, book)
-    flags = _check_flag_provider(settings, book)
-    ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
-    print("ready for: " + ", ".join(["local", *ready]))
-    return flags
-
-
-def _check_flag_provider(settings: Settings, book: Playbook) -> int:
-    """The provider the playbook names, tested (bot.flags.factory.check_provider)."""
-    from bot.clock import SystemClock
-    from bot.flags.factory import check_provider
-
-    result = check_provider(book, settings, SystemClock())
-    print(result.line)
-    if result.problems:
-        _fail(f"flag provider ({book.flag_provider.kind})", result.problems)
-    return result.code
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _playbook_and_times(
@@ -152,9 +55,9 @@ def _playbook_and_times(
         book = load_playbook(settings.warroom_playbook)
         return book, [None if t is None else parse_launch_time(t, book.zone) for t in texts]
     except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+        fail(f"playbook {exc.source}", exc.problems)
     except Refusal as exc:
-        _fail(option, [str(exc)])
+        fail(option, [str(exc)])
     return None
 
 
@@ -192,12 +95,12 @@ def _services_or_exit(settings: Settings, mode: str) -> Services:
 
     problems = settings.problems_for(mode)
     if problems:
-        _fail(f"cannot start `{mode}`", problems + ["try `warroom local` to run without Slack"])
+        fail(f"cannot start `{mode}`", problems + ["try `warroom local` to run without Slack"])
         raise SystemExit(2)
     try:
         return build_services(settings)
     except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+        fail(f"playbook {exc.source}", exc.problems)
         raise SystemExit(2) from None
 
 
@@ -242,7 +145,7 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     try:
         workspace = LocalWorkspace(settings, sys.stdout, user=args.as_)
     except PlaybookError as exc:
-        _fail(f"playbook {exc.source}", exc.problems)
+        fail(f"playbook {exc.source}", exc.problems)
         return 2
     asyncio.run(workspace.run(sys.stdin, prompt=sys.stdin.isatty()))
     return 0
@@ -287,7 +190,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.metrics.prometheus import PrometheusReader
 
     if not settings.prometheus_url:
-        _fail("backtest", ["PROMETHEUS_URL is not set"])
+        fail("backtest", ["PROMETHEUS_URL is not set"])
         return 2
     loaded = _playbook_and_times(settings, "--from/--to", args.from_, args.to)
     if loaded is None:
@@ -299,7 +202,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     try:
         events = backtest(book, reader, start, end, args.step)
     except IntegrationError as exc:
-        _fail("backtest", [exc.message])
+        fail("backtest", [exc.message])
         return 1
     for at, trigger, event, value in events:
         shown = f"{value:g}" if value is not None else "no data"
@@ -321,7 +224,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     book, (since,) = loaded
     if args.format == "md" and args.what != "reports":
-        _fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
+        fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
         return 2
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)

@@ -30,10 +30,9 @@ from bot.flags.flagd_mirror import MirroredProvider, flagd_writer
 from bot.flags.health import provider_line
 from bot.flags.ofrep import OfrepStore
 from bot.home import HomeService
-from bot.integrations import IntegrationError
 from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
-from bot.metrics.kpis import kpi_lines
+from bot.metrics.kpis import kpi_lines, live_values
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
 from bot.playbook import Playbook, load_playbook
@@ -137,24 +136,6 @@ class Services:
         self.background.stopping.set()
         if self.background.scheduler:
             self.background.scheduler.stop()
-
-
-def live_values(reader: PrometheusReader, playbook: Playbook, names: list[str]) -> dict[str, str]:
-    """Current values for people: the number, its unit and its freshness, or why not."""
-    values = {}
-    for name in names:
-        try:
-            reading = reader.read(name)
-        except IntegrationError as exc:
-            values[name] = f"could not read: {exc.message}"
-            continue
-        if reading is None:
-            values[name] = "no data from Prometheus"
-        else:
-            unit = playbook.metrics[name].unit
-            at = reading.at.astimezone(playbook.zone).strftime("%H:%M:%S")
-            values[name] = f"{reading.value:.4g} {unit} (as of {at})"
-    return values
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ class BrokenProvider:
     def get(self, flag):
         return self.inner.get(flag)
 
-    def set(self, flag, percent, segments, actor):
+    def set(self, flag, percent, segments, actor, expected_version=None):
         raise FlagProviderError("connection refused", flag)
 
     def clear_user_rules(self, flag, segments, actor):

@@ -144,11 +144,11 @@ class FlakyProvider:
     def __getattr__(self, name):  # type: ignore[no-untyped-def]
         return getattr(self.inner, name)
 
-    def set(self, flag, percent, segments, actor):  # type: ignore[no-untyped-def]
+    def set(self, flag, percent, segments, actor, expected_version=None):  # type: ignore[no-untyped-def]
         if self.failures > 0:
             self.failures -= 1
             raise FlagProviderError("503 from the flag service", flag)
-        return self.inner.set(flag, percent, segments, actor)
+        return self.inner.set(flag, percent, segments, actor, expected_version)
 
 
 def test_flag_provider_failing_twice_is_retried(

@@ -62,3 +62,21 @@ def kpi_lines(
         at = reading.at.astimezone(book.zone).strftime("%H:%M:%S")
         lines.append(f"{mark} {kpi.metric}: {reading.value:.4g} {spec.unit} — {goal} (as of {at})")
     return lines
+
+
+def live_values(reader: MetricsReader, playbook: Playbook, names: list[str]) -> dict[str, str]:
+    """Current values for people: the number, its unit and its freshness, or why not."""
+    values = {}
+    for name in names:
+        try:
+            reading = reader.read(name)
+        except IntegrationError as exc:
+            values[name] = f"could not read: {exc.message}"
+            continue
+        if reading is None:
+            values[name] = "no data from Prometheus"
+        else:
+            unit = playbook.metrics[name].unit
+            at = reading.at.astimezone(playbook.zone).strftime("%H:%M:%S")
+            values[name] = f"{reading.value:.4g} {unit} (as of {at})"
+    return values
