@@ -86,6 +86,21 @@ def test_sign_off_rules(live_bot: LiveBot, requester, clickers, status, refusal)
         assert not buttons(message)
 
 
+def test_approve_asks_for_confirmation_and_says_what_the_last_sign_off_starts(
+    live_bot: LiveBot,
+) -> None:
+    message = open_request(live_bot)
+    first = buttons(message)[APPROVE]["confirm"]
+    assert "first sign-off" in first["text"]["text"]
+    click(live_bot, PRODUCT, APPROVE, "1", message)
+    live_bot.fake.wait_for(lambda f: "product*: <@" in str(message.blocks))
+    last = buttons(message)[APPROVE]["confirm"]
+    assert last["title"]["text"] == "Start the production rollback?"
+    assert "last sign-off: the runbook starts now" in last["text"]["text"]
+    assert "SMART_PRICING to 10 % (internal_beta)" in last["text"]["text"]
+    assert last["confirm"]["text"] == "Approve and roll back"
+
+
 def test_double_click_and_simultaneous_clicks_sign_once(live_bot: LiveBot) -> None:
     message = open_request(live_bot)
     threads = [

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     DividerBlock,
     HeaderBlock,
     InputBlock,
@@ -25,6 +22,7 @@ from bot.playbook import Playbook
 from bot.rollback.model import MttrGoal, RequestView
 from bot.rollback.steps import STEP_TITLES
 from bot.slack_out.messages.common import context, local_time, section, who
+from bot.slack_out.messages.rollback_buttons import button, flag_state, request_buttons
 from storage.models import RollbackRequest, RunbookSignature, RunbookStep
 from storage.status import RollbackStatus, StepStatus
 
@@ -61,22 +59,6 @@ def _who(requested_by: str) -> str:
     return who(requested_by)
 
 
-def _state(state: dict[str, Any] | None) -> str:
-    if not state:
-        return "?"
-    return f"{state['percent']} % ({', '.join(state['segments'])})"
-
-
-def _button(
-    text: str,
-    action: str,
-    value: str,
-    style: str | None = None,
-    confirm: ConfirmObject | None = None,
-) -> ButtonElement:
-    return ButtonElement(text=text, action_id=action, value=value, style=style, confirm=confirm)
-
-
 def request_message(
     view: RequestView, zone: ZoneInfo, goal: MttrGoal | None = None
 ) -> tuple[str, list[Block]]:
@@ -94,7 +76,9 @@ def request_message(
         ),
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*{flag}*\n{_state(t['before'])} → {_state(t['after'])}")
+                MarkdownTextObject(
+                    text=f"*{flag}*\n{flag_state(t['before'])} → {flag_state(t['after'])}"
+                )
                 for flag, t in view.targets.items()
             ][:10]
         ),
@@ -112,7 +96,7 @@ def request_message(
         )
     if view.mttr_seconds is not None:
         blocks.append(context(mttr_text(view.mttr_seconds, goal)))
-    buttons = _buttons(view)
+    buttons = request_buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id=RollbackBlock.ACTIONS, elements=buttons))
     footer = _footer(r, zone)
@@ -167,57 +151,6 @@ def _step_line(number: int, s: RunbookStep) -> str:
     if s.status == StepStatus.RUNNING and s.attempts > 1:
         line += f" (try {s.attempts})"
     return line
-
-
-def _buttons(view: RequestView) -> list[ButtonElement]:
-    r, rid = view.request, str(view.request.id)
-    buttons: list[ButtonElement] = []
-    missing = [role for role in view.sign_off_roles if view.approval_for(role) is None]
-    if r.status == Status.OPEN:
-        buttons.append(_button("Approve", RollbackAction.APPROVE, rid, "primary"))
-        buttons.append(_button("Reject", RollbackAction.REJECT, rid, "danger"))
-        if r.critical:
-            buttons.append(_break_glass_button(rid))
-    elif r.status not in (Status.REJECTED, Status.EXPIRED) and missing:
-        buttons.append(
-            _button(f"Sign off ({', '.join(missing)})", RollbackAction.APPROVE, rid, "primary")
-        )
-    if r.status == Status.FAILED:
-        buttons.append(_button("Retry step", RollbackAction.RETRY_STEP, rid, "primary"))
-        buttons.append(_by_hand_button(rid))
-    waiting = any(s.name == "verify" and s.status == StepStatus.WAITING for s in view.steps)
-    if r.status == Status.EXECUTING and waiting:
-        buttons.append(_button("Metrics OK", RollbackAction.CONFIRM_METRICS, rid, "primary"))
-    return buttons
-
-
-def _break_glass_button(rid: str) -> ButtonElement:
-    return _button(
-        "Break glass: execute now",
-        RollbackAction.BREAK_GLASS,
-        rid,
-        "danger",
-        ConfirmObject(
-            title="Execute the rollback now?",
-            text="The runbook starts at once; the sign-offs are collected after.",
-            confirm="Execute",
-            deny="Wait for sign-off",
-        ),
-    )
-
-
-def _by_hand_button(rid: str) -> ButtonElement:
-    return _button(
-        "Done by hand",
-        RollbackAction.STEP_BY_HAND,
-        rid,
-        confirm=ConfirmObject(
-            title="Mark the step done by hand?",
-            text="Only when you did it yourself; the record says so.",
-            confirm="It is done",
-            deny="Cancel",
-        ),
-    )
 
 
 def _footer(r: RollbackRequest, zone: ZoneInfo) -> str:
@@ -325,7 +258,7 @@ def plan_message(
             ActionsBlock(
                 block_id=RollbackBlock.PLAN_ACTIONS,
                 elements=[
-                    _button("Sign this runbook", RollbackAction.SIGN_PLAN, version, "primary")
+                    button("Sign this runbook", RollbackAction.SIGN_PLAN, version, "primary")
                 ],
             )
         )
