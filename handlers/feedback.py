@@ -45,11 +45,17 @@ def form_values(view: dict) -> dict[str, str]:
 async def _tell(
     client: AsyncWebClient, channel: str, user: str, text: str, blocks: list[Block]
 ) -> None:
-    """An ephemeral note after a form closed (a view submission has no response_url)."""
+    """An ephemeral note after a form closed (a view submission has no response_url); where
+    the channel cannot take one (a DM, a channel without the bot), a direct message."""
     try:
         await client.chat_postEphemeral(
             channel=channel, user=user, text=text, blocks=as_dicts(blocks) or None
         )
+        return
+    except SlackApiError as exc:
+        log_event(log, "feedback.receipt", error=exc.response.get("error"), fallback="dm")
+    try:
+        await client.chat_postMessage(channel=user, text=text, blocks=as_dicts(blocks) or None)
     except SlackApiError as exc:  # what it reports has happened (or not) already
         log_event(log, "feedback.receipt", logging.WARNING, error=exc.response.get("error"))
 

@@ -114,6 +114,15 @@ def test_a_good_form_is_stored_routed_and_acknowledged(live_bot: LiveBot) -> Non
     )
 
 
+def test_a_receipt_the_channel_cannot_take_comes_as_a_direct_message(live_bot: LiveBot) -> None:
+    live_bot.fake.unreachable.add("#phase1-war-room")  # postEphemeral: channel_not_found
+    submit(live_bot, open_form(live_bot), text="Price flickers")
+    dm = live_bot.fake.wait_for(lambda f: f.channel_messages(SUPPORT))
+    assert dm[0].text.startswith("Filed as beta feedback #1")
+    assert live_bot.fake.ephemerals(SUPPORT) == []
+    assert len(stored_items(live_bot)) == 1
+
+
 def shortcut(bot: LiveBot, user: str, message: dict, channel: str = "C0BETA0001") -> None:
     url = bot.fake.response_url(channel, user)
     body = payloads.message_shortcut(SHORTCUT, user, channel, message, url)

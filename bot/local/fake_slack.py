@@ -73,6 +73,7 @@ class FakeSlack:
     messages: list[Message] = field(default_factory=list)
     faults: dict[str, Fault] = field(default_factory=dict)
     socket_mode_url: str = ""  # what apps.connections.open hands out (a test's WebSocket)
+    unreachable: set[str] = field(default_factory=set)  # channels ephemerals cannot reach
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -265,6 +266,8 @@ class FakeSlack:
         return {"ok": False, "error": "message_not_found"}
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        if str(p.get("channel")) in self.unreachable:  # a DM, or a channel without the bot
+            return {"ok": False, "error": "channel_not_found"}
         message = Message(
             str(p.get("channel")),
             self._next_ts(),
