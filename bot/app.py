@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, Ofrep, build_web
-from handlers import events, feedback, home, middleware, rollback, rollout, schedule
+from handlers import events, fallback, feedback, home, middleware, rollback, rollout, schedule
 
 
 def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp:
@@ -39,6 +39,7 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
     events.register(app)
     feedback.register(app, feedback=s.feedback, playbook=s.playbook)
     home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)
+    fallback.register(app)  # last: what no surface listens to is still acknowledged
 
 
 def build_asgi(services: Services, signing_secret: str | None = None) -> Starlette:

@@ -161,3 +161,17 @@ def test_healthz_and_metrics(live_bot: LiveBot) -> None:
     assert 'warroom_slack_requests_total{kind="command"} 1.0' in metrics
     assert "warroom_slack_ack_seconds_count" in metrics
     assert TOKEN not in metrics and SECRET not in metrics
+
+
+def test_what_no_surface_handles_is_acknowledged_and_a_person_is_told(live_bot: LiveBot) -> None:
+    event = payloads.event_callback({"type": "reaction_added", "user": SRE, "reaction": "eyes"})
+    assert live_bot.post(event, content_type="application/json").status_code == 200
+    view = payloads.view_submission(
+        SRE, {"type": "modal", "callback_id": "retired.form", "blocks": []}, {}
+    )
+    assert live_bot.post(view).status_code == 200
+    url = live_bot.fake.response_url("C0WARROOM1", SRE)
+    click = payloads.block_actions(SRE, "C0WARROOM1", "1.2", "retired.button", "7", "b", url)
+    assert live_bot.post(click).status_code == 200
+    note = live_bot.ephemeral_after(0, SRE)
+    assert note.text.startswith("That is not something I handle")

@@ -9,17 +9,21 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from aiohttp import WSMsgType, web
 
+from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from tests.conftest import SRE, TOKEN
 
 
 class SocketModeServer:
-    def __init__(self, envelope: dict) -> None:
-        self.envelope = envelope
+    def __init__(self, *envelopes: dict) -> None:
+        self.envelopes = envelopes
         self.acks: list[dict] = []
         self.acked = threading.Event()
         self.loop = asyncio.new_event_loop()
@@ -31,11 +35,13 @@ class SocketModeServer:
         await ws.send_json(
             {"type": "hello", "num_connections": 1, "debug_info": {"host": "loopback"}}
         )
-        await ws.send_json(self.envelope)
+        for envelope in self.envelopes:
+            await ws.send_json(envelope)
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 self.acks.append(json.loads(message.data))
-                self.acked.set()
+                if len(self.acks) >= len(self.envelopes):
+                    self.acked.set()
         return ws
 
     def start(self) -> None:
@@ -80,6 +86,51 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(
         },
     }
     server = SocketModeServer(envelope)
+    with running_bot(tmp_path, fake_slack, server):
+        assert server.acked.wait(30), "no envelope acknowledgement over the WebSocket"
+        assert server.acks[0]["envelope_id"] == envelope["envelope_id"]
+        reply = fake_slack.wait_for(lambda f: f.ephemerals(SRE), timeout=15)[0]
+        assert "ADVANCED_CHECKOUT 10 %" in reply.text
+        opened = fake_slack.calls_to("apps.connections.open")[0]
+        assert opened.authorization == "Bearer xapp-1-A0-123-abc"
+
+
+def test_what_no_surface_handles_is_still_acknowledged_over_socket_mode(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    event = {
+        "envelope_id": "e-unknown-event",
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "payload": payloads_event({"type": "reaction_added", "user": SRE, "reaction": "eyes"}),
+    }
+    response_url = fake_slack.response_url("C0WARROOM1", SRE)
+    click = {
+        "envelope_id": "e-unknown-button",
+        "type": "interactive",
+        "accepts_response_payload": False,
+        "payload": json.loads(
+            parse_qs(
+                payloads.block_actions(
+                    SRE, "C0WARROOM1", "1.2", "retired.button", "7", "old.block", response_url
+                )
+            )["payload"][0]
+        ),
+    }
+    server = SocketModeServer(event, click)
+    with running_bot(tmp_path, fake_slack, server):
+        assert server.acked.wait(30), f"acknowledged only {server.acks}"
+        assert {a["envelope_id"] for a in server.acks} == {"e-unknown-event", "e-unknown-button"}
+        note = fake_slack.wait_for(lambda f: f.ephemerals(SRE), timeout=15)[0]
+        assert "not something I handle" in note.text
+
+
+def payloads_event(event: dict) -> dict:
+    return json.loads(payloads.event_callback(event))
+
+
+@contextmanager
+def running_bot(tmp_path: Path, fake_slack: FakeSlack, server: SocketModeServer) -> Iterator[None]:
     server.start()
     fake_slack.socket_mode_url = f"ws://127.0.0.1:{server.port}/link"
     env = {
@@ -99,12 +150,7 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(
         text=True,
     )
     try:
-        assert server.acked.wait(30), "no envelope acknowledgement over the WebSocket"
-        assert server.acks[0]["envelope_id"] == envelope["envelope_id"]
-        reply = fake_slack.wait_for(lambda f: f.ephemerals(SRE), timeout=15)[0]
-        assert "ADVANCED_CHECKOUT 10 %" in reply.text
-        opened = fake_slack.calls_to("apps.connections.open")[0]
-        assert opened.authorization == "Bearer xapp-1-A0-123-abc"
+        yield
     finally:
         proc.terminate()
         output = proc.communicate(timeout=10)[0]
