@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlmodel import Session, select
 
 from bot.metrics.prometheus import PrometheusReader
 from bot.metrics.rules import rules_yaml
 from bot.playbook import Playbook
 from bot.settings import Settings
+from storage.models import TriggerEpisode
 from tests.conftest import LiveBot
 from tests.prom_support import ALERTMANAGER, PROMETHEUS, Alertmanager, Exporter, Prometheus
 from tests.test_metrics_live import integrations_playbook
@@ -38,13 +41,22 @@ def exporter() -> Iterator[Exporter]:
 
 @pytest.fixture
 def playbook() -> Playbook:
-    return integrations_playbook(window="2s")
+    # a `for` longer than a scrape and an evaluation, so that Alertmanager's startsAt (when
+    # the alert fired) and the breach's start are told apart
+    return integrations_playbook(window="6s")
 
 
 @pytest.fixture
 def settings(settings: Settings, exporter: Exporter, tmp_path: Path) -> Iterator[Settings]:
     # the bot's own evaluator reads the same Prometheus
     yield settings.model_copy(update={"warroom_alertmanager_token": SecretStr(TOKEN)})
+
+
+def episode_start(bot: LiveBot) -> datetime:
+    with Session(bot.services.engine) as session:
+        [episode] = session.exec(select(TriggerEpisode))
+    started = episode.breach_started_at
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
 def test_webhook_refuses_without_the_token_and_bad_payloads(live_bot: LiveBot) -> None:
@@ -69,12 +81,21 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
     try:
         prometheus.wait_for_sample("warroom_test_error_rate")
         exporter.error_rate.set(8)
+        truth = datetime.now(UTC)
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and not live_bot.services.rollback.recent():
             time.sleep(0.3)
         requests = live_bot.services.rollback.recent()
         assert len(requests) == 1, (tmp_path / "alertmanager.log").read_text()
         assert requests[0].request.evidence["source"] == "alertmanager"
+        # MTTD from the breach: within a scrape and an evaluation (1 s each) of the truth
+        started = episode_start(live_bot)
+        assert -0.5 <= (started - truth).total_seconds() <= 3.5, (started, truth)
+        # the warning rule (error_rate > 1.5) is posted from Alertmanager, before any
+        # evaluation by the bot itself
+        live_bot.fake.wait_for(
+            lambda f: any("`error_rate` is 8" in m.text for m in f.channel_messages()), timeout=20
+        )
         # the bot's evaluator sees the same breach: no second rollback
         reader_services = live_bot.services
         reader_services.evaluator.reader = PrometheusReader(prometheus.url, playbook)

@@ -97,7 +97,10 @@ UNIT_TESTS = {
                     "exp_alerts": [
                         {
                             "exp_labels": {"severity": "warning", "warroom_metric": "error_rate"},
-                            "exp_annotations": {"summary": "error_rate > 1.5 (warning)"},
+                            "exp_annotations": {
+                                "summary": "error_rate > 1.5 (warning)",
+                                "value": "5",
+                            },
                         }
                     ],
                 },

@@ -24,7 +24,7 @@ from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader, Reading
 from bot.metrics.triggers import Machine, breaching, step
 from bot.observability import log_event
-from bot.playbook import Alert, Playbook, Trigger
+from bot.playbook import Alert, Playbook, Trigger, parse_duration
 from bot.rollback.service import RollbackService
 from storage.db import session_scope
 from storage.models import AlertState, TriggerEpisode, TriggerState
@@ -329,13 +329,27 @@ class TriggerEvaluator:
             if reading is not None:
                 self._warning(alert, reading)
 
-    def _warning(self, alert: Alert, reading: Reading) -> None:
+    def hold(self, name: str) -> timedelta:
+        trigger = next((t for t in self.playbook.triggers if t.name == name), None)
+        return parse_duration(trigger.for_) if trigger else timedelta(0)
+
+    def warning_alert(self, metric: str, value: float | None, firing: bool) -> bool:
+        """Alertmanager's warning alert: the same warning line as the evaluator's, once."""
+        alert = next((a for a in self.playbook.alerts if a.metric == metric), None)
+        if alert is None:
+            log_event(log, "alert.warning", logging.WARNING, metric=metric, outcome="unknown")
+            return False
+        shown = alert.warning if value is None else value
+        return self._warning(alert, Reading(metric, shown, self.clock.now()), firing)
+
+    def _warning(self, alert: Alert, reading: Reading, above: bool | None = None) -> bool:
         """Told once when the warning line is crossed, again only after it recovered."""
-        above = (
-            reading.value > alert.warning
-            if alert.direction == "above"
-            else reading.value < alert.warning
-        )
+        if above is None:
+            above = (
+                reading.value > alert.warning
+                if alert.direction == "above"
+                else reading.value < alert.warning
+            )
         with session_scope(self.engine) as session:
             row = session.get(AlertState, alert.metric) or AlertState(metric=alert.metric)
             crossed, recovered = above and row.warned_at is None, not above and bool(row.warned_at)
@@ -346,6 +360,7 @@ class TriggerEvaluator:
             self.notifier.warning(alert, reading.value, reading.at)
         elif recovered:
             self.notifier.recovered(alert, reading.value)
+        return crossed or recovered
 
     def mttd(self) -> list[tuple[str, float]]:
         with Session(self.engine) as session:

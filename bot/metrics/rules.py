@@ -10,6 +10,7 @@ import yaml
 from bot.playbook import Playbook
 
 TRIGGER_LABEL = "warroom_trigger"  # Alertmanager alerts are mapped back to triggers by it
+METRIC_LABEL = "warroom_metric"  # and warning alerts back to the metric's warning line
 
 
 def rules(book: Playbook) -> dict[str, Any]:
@@ -36,8 +37,11 @@ def rules(book: Playbook) -> dict[str, Any]:
             {
                 "alert": f"warroom_{alert.metric}_warning",
                 "expr": f"({book.metrics[alert.metric].query}) {op} {alert.warning:g}",
-                "labels": {"severity": "warning", "warroom_metric": alert.metric},
-                "annotations": {"summary": f"{alert.metric} {op} {alert.warning:g} (warning)"},
+                "labels": {"severity": "warning", METRIC_LABEL: alert.metric},
+                "annotations": {
+                    "summary": f"{alert.metric} {op} {alert.warning:g} (warning)",
+                    "value": "{{ $value }}",
+                },
             }
         )
     return {"groups": [{"name": "warroom", "rules": alerts}]}
