@@ -42,11 +42,14 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
     fallback.register(app)  # last: what no surface listens to is still acknowledged
 
 
-def build_asgi(services: Services, signing_secret: str | None = None) -> Starlette:
-    """The Bolt app behind /slack/events, beside the bot's own HTTP endpoints."""
+def build_asgi(
+    services: Services, signing_secret: str | None = None, *, slack_over_http: bool = True
+) -> Starlette:
+    """The Bolt app behind /slack/events, beside the bot's own HTTP endpoints; in Socket
+    Mode (slack_over_http False) the endpoints alone."""
     settings = services.settings
     return build_web(
-        build_app(services, signing_secret),
+        build_app(services, signing_secret) if slack_over_http else None,
         rollout=services.rollout,
         alerts=services.evaluator,
         feedback=services.feedback,

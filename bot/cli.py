@@ -118,20 +118,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_run(_: argparse.Namespace, settings: Settings) -> int:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_app
+    from bot.app import build_app, build_asgi
 
     services = _services_or_exit(settings, "run")
     app = build_app(services)
+    web = None if args.no_http else build_asgi(services, slack_over_http=False)
     services.start_background()
     tune_gc_for_latency()
     app_token = services.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-    log_event(log, "socket_mode.start")
+    log_event(log, "socket_mode.start", http_port=None if web is None else args.http_port)
 
     async def connect() -> None:  # the handler's aiohttp session needs a running loop
-        await AsyncSocketModeHandler(app, app_token).start_async()
+        handler = AsyncSocketModeHandler(app, app_token)
+        if web is None:
+            await handler.start_async()
+            return
+        config = uvicorn.Config(
+            web, host=args.host, port=args.http_port, log_level="warning", access_log=False
+        )
+        # the webhook, the freeze gate, the intakes, /healthz and /metrics beside the
+        # WebSocket; when the server stops (SIGTERM, SIGINT) the bot stops
+        socket = asyncio.create_task(handler.start_async())
+        await uvicorn.Server(config).serve()
+        socket.cancel()
+        await handler.close_async()
 
     asyncio.run(connect())
     return 0
@@ -268,7 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(fn=cmd_serve)
-    sub.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN)").set_defaults(fn=cmd_run)
+    run = sub.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN), with the HTTP endpoints")
+    run.add_argument("--host", default="127.0.0.1", help="the HTTP endpoints' address")
+    run.add_argument("--http-port", type=int, default=3000, help="the HTTP endpoints' port")
+    run.add_argument("--no-http", action="store_true", help="no HTTP endpoints")
+    run.set_defaults(fn=cmd_run)
     schedule = sub.add_parser("schedule", help="print the posts for a launch time T")
     schedule.add_argument("--launch", required=True, help="T: 'YYYY-MM-DD HH:MM' local or ISO-8601")
     schedule.set_defaults(fn=cmd_schedule)

@@ -234,7 +234,7 @@ def _ofrep(answer: OfrepAnswer) -> Response:
 
 
 def build_web(
-    app: AsyncApp,
+    app: AsyncApp | None,
     *,
     rollout: RolloutService,
     alerts: TriggerSink,
@@ -246,9 +246,10 @@ def build_web(
     registry: CollectorRegistry,
     ofrep: Ofrep | None = None,
 ) -> Starlette:
-    slack = AsyncSlackRequestHandler(app)
+    slack = AsyncSlackRequestHandler(app) if app else None
 
     async def slack_events(request: Request) -> Response:
+        assert slack is not None
         return await slack.handle(request)
 
     async def healthz(_: Request) -> Response:
@@ -265,10 +266,12 @@ def build_web(
         if ofrep
         else []
     )
+    # Socket Mode: Slack comes over the WebSocket, and unsigned HTTP must not reach the app
+    slack_routes = [Route("/slack/events", slack_events, methods=["POST"])] if slack else []
     return Starlette(
         routes=[
             *ofrep_routes,
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/freeze", FreezeGate(rollout).get, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

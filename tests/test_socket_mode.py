@@ -9,16 +9,19 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import httpx
 from aiohttp import WSMsgType, web
 
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from tests.conftest import SRE, TOKEN
+from tests.prom_support import free_port
 
 
 class SocketModeServer:
@@ -129,8 +132,48 @@ def payloads_event(event: dict) -> dict:
     return json.loads(payloads.event_callback(event))
 
 
+def test_socket_mode_keeps_the_http_endpoints(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    event = {
+        "envelope_id": "e-mention",
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "payload": payloads_event(
+            {"type": "app_mention", "user": SRE, "text": "hi", "channel": "C1", "ts": "1.2"}
+        ),
+    }
+    server = SocketModeServer(event)
+    port = free_port()
+    with running_bot(tmp_path, fake_slack, server, "--http-port", str(port)):
+        assert server.acked.wait(30), "no envelope acknowledgement over the WebSocket"
+        base = f"http://127.0.0.1:{port}"
+        health = wait_for_http(f"{base}/healthz")
+        assert health.json()["status"] == "ok"
+        # while the WebSocket is connected, the HTTP side answers
+        assert httpx.get(f"{base}/api/freeze").json()["deployments"] == "allowed"
+        assert "warroom_slack_requests" in httpx.get(f"{base}/metrics").text
+        hook = httpx.post(f"{base}/hooks/alertmanager", json={"version": "4", "alerts": []})
+        assert hook.status_code == 401  # there, and asking for its token
+        # Slack comes over the WebSocket only: unsigned HTTP never reaches the app
+        assert httpx.post(f"{base}/slack/events", content=b"{}").status_code == 404
+        fake_slack.wait_for(lambda f: f.calls_to("chat.postMessage"), timeout=15)
+
+
+def wait_for_http(url: str) -> httpx.Response:
+    """The server answers once it is up; a refused connection means not yet."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)  # polling the effect: the port accepting connections
+
+
 @contextmanager
-def running_bot(tmp_path: Path, fake_slack: FakeSlack, server: SocketModeServer) -> Iterator[None]:
+def running_bot(
+    tmp_path: Path, fake_slack: FakeSlack, server: SocketModeServer, *args: str
+) -> Iterator[None]:
     server.start()
     fake_slack.socket_mode_url = f"ws://127.0.0.1:{server.port}/link"
     env = {
@@ -142,7 +185,7 @@ def running_bot(tmp_path: Path, fake_slack: FakeSlack, server: SocketModeServer)
     }
     env.pop("SLACK_SIGNING_SECRET", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.cli", "run", *(args or ("--no-http",))],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
