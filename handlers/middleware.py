@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -38,7 +39,24 @@ def first_delivery(engine: Engine, clock: Clock, event_id: str) -> bool:
         return False
 
 
+class Deliveries:
+    """The duplicate check runs before the ack, so never on the default pool, where services
+    (and their Slack calls, asleep on Retry-After) can hold every thread."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine, self.clock = engine, clock
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-dedup")
+
+    async def first(self, event_id: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool, first_delivery, self.engine, self.clock, event_id
+        )
+
+
 def register(app: AsyncApp, *, engine: Engine, clock: Clock, metrics: BotMetrics) -> None:
+    deliveries = Deliveries(engine, clock)
+
     @app.middleware
     async def measure(body: dict, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         kind = request_kind(body)
@@ -54,7 +72,7 @@ def register(app: AsyncApp, *, engine: Engine, clock: Clock, metrics: BotMetrics
     ) -> BoltResponse:
         """An Events API delivery is handled once, whatever X-Slack-Retry-Num says."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await asyncio.to_thread(first_delivery, engine, clock, event_id):
+        if event_id and not await deliveries.first(event_id):
             retry = request.headers.get("x-slack-retry-num", ["0"])[0]
             log_event(log, "slack.event", event_id=event_id, retry=retry, outcome="duplicate")
             return BoltResponse(status=200, body="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from bot.ids.rollout import RolloutAction, RolloutBlock
@@ -175,3 +176,29 @@ def test_what_no_surface_handles_is_acknowledged_and_a_person_is_told(live_bot: 
     assert live_bot.post(click).status_code == 200
     note = live_bot.ephemeral_after(0, SRE)
     assert note.text.startswith("That is not something I handle")
+
+
+def test_acks_never_wait_while_slack_rate_limits_many_posts(live_bot: LiveBot) -> None:
+    """Announcements asleep on chat.postMessage's Retry-After hold worker threads; the
+    duplicate-event check before an event's ack must not queue behind them."""
+    live_bot.fake.fail_next("chat.postMessage", 429, times=1000, retry_after=3)
+    senders = [
+        threading.Thread(
+            target=live_bot.command, args=(f"set SMART_PRICING {p} internal_beta -- load",)
+        )
+        for p in range(5, 17)
+    ]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    live_bot.fake.wait_for(lambda f: len(f.calls_to("chat.postMessage")) >= 12, timeout=10)
+    acks = []
+    for n in range(3):
+        event = {"type": "app_mention", "user": SRE, "text": "hi", "channel": "C1", "ts": f"{n}.1"}
+        started = time.perf_counter()
+        answer = live_bot.post(payloads.event_callback(event), content_type="application/json")
+        acks.append(time.perf_counter() - started)
+        assert answer.status_code == 200
+    assert max(acks) < 1.0, acks
+    live_bot.fake.faults.clear()
