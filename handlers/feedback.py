@@ -77,12 +77,13 @@ class FeedbackSurface:
     ) -> None:
         await ack()
         user = command["user_id"]
-        ok, _ = await for_person(
+        # the form first: its trigger_id lives 3 s, and the role check may wait on Slack's
+        # user groups; the submission is checked again, so the form files nothing for them
+        form = messages.feedback_form(self.playbook, command["channel_id"])
+        await client.views_open(trigger_id=command["trigger_id"], view=form)
+        await for_person(
             respond, "feedback.form", user, lambda: call_service(self.feedback.require_filer, user)
         )
-        if ok:
-            form = messages.feedback_form(self.playbook, command["channel_id"])
-            await client.views_open(trigger_id=command["trigger_id"], view=form)
 
     async def form(self, ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient) -> None:
         user = body["user"]["id"]

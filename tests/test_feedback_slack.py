@@ -3,12 +3,15 @@ real socket with signed requests; the loopback Slack server plays Slack."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlmodel import Session, select
 
 from bot.ids.feedback import SHORTCUT, FeedbackBlock
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
+from bot.playbook import load_playbook
 from storage.models import FeedbackItem
 from tests.conftest import PRODUCT, SRE, SUPPORT, LiveBot
 
@@ -59,11 +62,29 @@ def test_feedback_opens_the_form_with_rating_category_flag_and_text(live_bot: Li
     assert form["private_metadata"] == "#phase1-war-room"
 
 
-def test_someone_without_a_role_is_told_and_gets_no_form(live_bot: LiveBot) -> None:
-    live_bot.command("", OUTSIDER, command="/feedback")
+def test_someone_without_a_role_is_told_and_their_form_files_nothing(live_bot: LiveBot) -> None:
+    form = open_form(live_bot, OUTSIDER)  # opened before the role check: trigger_id is short
     refusal = live_bot.ephemeral_after(0, OUTSIDER)
     assert "You may not `feedback.file`" in refusal.text
-    assert live_bot.fake.views == []
+    submit(live_bot, form, OUTSIDER)
+    live_bot.ephemeral_after(1, OUTSIDER)
+    assert stored_items(live_bot) == []
+
+
+GROUP_BOOK = load_playbook()
+GROUP_BOOK.roles["support"] = ["S0SUPPORT1"]  # a Slack user group, resolved on demand
+
+
+@pytest.mark.parametrize("playbook", [GROUP_BOOK])
+def test_the_form_opens_at_once_while_user_groups_are_rate_limited(live_bot: LiveBot) -> None:
+    live_bot.fake.usergroups["S0SUPPORT1"] = [SUPPORT]
+    live_bot.fake.fail_next("usergroups.users.list", 429, times=2, retry_after=2)
+    started = time.perf_counter()
+    form = open_form(live_bot, SUPPORT)
+    assert time.perf_counter() - started < 1.0  # well inside trigger_id's 3 s
+    live_bot.fake.wait_for(lambda f: len(f.calls_to("usergroups.users.list")) == 3, timeout=10)
+    submit(live_bot, form, SUPPORT)
+    assert live_bot.ephemeral_after(0, SUPPORT).text.startswith("Filed as beta feedback #1")
 
 
 @pytest.mark.parametrize(
