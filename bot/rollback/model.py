@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.playbook import OPS, Playbook
@@ -18,6 +19,73 @@ STEP_NAMES = (
     "communicate",
     "post_actions",
 )
+
+
+class ActionState(StrEnum):
+    """What became of one action of a step (an email, a banner, a cache)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+NOT_CONFIGURED = "not configured"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """One action of a step as its record says: `detail` is what was done, or why not;
+    `by_hand` what a person does instead when it was not done."""
+
+    action: str
+    state: str
+    detail: str = ""
+    by_hand: str = ""
+
+    @property
+    def not_done(self) -> bool:
+        return self.state != ActionState.DONE
+
+    def as_record(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def step_actions(step: RunbookStep) -> list[ActionOutcome]:
+    """The actions a step recorded in its output, in the order they ran."""
+    return actions_from((step.output or {}).get("actions"))
+
+
+def actions_from(raw: object) -> list[ActionOutcome]:
+    """Outcomes from their stored form (a list of dicts); anything else is no outcome."""
+    if not isinstance(raw, list):
+        return []
+    return [
+        ActionOutcome(
+            str(a.get("action", "")),
+            str(a.get("state", "")),
+            str(a.get("detail", "")),
+            str(a.get("by_hand", "")),
+        )
+        for a in raw
+        if isinstance(a, dict)
+    ]
+
+
+def with_action(output: dict[str, Any] | None, outcome: ActionOutcome) -> list[dict[str, str]]:
+    """The step's action list with `outcome` in place of an earlier outcome of that action."""
+    kept = [
+        a
+        for a in ((output or {}).get("actions") or [])
+        if isinstance(a, dict) and a.get("action") != outcome.action
+    ]
+    return [*kept, outcome.as_record()]
+
+
+def step_fully_done(step: RunbookStep) -> bool:
+    """Done, and every action of it done (or a person finished it by hand)."""
+    if step.status != StepStatus.DONE:
+        return False
+    return bool(step.done_by) or not any(a.not_done for a in step_actions(step))
 
 
 @dataclass(frozen=True)
@@ -66,6 +134,10 @@ class RequestView:
     def current_step(self) -> RunbookStep | None:
         stopped = (StepStatus.RUNNING, StepStatus.FAILED, StepStatus.WAITING)
         return next((s for s in self.steps if s.status in stopped), None)
+
+    def not_done(self) -> list[ActionOutcome]:
+        """Every action of the runbook so far that was skipped or failed."""
+        return [a for s in self.steps if not s.done_by for a in step_actions(s) if a.not_done]
 
     @property
     def mttr_seconds(self) -> float | None:

@@ -16,7 +16,7 @@ from bot import decision_log
 from bot.decision_log import Decision
 from bot.errors import Refusal
 from bot.playbook import Playbook
-from bot.rollback.model import STEP_NAMES, RequestView
+from bot.rollback.model import STEP_NAMES, ActionOutcome, RequestView, with_action
 from bot.transitions import transition, transition_in
 from storage.claims import claim
 from storage.db import session_scope
@@ -281,6 +281,18 @@ class RequestStore:
             assert step is not None
             step.output = {**(step.output or {}), **values}
             session.add(step)
+
+    def record_action(
+        self, step_id: int | None, outcome: ActionOutcome, **values: Any
+    ) -> dict[str, Any]:
+        """One action's outcome (and any other output) recorded at once; the new output."""
+        with session_scope(self.engine) as session:
+            step = session.get(RunbookStep, step_id)
+            assert step is not None
+            output = dict(step.output or {})
+            step.output = {**output, **values, "actions": with_action(output, outcome)}
+            session.add(step)
+            return dict(step.output)
 
     def resume(
         self,

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from bot.clock import Clock
+from bot.integrations import IntegrationError
 from bot.integrations.metrics import Reading
 from bot.playbook import Playbook
 from bot.rollback.display import RequestDisplay
-from bot.rollback.model import RequestView
+from bot.rollback.model import ActionOutcome, ActionState, RequestView, step_actions
 from bot.rollback.store import RequestStore
 from bot.rollout import RolloutService
 from bot.settings import Settings
@@ -95,6 +96,36 @@ class BaseStep:
 
     def by_hand_for(self, view: RequestView) -> str:
         return self.by_hand
+
+    def outcome(self, step: RunbookStep, outcome: ActionOutcome, **values: Any) -> dict[str, Any]:
+        """Record one action's outcome as soon as it is known; the step's output now."""
+        output = self.kit.store.record_action(step.id, outcome, **values)
+        step.output = output
+        return output
+
+    def attempt(
+        self, step: RunbookStep, action: str, by_hand: str, do: Callable[[], Any], **values: Any
+    ) -> Any:
+        """Run one action; a failure is recorded with its reason before it stops the step
+        (the runner retries it; an action done is never repeated)."""
+        try:
+            result = do()
+        except (IntegrationError, StepError) as exc:
+            why = getattr(exc, "message", None) or str(exc)
+            self.outcome(step, ActionOutcome(action, ActionState.FAILED, why, by_hand))
+            raise
+        return result
+
+    def skipped(self, step: RunbookStep, action: str, why: str, by_hand: str) -> None:
+        self.outcome(step, ActionOutcome(action, ActionState.SKIPPED, why, by_hand))
+
+    def done(self, step: RunbookStep, action: str, detail: str, **values: Any) -> None:
+        self.outcome(step, ActionOutcome(action, ActionState.DONE, detail), **values)
+
+    @staticmethod
+    def recorded(step: RunbookStep, action: str) -> bool:
+        """The action was done, or skipped, in an earlier try: not again."""
+        return any(a.action == action and a.state != ActionState.FAILED for a in step_actions(step))
 
 
 def postmortem_time(executing_since: datetime, within_hours: int) -> datetime:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from bot.integrations import email, http_hooks
 from bot.playbook import EmailSettings
-from bot.rollback.model import RequestView
+from bot.rollback.model import NOT_CONFIGURED, ActionOutcome, ActionState, RequestView
 from bot.rollback.steps.base import BaseStep, StepResult
 from storage.models import RunbookStep
 
-NOT_CONFIGURED = "skipped (not configured)"
 POSTMORTEM_MINUTES = 60  # the length of the meeting in the invitation
+
+
+EMAIL_BY_HAND = "Email support the rollback, its reason and the post-mortem time."
+BANNER_BY_HAND = "Switch the maintenance banner on in the site's admin."
+INCIDENT_BY_HAND = "Open the Sev{severity} incident in the tracker by hand."
 
 
 class Communicate(BaseStep):
@@ -19,30 +23,66 @@ class Communicate(BaseStep):
     by_hand = "Post in the war room, email support and switch the banner on by hand."
 
     def run(self, view: RequestView, step: RunbookStep) -> StepResult:
-        out = dict(step.output or {})
         wanted = self.kit.playbook.rollback.communicate
         integrations = self.kit.playbook.integrations
-        if "war_room_post" in wanted and "war_room_post" not in out:
+        if "war_room_post" in wanted and not self.recorded(step, "war-room post"):
+            not_done = self._not_done_list(view)
+            self.kit.store.merge_output(step.id, not_done=not_done)
+            step.output = {**(step.output or {}), "not_done": not_done}
             target = self.kit.playbook.rollback.target
             percent, segments = target.percent, list(target.segments)
             self.kit.display.say(view.id, lambda n, v: n.announce_executed(v, percent, segments))
-            out["war_room_post"] = "posted"
-            self.kit.store.merge_output(step.id, war_room_post="posted")
-        if "support_email" in wanted and "support_email" not in out:
-            settings = integrations.email
-            out["support_email"] = (
-                self._email_support(view, settings) if settings else NOT_CONFIGURED
-            )
-            self.kit.store.merge_output(step.id, support_email=out["support_email"])
-        if "maintenance_banner" in wanted and "maintenance_banner" not in out:
+            self.done(step, "war-room post", "posted", war_room_post="posted")
+        if "support_email" in wanted and not self.recorded(step, "support email"):
+            email_settings = integrations.email
+            if email_settings is None:
+                self.skipped(
+                    step, "support email", f"{NOT_CONFIGURED} (integrations.email)", EMAIL_BY_HAND
+                )
+            else:
+                sent = self.attempt(
+                    step,
+                    "support email",
+                    EMAIL_BY_HAND,
+                    lambda: self._email_support(view, email_settings),
+                )
+                self.done(step, "support email", sent, support_email=sent)
+        if "maintenance_banner" in wanted and not self.recorded(step, "maintenance banner"):
             url, message = integrations.banner_url, self.kit.playbook.rollback.banner_message
-            out["maintenance_banner"] = (
-                http_hooks.set_banner(url, message, self.kit.hook_token())
-                if url
-                else NOT_CONFIGURED
+            if not url:
+                self.skipped(
+                    step,
+                    "maintenance banner",
+                    f"{NOT_CONFIGURED} (integrations.banner_url)",
+                    BANNER_BY_HAND,
+                )
+            else:
+                done = self.attempt(
+                    step,
+                    "maintenance banner",
+                    BANNER_BY_HAND,
+                    lambda: http_hooks.set_banner(url, message, self.kit.hook_token()),
+                )
+                self.done(step, "maintenance banner", done, maintenance_banner=done)
+        return StepResult(output=dict(step.output or {}))
+
+    def _not_done_list(self, view: RequestView) -> list[dict[str, str]]:
+        """What the runbook did not do so far, and what it will skip for want of settings:
+        the "executed" post lists each with what to do by hand."""
+        wanted = self.kit.playbook.rollback.communicate
+        integrations = self.kit.playbook.integrations
+        ahead: list[ActionOutcome] = []
+        if "support_email" in wanted and integrations.email is None:
+            ahead.append(_unconfigured("support email", "integrations.email", EMAIL_BY_HAND))
+        if "maintenance_banner" in wanted and not integrations.banner_url:
+            ahead.append(
+                _unconfigured("maintenance banner", "integrations.banner_url", BANNER_BY_HAND)
             )
-            self.kit.store.merge_output(step.id, maintenance_banner=out["maintenance_banner"])
-        return StepResult(output=out)
+        if integrations.jira is None:
+            severity = self.kit.playbook.rollback.post_actions.incident_severity
+            by_hand = INCIDENT_BY_HAND.format(severity=severity)
+            ahead.append(_unconfigured("incident in the tracker", "integrations.jira", by_hand))
+        return [a.as_record() for a in [*view.not_done(), *ahead]]
 
     def _email_support(self, view: RequestView, settings: EmailSettings) -> str:
         request, kit = view.request, self.kit
@@ -74,3 +114,7 @@ class Communicate(BaseStep):
             password.get_secret_value() if password else None,
             ics,
         )
+
+
+def _unconfigured(action: str, setting: str, by_hand: str) -> ActionOutcome:
+    return ActionOutcome(action, ActionState.SKIPPED, f"{NOT_CONFIGURED} ({setting})", by_hand)

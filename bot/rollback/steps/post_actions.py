@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.integrations import jira
 from bot.playbook import JiraSettings
-from bot.rollback.model import RequestView
+from bot.rollback.model import NOT_CONFIGURED, RequestView
 from bot.rollback.steps.base import BaseStep, StepResult
 from storage.models import RunbookStep
 
-NOT_CONFIGURED = "skipped (not configured)"
+INCIDENT = "incident in the tracker"
+POSTMORTEM = "post-mortem"
 
 
 class PostActions(BaseStep):
@@ -19,21 +18,28 @@ class PostActions(BaseStep):
     by_hand = "Open the Sev2 incident in Jira and book the post-mortem by hand."
 
     def run(self, view: RequestView, step: RunbookStep) -> StepResult:
-        out = dict(step.output or {})
         kit = self.kit
-        if "incident" not in out:
+        severity = kit.playbook.rollback.post_actions.incident_severity
+        by_hand = f"Open the Sev{severity} incident in the tracker by hand."
+        if not self.recorded(step, INCIDENT):
             settings = kit.playbook.integrations.jira
-            out["incident"] = self._incident(view, settings) if settings else NOT_CONFIGURED
-            kit.store.merge_output(step.id, incident=out["incident"])
-        if "postmortem" not in out:
+            if settings is None:
+                self.skipped(step, INCIDENT, f"{NOT_CONFIGURED} (integrations.jira)", by_hand)
+            else:
+                key, url = self.attempt(
+                    step, INCIDENT, by_hand, lambda: self._incident(view, settings)
+                )
+                self.done(step, INCIDENT, f"{key} opened", incident={"key": key, "url": url})
+        if not self.recorded(step, POSTMORTEM):
             at = kit.postmortem_at(view)
             kit.store.add_postmortem(view.id, at)
-            out["postmortem"] = at.isoformat()
-            kit.store.merge_output(step.id, postmortem=out["postmortem"])
+            self.done(
+                step, POSTMORTEM, f"booked for {kit.rollout.local(at)}", postmortem=at.isoformat()
+            )
             kit.display.say(view.id, lambda n, v: n.postmortem_scheduled(v, at))
-        return StepResult(output=out)
+        return StepResult(output=dict(step.output or {}))
 
-    def _incident(self, view: RequestView, settings: JiraSettings) -> dict[str, Any]:
+    def _incident(self, view: RequestView, settings: JiraSettings) -> tuple[str, str]:
         request, kit = view.request, self.kit
         severity = kit.playbook.rollback.post_actions.incident_severity
         token = kit.settings.jira_api_token
@@ -51,4 +57,4 @@ class PostActions(BaseStep):
             token.get_secret_value() if token else None,
         )
         kit.display.say(view.id, lambda n, v: n.incident_opened(v, key, url, severity))
-        return {"key": key, "url": url}
+        return key, url

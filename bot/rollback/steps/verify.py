@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.integrations import e2e
 from bot.playbook import OPS, MetricCheck
-from bot.rollback.model import RequestView
+from bot.rollback.model import NOT_CONFIGURED, RequestView
 from bot.rollback.steps.base import BaseStep, StepError, StepResult
 from storage.models import RunbookStep
 from storage.status import StepStatus
@@ -29,11 +29,26 @@ class Verify(BaseStep):
             else:
                 output["metrics"] = self._hold(checks)
             self.kit.store.merge_output(step.id, metrics=output["metrics"])
+        if checks:
+            self.done(step, "metrics", _metrics_text(output["metrics"]), metrics=output["metrics"])
         command = self.kit.playbook.rollback.verify.e2e_command
         if command:
-            output["e2e"] = self._e2e(view, command)
+            result = self.attempt(
+                step,
+                "e2e test",
+                "Run the quick e2e test by hand.",
+                lambda: self._e2e(view, command),
+            )
+            self.done(step, "e2e test", f"`{command}` passed", e2e=result)
+        else:
+            self.skipped(
+                step,
+                "e2e test",
+                f"{NOT_CONFIGURED} (rollback.verify.e2e_command)",
+                "Run the quick e2e test by hand.",
+            )
         self.kit.store.mark_recovered(view.id, self.kit.clock.now())
-        return StepResult(output=output)
+        return StepResult(output={**output, **(step.output or {})})
 
     def _e2e(self, view: RequestView, command: str) -> dict[str, Any]:
         result = e2e.run(command, self.kit.playbook.rollback.e2e_timeout_seconds)
@@ -66,6 +81,12 @@ class Verify(BaseStep):
                     )
                 readings[check.metric] = {"value": reading.value, "ok": True, "samples": sample + 1}
         return readings
+
+
+def _metrics_text(metrics: object) -> str:
+    if isinstance(metrics, dict):
+        return "held: " + ", ".join(f"{k} {v.get('value')}" for k, v in metrics.items())
+    return str(metrics)
 
 
 def _ask_person(checks: list[MetricCheck]) -> str:

@@ -19,7 +19,14 @@ from slack_sdk.models.views import View
 
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.playbook import Playbook
-from bot.rollback.model import MttrGoal, RequestView
+from bot.rollback.model import (
+    ActionOutcome,
+    ActionState,
+    MttrGoal,
+    RequestView,
+    step_actions,
+    step_fully_done,
+)
 from bot.rollback.steps import STEP_TITLES
 from bot.slack_out.messages.common import context, local_time, section, who
 from bot.slack_out.messages.rollback_buttons import button, flag_state, request_buttons
@@ -136,8 +143,18 @@ def _sign_offs(view: RequestView, zone: ZoneInfo) -> list[str]:
     return lines
 
 
+ACTION_ICON = {
+    ActionState.DONE: ":white_check_mark:",
+    ActionState.SKIPPED: ":fast_forward:",
+    ActionState.FAILED: ":x:",
+}
+
+
 def _step_line(number: int, s: RunbookStep) -> str:
-    line = f"{STEP_ICON.get(StepStatus(s.status), '')} {number}. {STEP_TITLES[s.name]}"
+    icon = STEP_ICON.get(StepStatus(s.status), "")
+    if s.status == StepStatus.DONE and not step_fully_done(s):
+        icon = ":warning:"  # finished, but not everything it stands for was done
+    line = f"{icon} {number}. {STEP_TITLES[s.name]}"
     seconds = (s.output or {}).get("seconds")
     if s.status in (StepStatus.DONE, StepStatus.SKIPPED) and seconds is not None:
         line += f" ({seconds:.1f} s)"
@@ -150,7 +167,16 @@ def _step_line(number: int, s: RunbookStep) -> str:
         line += f"\n      {s.error}"
     if s.status == StepStatus.RUNNING and s.attempts > 1:
         line += f" (try {s.attempts})"
+    for action in step_actions(s):
+        line += f"\n      {ACTION_ICON.get(ActionState(action.state), '')} {action_text(action)}"
     return line
+
+
+def action_text(action: ActionOutcome) -> str:
+    """done / skipped: why / failed: why, as the step's record says."""
+    if action.state == ActionState.DONE:
+        return f"{action.action}: done" + (f" ({action.detail})" if action.detail else "")
+    return f"{action.action}: {action.state}: {action.detail}"
 
 
 def _footer(r: RollbackRequest, zone: ZoneInfo) -> str:
@@ -172,10 +198,27 @@ def _footer(r: RollbackRequest, zone: ZoneInfo) -> str:
 # ---- the request's thread and war-room posts ---------------------------------------------
 def executed_text(view: RequestView, percent: int, segments: list[str]) -> str:
     r = view.request
-    return (
+    text = (
         f":rotating_light: Rollback #{r.id} executed: {', '.join(r.flags)} back to {percent} % "
         f"({', '.join(segments)}). Reason: {r.reason}"
     )
+    return text + not_done_text(view)
+
+
+def not_done_text(view: RequestView) -> str:
+    """What the runbook did not do (recorded by the communicate step before this post), and
+    what to do by hand for each."""
+    step = next((s for s in view.steps if s.name == "communicate"), None)
+    raw = (step.output or {}).get("not_done") if step is not None else None
+    if not raw:
+        return ""
+    lines = [
+        f"• {action_text(a)}" + (f" — by hand: {a.by_hand}" if a.by_hand else "")
+        for a in step_actions(
+            RunbookStep(request_id=0, position=0, name="", output={"actions": raw})
+        )
+    ]
+    return "\n*Not done by the bot* (do it by hand):\n" + "\n".join(lines)
 
 
 def step_failed_text(title: str, attempts: int, error: str, by_hand: str) -> str:
