@@ -44,9 +44,31 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_OPEN = threading.local()  # engine → the write session this thread has open on it
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One write transaction: committed on success, rolled back on any error."""
+    """One write transaction: committed on success, rolled back on any error. Opened while
+    the same thread already has one on this engine, it joins that one as a savepoint (a
+    second SQLite writer would wait for the first forever, and the outer transaction means
+    all of it or none: a flag write inside the freeze check's transaction)."""
+    open_sessions: dict[int, Session] = _OPEN.__dict__.setdefault("sessions", {})
+    outer = open_sessions.get(id(engine))
+    if outer is not None:
+        with outer.begin_nested():
+            yield outer
+        return
+    with _write_session(engine) as session:
+        open_sessions[id(engine)] = session
+        try:
+            yield session
+        finally:
+            open_sessions.pop(id(engine), None)
+
+
+@contextmanager
+def _write_session(engine: Engine) -> Iterator[Session]:
     with (
         _WRITE_LOCKS.get(engine) or nullcontext(),
         Session(engine, expire_on_commit=False) as session,

@@ -6,12 +6,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import decision_log
 from bot.decision_log import Decision
 from bot.errors import Refusal
+from storage.db import session_scope
 from storage.models import DecisionRecord, RolloutState
+
+
+def ensure_state_row(engine: Engine) -> None:
+    """The one state row exists, so every writer can lock it (a row that is not there
+    cannot be locked). Two replicas inserting it at once: one wins, both go on."""
+    with Session(engine) as session:
+        if session.get(RolloutState, 1) is not None:
+            return
+    try:
+        with session_scope(engine) as session:
+            if session.get(RolloutState, 1) is None:
+                session.add(RolloutState(id=1))
+    except IntegrityError:
+        pass
+
+
+def locked_state(session: Session) -> RolloutState:
+    """The state row, locked until the transaction ends (PostgreSQL: FOR UPDATE; SQLite:
+    session_scope's BEGIN IMMEDIATE already holds the write lock). Every writer of the
+    freeze or of the flags takes it first, so a freeze and a flag write never interleave,
+    and always before the decision log's lock, so they never deadlock."""
+    return session.get(RolloutState, 1, with_for_update=True) or RolloutState(id=1)
 
 
 def freeze_in(
@@ -22,7 +47,7 @@ def freeze_in(
     local: Callable[[datetime], str],
 ) -> DecisionRecord:
     """Freeze unless already frozen (then refuse, naming who froze it and why)."""
-    row = session.get(RolloutState, 1) or RolloutState(id=1)
+    row = locked_state(session)
     if row.frozen:
         raise Refusal(
             f"Already frozen by <@{row.frozen_by}> since "
@@ -52,8 +77,8 @@ def unfreeze_in(
 ) -> DecisionRecord:
     """Lift the freeze. With `freeze_seq` (a button posted for one freeze), only while that
     freeze is still the current one."""
-    row = session.get(RolloutState, 1)
-    if row is None or not row.frozen or (freeze_seq is not None and row.freeze_seq != freeze_seq):
+    row = locked_state(session)
+    if not row.frozen or (freeze_seq is not None and row.freeze_seq != freeze_seq):
         raise Refusal(
             "That freeze is already lifted."
             if freeze_seq is not None

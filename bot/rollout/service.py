@@ -23,7 +23,7 @@ from bot.flags.base import FlagConflict, FlagProvider, FlagProviderError, FlagVi
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.rollout import drift, inputs
-from bot.rollout.freeze import freeze_in, unfreeze_in
+from bot.rollout.freeze import ensure_state_row, freeze_in, locked_state, unfreeze_in
 from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
 from bot.timeparse import parse_launch_time
 from storage.db import session_scope
@@ -114,8 +114,8 @@ class RolloutService:
     def parse_segments(self, text: str) -> list[str]:
         return inputs.parse_segments(text, self.playbook.segments)
 
-    def _refuse_if_frozen(self) -> None:
-        freeze = self.freeze_state()
+    def _refuse_if_frozen(self, freeze: FreezeState | None = None) -> None:
+        freeze = freeze or self.freeze_state()
         if freeze.frozen:
             since = self.local(freeze.at) if freeze.at else "?"
             raise Refusal(
@@ -140,11 +140,32 @@ class RolloutService:
         segments = self.parse_segments(segments_text) if segments_text else None
         self.authz.require(actor, "rollout.set")
         self._refuse_if_frozen()
+        before = self._current(flag)
+        ensure_state_row(self.engine)
         try:
-            before = self._current(flag)
-            after = self.flags.set(
-                flag, percent, segments or before.segments, actor, expected_version=before.version
-            )
+            # the freeze check and the write in one transaction holding the state row: a
+            # freeze either committed before (refused here) or waits until this is recorded
+            with session_scope(self.engine) as session:
+                self._refuse_if_frozen(FreezeState.of(locked_state(session)))
+                after = self.flags.set(
+                    flag,
+                    percent,
+                    segments or before.segments,
+                    actor,
+                    expected_version=before.version,
+                )
+                record = decision_log.append_in(
+                    session,
+                    Decision(
+                        actor=actor,
+                        action="rollout.set",
+                        subject=flag,
+                        before=before.as_record(),
+                        after=after.as_record(),
+                        reason=reason,
+                    ),
+                    self.clock.now(),
+                )
         except FlagConflict:
             now = self.flags.get(flag)
             raise Refusal(
@@ -159,16 +180,7 @@ class RolloutService:
                 f"{exc.message}",
                 "Try again in a minute; the failed attempt is in `/rollout history`.",
             ) from None
-        record = self._record(
-            Decision(
-                actor=actor,
-                action="rollout.set",
-                subject=flag,
-                before=before.as_record(),
-                after=after.as_record(),
-                reason=reason,
-            )
-        )
+        self._logged(record)
         return Change(record, self._announce("flag_changed", record=record))
 
     def _launch_time(self, when_text: str, now: datetime) -> datetime:
@@ -190,8 +202,9 @@ class RolloutService:
         now = self.clock.now()
         when = self._launch_time(when_text, now)
         self.authz.require(actor, "rollout.launch")
+        ensure_state_row(self.engine)
         with session_scope(self.engine) as session:
-            row = session.get(RolloutState, 1) or RolloutState(id=1)
+            row = locked_state(session)
             before = row.launch_at.isoformat() if row.launch_at else None
             row.launch_at = when
             session.add(row)
@@ -218,6 +231,7 @@ class RolloutService:
                 "Try `/rollout freeze error_rate climbing on checkout`.",
             )
         self.authz.require(actor, "rollout.freeze")
+        ensure_state_row(self.engine)
         with session_scope(self.engine) as session:
             record = freeze_in(session, actor, reason.strip(), self.clock.now(), self.local)
         self._logged(record)
