@@ -77,13 +77,33 @@ class ReportService:
         self.reader = reader
 
     # ---- the figures -----------------------------------------------------------------------
-    def daily_figures(self, day: date, until: datetime | None = None) -> Figures:
-        """The local day from midnight to `until` (the report's time; default: now)."""
-        start = local_instant(day, time(0), self.playbook.zone)
-        end = until or min(self.clock.now(), start + timedelta(days=1))
+    def daily_figures(
+        self, day: date, until: datetime | None = None, since: datetime | None = None
+    ) -> Figures:
+        """From `since` (default: the local day's midnight) to `until` (the report's time;
+        default: now)."""
+        start = since or local_instant(day, time(0), self.playbook.zone)
+        end = until or min(
+            self.clock.now(), local_instant(day, time(0), self.playbook.zone) + timedelta(days=1)
+        )
         return collect(
             self.engine, self.playbook, self.reader, f"Daily report — {day:%a %d %b %Y}", start, end
         )
+
+    def daily_since(self, fire_at: datetime) -> datetime:
+        """Where the daily report made at `fire_at` starts: where the previous daily report
+        of the window ended (the day before, at the report time), or for the first one the
+        start of the window (the local midnight of T's day). So every record of the window up
+        to the last report is in exactly one daily report, those after 18:00 included."""
+        zone = self.playbook.zone
+        at = parse_local_time(self.playbook.feedback.daily_report_at)
+        day = fire_at.astimezone(zone).date()
+        previous = local_instant(day - timedelta(days=1), at, zone)
+        launch = self.rollout.launch_at()
+        if launch is None:
+            return local_instant(day, time(0), zone)
+        window_start = local_instant(launch.astimezone(zone).date(), time(0), zone)
+        return previous if previous >= launch else min(window_start, fire_at)
 
     def executive_figures(self) -> Figures:
         launch = self.rollout.launch_at()
@@ -102,8 +122,10 @@ class ReportService:
 
     # ---- the hooks -------------------------------------------------------------------------
     def on_daily(self, occurrence: Occurrence) -> tuple[str, str | None]:
-        day = occurrence.fire_at.astimezone(self.playbook.zone).date()
-        return self._produce("daily", day.isoformat(), self.daily_figures(day, occurrence.fire_at))
+        at = occurrence.fire_at
+        day = at.astimezone(self.playbook.zone).date()
+        figures = self.daily_figures(day, at, self.daily_since(at))
+        return self._produce("daily", day.isoformat(), figures)
 
     def on_executive(self, occurrence: Occurrence) -> tuple[str, str | None]:
         return self._produce("executive", "T+24h", self.executive_figures())
@@ -216,7 +238,8 @@ class ReportService:
         at = local_instant(
             day, parse_local_time(self.playbook.feedback.daily_report_at), self.playbook.zone
         )
-        return ReportContent(report.kind, report.period, self.daily_figures(day, at), None)
+        figures = self.daily_figures(day, at, self.daily_since(at))
+        return ReportContent(report.kind, report.period, figures, None)
 
     # ---- reading back ----------------------------------------------------------------------
     def latest(self, kind: str) -> Report | None:
