@@ -15,10 +15,11 @@ from bot.errors import Refusal
 from bot.ids.rollback import COMMAND, RollbackAction, RollbackBlock, RollbackView
 from bot.observability import log_event
 from bot.playbook import Playbook
+from bot.rollback import requests
 from bot.rollback.runner import RunbookRunner
 from bot.rollback.service import RollbackService
 from bot.slack_out.messages import rollback as messages
-from handlers.replies import call_service, ephemeral, for_person
+from handlers.replies import call_service, ephemeral, for_person, reply_error
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,10 @@ REQUEST_BUTTONS = (
 
 
 def _request_id(text: str, usage: str) -> int:
-    if not text.lstrip("#").isdigit():
-        raise Refusal(f"`{text}` is not a rollback request number.", f"Try `{usage}`.")
-    return int(text.lstrip("#"))
+    try:
+        return requests.parse_request_id(text)
+    except Refusal as refusal:
+        raise Refusal(refusal.message, f"Try `{usage}`.") from None
 
 
 class RollbackSurface:
@@ -70,15 +72,29 @@ class RollbackSurface:
         user, action_id, value = body["user"]["id"], action["action_id"], action["value"]
         act = self.buttons[RollbackAction(action_id)]
         await for_person(
-            respond, action_id, user, lambda: call_service(act, int(value), user), request=value
+            respond,
+            action_id,
+            user,
+            lambda: call_service(act, requests.parse_request_id(value), user),
+            request=str(value)[:20],
         )
 
     async def reject_button(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
     ) -> None:
         await ack()
+        try:
+            request_id = requests.parse_request_id(action.get("value"))
+        except Refusal as refusal:
+            await reply_error(respond, refusal, RollbackAction.REJECT, body["user"]["id"])
+            return
         await client.views_open(
-            trigger_id=body["trigger_id"], view=messages.reject_modal(int(action["value"]))
+            trigger_id=body["trigger_id"], view=messages.reject_modal(request_id)
         )
 
     async def reject_submission(
@@ -87,8 +103,8 @@ class RollbackSurface:
         user = body["user"]["id"]
         field = view["state"]["values"][RollbackBlock.REJECT_REASON]
         reason = field[RollbackBlock.REJECT_REASON_INPUT]["value"] or ""
-        request_id = int(view["private_metadata"])
         try:
+            request_id = requests.parse_request_id(view.get("private_metadata"))
             await call_service(self.rollback.reject, request_id, user, reason)
         except Refusal as error:  # shown on the modal itself, next to the field
             errors = {str(RollbackBlock.REJECT_REASON): str(error)[:150]}

@@ -56,6 +56,39 @@ def parse_request(words: list[str], known_flags: Collection[str]) -> tuple[list[
     return flags, reason
 
 
+ID_MAX = 2**31 - 1  # the largest id a row can have (a 32-bit column on every backend)
+
+
+def parse_request_id(text: object) -> int:
+    """A request number from anything a person or a payload carries (`3`, `#3`): every
+    value from a button, a form's metadata or a command goes through here, so a tampered
+    one (`abc`, empty, 10^23) gets this listed refusal, never a crash."""
+    raw = str(text if text is not None else "").strip().lstrip("#")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= ID_MAX:
+        shown = raw[:20] or "(nothing)"
+        raise Refusal(
+            f"`{shown}` is not a rollback request number.",
+            "Nothing was changed. `/rollback status` lists the requests and their numbers.",
+        )
+    return int(raw)
+
+
+REASON_MAX = 500  # the reject form's limit, held here too: a forged payload is no form
+
+
+def parse_reason(text: str) -> str:
+    """A reject reason: said, and no longer than the form allows."""
+    reason = text.strip()
+    if not reason:
+        raise Refusal("Say why you reject the rollback.", "The reason goes in the record.")
+    if len(reason) > REASON_MAX:
+        raise Refusal(
+            f"The reason is {len(reason):,} characters long; {REASON_MAX} at most.",
+            "Nothing was changed. Say it shorter; details go in the request's thread.",
+        )
+    return reason
+
+
 def is_due(request: RollbackRequest, now: datetime) -> bool:
     return request.status == Status.OPEN and request.expires_at <= now
 

@@ -287,20 +287,17 @@ class RunbookRunner:
             raise WarroomError(
                 "There is no metrics check waiting on this rollback.", "Nothing was changed."
             )
-        self.store.merge_output(step.id, metrics_confirmed_by=user)
-        self.store.save_step(step.id, status=StepStatus.PENDING)
         checks = self.playbook.rollback.verify.checks
-        self.store.record(
-            Decision(
-                actor=user,
-                action="rollback.metrics_confirmed",
-                subject=f"rollback#{request_id}",
-                before=None,
-                after={"checks": [c.model_dump() for c in checks]},
-                reason="confirmed on the dashboards",
-            ),
-            self.clock.now(),
+        decision = Decision(
+            actor=user,
+            action="rollback.metrics_confirmed",
+            subject=f"rollback#{request_id}",
+            before=None,
+            after={"checks": [c.model_dump() for c in checks]},
+            reason="confirmed on the dashboards",
         )
+        if not self.store.confirm_metrics(step.id, user, decision, self.clock.now()):
+            raise WarroomError("Someone else just confirmed the metrics.", "Nothing was changed.")
         self.start(request_id)
 
     def _resume_failed(self, request_id: int, user: str, by_hand: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.authz import SYSTEM_ACTOR, Authorizer
@@ -161,9 +162,7 @@ class RollbackService:
 
     def reject(self, request_id: int, user: str, reason: str) -> RequestView:
         view = self._signable(request_id)
-        reason = reason.strip()
-        if not reason:
-            raise Refusal("Say why you reject the rollback.", "The reason goes in the record.")
+        reason = requests.parse_reason(reason)
         if view.request.status != Status.OPEN:
             raise Refusal(
                 f"Rollback request #{request_id} is already {view.request.status}; "
@@ -171,15 +170,26 @@ class RollbackService:
                 "",
             )
         role = requests.sign_off_role(view, user, self.authz.roles_of(user))
-        self._add_approval(view, role, user, "reject", reason, False)
         now = self.clock.now()
-        self.store.transition(
-            request_id,
+        approval = RollbackApproval(
+            request_id=request_id, role=role, user=user, decision="reject", reason=reason, at=now
+        )
+        decision = replace(
+            self._decision(user, "rollback.reject", request_id, Status.REJECTED, reason),
+            after={"status": Status.REJECTED, "role": role},
+        )
+        outcome = self.store.reject(
+            approval,
             allowed=requests.sources(Status.REJECTED),
             values={"status": Status.REJECTED, "closed_at": now, "closed_reason": reason},
-            at=now,
-            decision=self._decision(user, "rollback.reject", request_id, Status.REJECTED, reason),
+            decision=decision,
         )
+        if outcome != "rejected":
+            raise Refusal(
+                f"Rollback request #{request_id} was just "
+                + ("signed by someone else." if outcome == "signed" else "closed."),
+                "Nothing was changed. `/rollback status` shows it.",
+            )
         self.display.refresh(request_id)
         return self.store.view(request_id)
 

@@ -16,7 +16,8 @@ from bot import decision_log
 from bot.decision_log import Decision
 from bot.errors import Refusal
 from bot.playbook import Playbook
-from bot.rollback.model import STEP_NAMES, ActionOutcome, RequestView, with_action
+from bot.rollback.model import STEP_NAMES, RequestView
+from bot.rollback.step_rows import StepRows
 from bot.transitions import transition, transition_in
 from storage.claims import claim
 from storage.db import session_scope
@@ -32,7 +33,7 @@ from storage.status import RollbackStatus
 Status = RollbackStatus
 
 
-class RequestStore:
+class RequestStore(StepRows):
     def __init__(self, engine: Engine, playbook: Playbook) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -196,9 +197,15 @@ class RequestStore:
         self, request_id: int, severity: int, critical: bool, at: datetime, actor: str
     ) -> None:
         with session_scope(self.engine) as session:
-            request = session.get(RollbackRequest, request_id)
+            request = session.get(RollbackRequest, request_id, with_for_update=True)
             if request is None:
                 raise Refusal(f"There is no rollback request #{request_id}.", "")
+            if request.status in (Status.EXPIRED, Status.REJECTED):
+                raise Refusal(
+                    f"Rollback request #{request_id} was {request.status}: a severity on it "
+                    "would change nothing.",
+                    "Nothing was changed. `/rollback incident SEV REASON` opens a new request.",
+                )
             before = {"severity": request.incident_severity, "critical": request.critical}
             request.incident_severity = severity
             request.critical = request.critical or critical
@@ -244,6 +251,35 @@ class RequestStore:
         """False when that role was signed meanwhile (the unique key)."""
         return self._insert_once(approval, decision, approval.at)
 
+    def reject(
+        self,
+        approval: RollbackApproval,
+        *,
+        allowed: Collection[str],
+        values: Mapping[str, Any],
+        decision: Decision,
+    ) -> str:
+        """The reject sign-off and the request closed, with ONE decision, in one transaction:
+        "rejected"; "closed" when the request had left `allowed`; "signed" when that role
+        signed meanwhile (nothing is written then)."""
+        try:
+            with session_scope(self.engine) as session:
+                if not transition_in(
+                    session,
+                    RollbackRequest,
+                    approval.request_id,
+                    allowed=allowed,
+                    values=values,
+                    at=approval.at,
+                    decision=decision,
+                ):
+                    return "closed"
+                session.add(approval)
+                session.flush()
+        except IntegrityError:
+            return "signed"
+        return "rejected"
+
     def plan_signatures(self, version: str) -> list[RunbookSignature]:
         with Session(self.engine) as session:
             return list(
@@ -264,35 +300,6 @@ class RequestStore:
         except IntegrityError:
             return False
         return True
-
-    # ---- steps ---------------------------------------------------------------------------
-    def save_step(self, step_id: int | None, **values: Any) -> None:
-        with session_scope(self.engine) as session:
-            step = session.get(RunbookStep, step_id)
-            assert step is not None
-            for key, value in values.items():
-                setattr(step, key, value)
-            session.add(step)
-
-    def merge_output(self, step_id: int | None, **values: Any) -> None:
-        """Record a sub-action as done at once, so a retry or a restart does not repeat it."""
-        with session_scope(self.engine) as session:
-            step = session.get(RunbookStep, step_id)
-            assert step is not None
-            step.output = {**(step.output or {}), **values}
-            session.add(step)
-
-    def record_action(
-        self, step_id: int | None, outcome: ActionOutcome, **values: Any
-    ) -> dict[str, Any]:
-        """One action's outcome (and any other output) recorded at once; the new output."""
-        with session_scope(self.engine) as session:
-            step = session.get(RunbookStep, step_id)
-            assert step is not None
-            output = dict(step.output or {})
-            step.output = {**output, **values, "actions": with_action(output, outcome)}
-            session.add(step)
-            return dict(step.output)
 
     def resume(
         self,
