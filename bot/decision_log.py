@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -102,13 +102,22 @@ def head_seq(engine: Engine) -> int:
         return connection.execute(text("SELECT max(seq) FROM decision_log")).scalar() or 0
 
 
-def last_for(engine: Engine, action: str, subjects: list[str]) -> dict[str, DecisionRecord]:
-    """The latest record of `action` for each subject (e.g. the last change of each flag)."""
-    latest = (
-        select(func.max(DecisionRecord.seq))
-        .where(DecisionRecord.action == action, col(DecisionRecord.subject).in_(subjects))
-        .group_by(DecisionRecord.subject)
-    )
+def last_for(
+    engine: Engine,
+    action: str | Collection[str],
+    subjects: list[str],
+    applied_only: bool = False,
+) -> dict[str, DecisionRecord]:
+    """The latest record of `action` (or of any of several) for each subject (e.g. the last
+    change of each flag); with `applied_only`, failed attempts do not count."""
+    actions = [action] if isinstance(action, str) else list(action)
+    where: list[Any] = [
+        col(DecisionRecord.action).in_(actions),
+        col(DecisionRecord.subject).in_(subjects),
+    ]
+    if applied_only:
+        where.append(col(DecisionRecord.outcome) == "applied")
+    latest = select(func.max(DecisionRecord.seq)).where(*where).group_by(DecisionRecord.subject)
     with Session(engine) as session:
         records = session.exec(select(DecisionRecord).where(col(DecisionRecord.seq).in_(latest)))
         return {record.subject: record for record in records}

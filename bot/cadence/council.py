@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import Refusal
 from bot.playbook import Playbook, parse_duration
-from bot.rollout import RolloutService
+from bot.rollout import RolloutService, Unchanged
 from bot.transitions import transition
 from storage.db import session_scope
 from storage.models import CouncilVote, ScheduledRun
@@ -222,5 +222,14 @@ class CouncilService:
         if run.status != RunStatus.CLOSED or run.decision != Vote.ADVANCE:
             raise Refusal("The council did not vote to advance.", "Nothing was changed.")
         percent = str(self.playbook.council.advance_percent)
+        unchanged = []
         for flag in self.playbook.flags:
-            self.rollout.set_flag(user, flag, percent, None, "control council: advance")
+            try:
+                self.rollout.set_flag(user, flag, percent, None, "control council: advance")
+            except Unchanged:  # already there: nothing written, recorded or announced
+                unchanged.append(flag)
+        if unchanged == list(self.playbook.flags):
+            raise Refusal(
+                f"Every flag is already at {percent} %: nothing was changed or recorded.",
+                "`/rollout status` shows them.",
+            )

@@ -2,7 +2,7 @@
 
 from bot.rollout.inputs import HISTORY_DEFAULT, HISTORY_MAX, closest
 from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
-from bot.rollout.service import RolloutService
+from bot.rollout.service import RolloutService, Unchanged
 
 __all__ = [
     "HISTORY_DEFAULT",
@@ -12,5 +12,6 @@ __all__ = [
     "FreezeState",
     "RolloutService",
     "RolloutStatus",
+    "Unchanged",
     "closest",
 ]

@@ -30,6 +30,20 @@ from storage.db import session_scope
 from storage.models import DecisionRecord, RolloutState
 
 log = logging.getLogger("bot.rollout")
+CHANGE_ACTIONS = (*drift.STATE_ACTIONS, "rollback.empty_rules")
+
+
+class Unchanged(Refusal):
+    """The flag already is as asked: nothing is written, recorded or announced."""
+
+    def __init__(self, flag: str, now: FlagView) -> None:
+        segments = ", ".join(now.segments) or "no segment"
+        super().__init__(
+            f"`{flag}` is already at {now.percent} % ({segments}): nothing was changed "
+            "or recorded.",
+            "`/rollout status` shows every flag.",
+        )
+        self.flag = flag
 
 
 def _nothing() -> None:
@@ -94,7 +108,9 @@ class RolloutService:
         if not self.flags.recorded_changes_only:
             drift.observe(self.engine, self.flags.name, flags, self.clock.now())
             outside = frozenset(drift.outside_since_last(self.engine, names))
-        last = decision_log.last_for(self.engine, "rollout.set", names)
+        # the latest change of each flag whoever made it: a person, the council, a
+        # rollback's revert, the seed, or a change seen in the provider
+        last = decision_log.last_for(self.engine, CHANGE_ACTIONS, names, applied_only=True)
         row = self._state_row()
         return RolloutStatus(
             flags, FreezeState.of(row), row.launch_at, last, self.flags.name, outside
@@ -141,6 +157,8 @@ class RolloutService:
         self.authz.require(actor, "rollout.set")
         self._refuse_if_frozen()
         before = self._current(flag)
+        if before.percent == percent and (segments is None or before.segments == segments):
+            raise Unchanged(flag, before)
         ensure_state_row(self.engine)
         try:
             # the freeze check and the write in one transaction holding the state row: a
