@@ -41,6 +41,10 @@ def _request_id(text: str, usage: str) -> int:
         raise Refusal(refusal.message, f"Try `{usage}`.") from None
 
 
+def _severity_like(word: str) -> bool:
+    return word.lower().removeprefix("sev").isdigit()
+
+
 class RollbackSurface:
     def __init__(
         self, rollback: RollbackService, runbook: RunbookRunner, playbook: Playbook
@@ -155,14 +159,21 @@ class RollbackSurface:
         await ephemeral(respond, *plan)
 
     async def _incident(self, user: str, words: list[str], respond: AsyncRespond) -> None:
-        if len(words) != 3:
+        """`incident ID SEV` marks a request; `incident SEV REASON` declares one now."""
+        if len(words) < 2:
             raise Refusal(
-                "`incident` needs a request number and a severity.", "Try `/rollback incident 3 2`."
+                "`incident` needs a severity (and a request number to mark an existing one).",
+                "Try `/rollback incident 2 checkout down` or `/rollback incident 3 2`.",
             )
-        request_id = _request_id(words[1], "/rollback incident 3 2")
-        view = await call_service(self.rollback.declare_incident, request_id, user, words[2])
+        if (len(words) == 3 and _severity_like(words[2])) or not _severity_like(words[1]):
+            request_id = _request_id(words[1], "/rollback incident 3 2")
+            view = await call_service(self.rollback.declare_incident, request_id, user, words[2])
+        else:
+            view = await call_service(
+                self.rollback.declare_new_incident, user, words[1], " ".join(words[2:])
+            )
         severity, shown = view.request.incident_severity, view.request.id
-        await ephemeral(respond, f"Sev{severity} recorded on #{shown}.", [])
+        await ephemeral(respond, f"Sev{severity} recorded on rollback #{shown}.", [])
 
     async def _reject(self, user: str, words: list[str], respond: AsyncRespond) -> None:
         if len(words) < 3:

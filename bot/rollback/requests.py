@@ -158,14 +158,22 @@ def require_break_glass(request: RollbackRequest) -> None:
         )
 
 
-def parse_severity(text: str, request_id: int) -> int:
+def parse_severity(text: str, request_id: int | None) -> int:
     digits = text.lower().removeprefix("sev")
-    if not digits.isdigit() or int(digits) not in SEVERITIES:
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 1:
+        digits = "0"
+    if int(digits) not in SEVERITIES:
+        example = f"{request_id} 2" if request_id else "2 checkout down for every user"
         raise Refusal(
-            f"`{text}` is not a severity from {SEVERITIES[0]} to {SEVERITIES[-1]}.",
-            f"Try `/rollback incident {request_id} 2`.",
+            f"`{text[:20]}` is not a severity from {SEVERITIES[0]} to {SEVERITIES[-1]}.",
+            f"Try `/rollback incident {example}`.",
         )
     return int(digits)
+
+
+def incident_trigger(playbook: Playbook) -> str:
+    """The playbook's incident trigger (the one that fires on a severity), by name."""
+    return next((t.name for t in playbook.triggers if t.incident_severity_at_most), "incident")
 
 
 def is_critical(severity: int, playbook: Playbook) -> bool:

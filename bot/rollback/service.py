@@ -236,6 +236,35 @@ class RollbackService:
         self.display.refresh(request_id)
         return self.store.view(request_id)
 
+    def declare_new_incident(self, user: str, severity_text: str, reason: str) -> RequestView:
+        """An incident declared with no request number: on the newest open request, or, with
+        none open and Sev2 or worse (the playbook's incident trigger), a critical request
+        opened with the evidence, as a firing metric trigger opens one."""
+        self.authz.require(user, "rollback.incident")
+        severity = requests.parse_severity(severity_text, None)
+        self.expire_due()
+        open_ids = self.store.ids_in(Status.OPEN)
+        if open_ids:
+            return self.declare_incident(open_ids[-1], user, str(severity))
+        if not requests.is_critical(severity, self.playbook):
+            raise Refusal(
+                f"Sev{severity} is not a rollback trigger in the playbook, and no request is "
+                "open: nothing was opened.",
+                "Ask for one with `/rollback REASON` if the launch must roll back.",
+            )
+        trigger = requests.incident_trigger(self.playbook)
+        said = reason.strip()[: requests.REASON_MAX] or "no reason given"
+        view = self.open_from_trigger(
+            trigger,
+            f"Sev{severity} incident declared by <@{user}>: {said}",
+            {"incident_severity": severity, "declared_by": user, "source": "/rollback incident"},
+            critical=True,
+            breach_started_at=self.clock.now(),
+        )
+        self.store.declare(view.id, severity, True, self.clock.now(), user)
+        self.display.refresh(view.id)
+        return self.store.view(view.id)
+
     def _begin(self, request_id: int, by: str, break_glass: bool) -> None:
         """open → executing, exactly once; or → approved while another rollback of the same
         flags is executing (it starts when that one ends)."""

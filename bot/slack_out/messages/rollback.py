@@ -56,6 +56,7 @@ HELP = """*`/rollback` — roll the launch back, with Product + Support sign-off
 • `/rollback [FLAG ...] REASON` — ask for a rollback (no flag = every launch flag)
 • `/rollback status` — open and recent requests
 • `/rollback plan` — the runbook as configured, and its joint sign-off
+• `/rollback incident SEV REASON` — declare an incident: on the open request, or (Sev2 or worse) open a critical one
 • `/rollback incident ID SEV` — declare the incident severity on a request (Sev2 or worse allows break glass)
 • `/rollback reject ID REASON` — reject a request (same as its Reject button)"""
 
