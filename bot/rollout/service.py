@@ -156,11 +156,11 @@ class RolloutService:
         segments = self.parse_segments(segments_text) if segments_text else None
         self.authz.require(actor, "rollout.set")
         self._refuse_if_frozen()
-        before = self._current(flag)
-        if before.percent == percent and (segments is None or before.segments == segments):
-            raise Unchanged(flag, before)
         ensure_state_row(self.engine)
         try:
+            before = self._current(flag)
+            if before.percent == percent and (segments is None or before.segments == segments):
+                raise Unchanged(flag, before)
             # the freeze check and the write in one transaction holding the state row: a
             # freeze either committed before (refused here) or waits until this is recorded
             with session_scope(self.engine) as session:
