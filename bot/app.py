@@ -4,8 +4,8 @@ each surface registered with only the services it uses; and the ASGI app around 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
-from starlette.applications import Starlette
 
+from bot.edge import ASGIApp, RefusalLog, SlackGate
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, Ofrep, build_web
@@ -44,12 +44,24 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
 
 def build_asgi(
     services: Services, signing_secret: str | None = None, *, slack_over_http: bool = True
-) -> Starlette:
+) -> ASGIApp:
     """The Bolt app behind /slack/events, beside the bot's own HTTP endpoints; in Socket
     Mode (slack_over_http False) the endpoints alone."""
     settings = services.settings
+    secret = signing_secret or (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    refusals = RefusalLog()
+    gate = (
+        SlackGate(secret, services.engine, services.clock, refusals)
+        if slack_over_http and secret
+        else None
+    )
     return build_web(
         build_app(services, signing_secret) if slack_over_http else None,
+        gate=gate,
+        refusals=refusals,
+        body_timeout=settings.warroom_body_timeout_seconds,
         rollout=services.rollout,
         alerts=services.evaluator,
         feedback=services.feedback,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,14 +21,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.edge import BODY_TIMEOUT_SECONDS, ASGIApp, BodyGuard, RefusalLog, SlackGate
 from bot.feedback import FeedbackIn, FeedbackService, TextTooLong
 from bot.flags.evaluation import PARSE_ERROR
 from bot.flags.ofrep import OfrepAnswer, OfrepStore, answer_bulk, answer_one
-from bot.metrics.alertmanager import TriggerSink, handle_alerts
+from bot.metrics.alertmanager import AlertmanagerWebhook, TriggerSink, handle_alerts
+from bot.observability import log_event
 from bot.rollout import RolloutService
-from bot.tickets import TicketEvent, TicketService
+from bot.tickets import TicketEvent, TicketService, UnknownTicket
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,11 @@ class ApiTokens:
 
 def bearer_ok(request: Request, secret: SecretStr | None) -> bool:
     """Unset secret: the endpoint is closed. Compared in constant time."""
-    expected = f"Bearer {secret.get_secret_value()}" if secret else None
-    return bool(expected) and hmac.compare_digest(
-        request.headers.get("authorization", ""), expected or ""
-    )
+    if secret is None:
+        return False
+    # bytes, as sent: a non-ASCII header is simply a wrong token (str would raise)
+    sent = dict(request.scope["headers"]).get(b"authorization", b"")
+    return hmac.compare_digest(sent, f"Bearer {secret.get_secret_value()}".encode())
 
 
 def unauthorized() -> JSONResponse:
@@ -111,14 +116,10 @@ class AlertmanagerHook:
     async def post(self, request: Request) -> Response:
         if not bearer_ok(request, self.token):
             return unauthorized()
-        try:
-            payload = await request.json()
-            alerts = payload["alerts"]
-            if str(payload.get("version")) != "4" or not isinstance(alerts, list):
-                raise ValueError("expected Alertmanager webhook version 4 with a list of alerts")
-        except (ValueError, KeyError, TypeError) as exc:
-            return JSONResponse({"error": f"not an Alertmanager webhook: {exc}"}, status_code=400)
-        handled = await asyncio.to_thread(handle_alerts, self.sink, alerts)
+        payload = await validated(request, AlertmanagerWebhook)
+        if isinstance(payload, Response):
+            return payload
+        handled = await asyncio.to_thread(handle_alerts, self.sink, payload.alerts)
         return JSONResponse({"handled": handled})
 
 
@@ -169,7 +170,10 @@ class TicketIntake:
         event = await validated(request, TicketEvent)
         if isinstance(event, Response):
             return event
-        ticket = await asyncio.to_thread(self.tickets.record, event)
+        try:
+            ticket = await asyncio.to_thread(self.tickets.record, event)
+        except UnknownTicket as exc:
+            return field_errors([("ticket_id", str(exc))])
         if ticket is None:
             return JSONResponse({"kept": False, "why": f"not tagged {self.tag}"}, status_code=202)
         return JSONResponse({"kept": True, "id": ticket.id, "answered": bool(ticket.answered_at)})
@@ -218,6 +222,25 @@ class Ofrep:
         return _ofrep(answer_bulk(snapshot, body, request.headers.get("if-none-match")))
 
 
+@dataclass(frozen=True)
+class SlackEvents:
+    """Slack's requests: the signature checked on the raw bytes and a replay dropped
+    (`SlackGate`) before Bolt parses anything."""
+
+    bolt: AsyncSlackRequestHandler
+    gate: SlackGate | None
+
+    async def post(self, request: Request) -> Response:
+        if self.gate is not None:
+            body = await request.body()  # already read, and capped, by BodyGuard
+            if self.gate.refusal("/slack/events", request.headers, body):
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            if not await self.gate.first(request.headers["x-slack-signature"]):
+                log_event(log, "slack.replay", outcome="dropped", size=len(body))
+                return Response(status_code=200)
+        return await self.bolt.handle(request)
+
+
 _NOT_JSON = object()
 
 
@@ -245,12 +268,10 @@ def build_web(
     health: Callable[[], dict[str, Any]],
     registry: CollectorRegistry,
     ofrep: Ofrep | None = None,
-) -> Starlette:
-    slack = AsyncSlackRequestHandler(app) if app else None
-
-    async def slack_events(request: Request) -> Response:
-        assert slack is not None
-        return await slack.handle(request)
+    gate: SlackGate | None = None,
+    refusals: RefusalLog | None = None,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+) -> ASGIApp:
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", **await asyncio.to_thread(health)})
@@ -267,26 +288,47 @@ def build_web(
         else []
     )
     # Socket Mode: Slack comes over the WebSocket, and unsigned HTTP must not reach the app
-    slack_routes = [Route("/slack/events", slack_events, methods=["POST"])] if slack else []
-    return Starlette(
+    slack_routes = (
+        [
+            Route(
+                "/slack/events",
+                SlackEvents(AsyncSlackRequestHandler(app), gate).post,
+                methods=["POST"],
+            )
+        ]
+        if app
+        else []
+    )
+    web = Starlette(
         routes=[
             *ofrep_routes,
             *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/freeze", FreezeGate(rollout).get, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(
-                "/hooks/alertmanager",
-                AlertmanagerHook(alerts, tokens.alertmanager).post,
-                methods=["POST"],
-            ),
-            Route(
-                "/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]
-            ),
-            Route(
-                "/api/tickets",
-                TicketIntake(tickets, tokens.tickets, ticket_tag).post,
-                methods=["POST"],
-            ),
+            *_intake_routes(alerts, feedback, tickets, ticket_tag, tokens),
         ]
     )
+    return BodyGuard(web, refusals or RefusalLog(), timeout=body_timeout)
+
+
+def _intake_routes(
+    alerts: TriggerSink,
+    feedback: FeedbackService,
+    tickets: TicketService,
+    ticket_tag: str,
+    tokens: ApiTokens,
+) -> list[Route]:
+    return [
+        Route(
+            "/hooks/alertmanager",
+            AlertmanagerHook(alerts, tokens.alertmanager).post,
+            methods=["POST"],
+        ),
+        Route("/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]),
+        Route(
+            "/api/tickets",
+            TicketIntake(tickets, tokens.tickets, ticket_tag).post,
+            methods=["POST"],
+        ),
+    ]
