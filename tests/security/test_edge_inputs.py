@@ -107,3 +107,24 @@ def test_an_answered_event_for_an_unknown_ticket_is_refused(live_bot: LiveBot) -
     ]
     again = live_bot.http.post(live_bot.url + "/api/tickets", json=event, headers=AUTH)
     assert again.json()["answered"] is True
+
+
+def test_a_request_failing_verification_is_logged_without_its_secrets(
+    live_bot: LiveBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import time
+
+    from bot.local import payloads
+
+    caplog.set_level(logging.DEBUG)
+    channel = live_bot.services.playbook.channels.war_room
+    response_url = live_bot.fake.response_url(channel, "U0SRE00001")
+    body = payloads.slash_command("/rollout", "status", "U0SRE00001", channel, response_url)
+    skewed = int(time.time()) - 10 * 60  # a genuine request from a host whose clock is off
+    assert live_bot.post(body, timestamp=skewed).status_code == 401
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    logged = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in server)
+    assert "timestamp outside the signature window" in logged
+    for secret in (response_url, "trigger_id", "deprecated-verification-token"):
+        assert secret not in logged
