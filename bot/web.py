@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from bot.rollout import RolloutService
 from bot.tickets import TicketEvent, TicketService, UnknownTicket
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 
@@ -84,6 +86,15 @@ async def validated(
         )
 
 
+# The freeze gate and /healthz read the database on a small pool of their own: the default
+# pool runs the services, whose Slack calls may all be asleep on a hanging Slack.
+PROBES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="http-probes")
+
+
+async def on_probe_pool(fn: Callable[[], R]) -> R:
+    return await asyncio.get_running_loop().run_in_executor(PROBES, fn)
+
+
 @dataclass(frozen=True)
 class FreezeGate:
     """For deployment pipelines: 200 when deployments may proceed, 423 when frozen."""
@@ -91,7 +102,7 @@ class FreezeGate:
     rollout: RolloutService
 
     async def get(self, _: Request) -> Response:
-        state = await asyncio.to_thread(self.rollout.freeze_state)
+        state = await on_probe_pool(self.rollout.freeze_state)
         if not state.frozen:
             return JSONResponse({"frozen": False, "deployments": "allowed"})
         return JSONResponse(
@@ -274,7 +285,7 @@ def build_web(
 ) -> ASGIApp:
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", **await asyncio.to_thread(health)})
+        return JSONResponse({"status": "ok", **await on_probe_pool(health)})
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
