@@ -12,6 +12,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.edge import ASGIApp, RefusalLog, SlackGate
+from bot.metrics.alertmanager import PrometheusActiveAt
 from bot.observability import log_event
 from bot.services import Services
 from bot.slack_out.clients import async_client
@@ -126,6 +127,7 @@ def build_asgi(
             alertmanager=settings.warroom_alertmanager_token,
             feedback=settings.warroom_feedback_token,
             tickets=settings.warroom_tickets_token,
+            active_at=PrometheusActiveAt(lambda: services.evaluator.reader),
         ),
         health=services.health,
         registry=services.metrics.registry,

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -26,7 +27,7 @@ from bot.edge import BODY_TIMEOUT_SECONDS, ASGIApp, BodyGuard, RefusalLog, Slack
 from bot.feedback import FeedbackIn, FeedbackService, TextTooLong
 from bot.flags.evaluation import PARSE_ERROR
 from bot.flags.ofrep import OfrepAnswer, OfrepStore, answer_bulk, answer_one
-from bot.metrics.alertmanager import AlertmanagerWebhook, TriggerSink, handle_alerts
+from bot.metrics.alertmanager import AlertmanagerWebhook, AmAlert, TriggerSink, handle_alerts
 from bot.observability import log_event
 from bot.rollout import RolloutService
 from bot.tickets import TicketEvent, TicketService, UnknownTicket
@@ -43,6 +44,8 @@ class ApiTokens:
     alertmanager: SecretStr | None
     feedback: SecretStr | None
     tickets: SecretStr | None
+    # where the breach start of an Alertmanager alert is read (Prometheus' activeAt)
+    active_at: Callable[[AmAlert], datetime | None] | None = None
 
 
 def bearer_ok(request: Request, secret: SecretStr | None) -> bool:
@@ -123,6 +126,7 @@ class AlertmanagerHook:
 
     sink: TriggerSink
     token: SecretStr | None
+    active_at: Callable[[AmAlert], datetime | None] | None = None
 
     async def post(self, request: Request) -> Response:
         if not bearer_ok(request, self.token):
@@ -130,7 +134,8 @@ class AlertmanagerHook:
         payload = await validated(request, AlertmanagerWebhook)
         if isinstance(payload, Response):
             return payload
-        handled = await asyncio.to_thread(handle_alerts, self.sink, payload.alerts)
+        active_at = self.active_at or (lambda _: None)
+        handled = await asyncio.to_thread(handle_alerts, self.sink, payload.alerts, active_at)
         return JSONResponse({"handled": handled})
 
 
@@ -333,7 +338,7 @@ def _intake_routes(
     return [
         Route(
             "/hooks/alertmanager",
-            AlertmanagerHook(alerts, tokens.alertmanager).post,
+            AlertmanagerHook(alerts, tokens.alertmanager, tokens.active_at).post,
             methods=["POST"],
         ),
         Route("/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]),

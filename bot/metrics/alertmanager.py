@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bot.metrics.prometheus import PrometheusReader
 from bot.metrics.rules import METRIC_LABEL, TRIGGER_LABEL
 
 
@@ -89,8 +91,10 @@ def handle_alerts(
         if not trigger:
             continue
         if alert.status == "firing":
-            started = active_at(alert) or alert.startsAt - sink.hold(trigger)
+            active = active_at(alert)
+            started = active or alert.startsAt - sink.hold(trigger)
             evidence = {
+                "breach_start": "prometheus activeAt" if active else "startsAt less for",
                 "alertname": labels.get("alertname", ""),
                 "source": "alertmanager",
                 "generatorURL": alert.generatorURL,
@@ -104,3 +108,31 @@ def handle_alerts(
             episode = sink.resolve(trigger)
             handled.append({"trigger": trigger, "resolved": episode is not None})
     return handled
+
+
+class PrometheusActiveAt:
+    """When Prometheus saw the breach begin: the `activeAt` of the rule's alert in
+    GET /api/v1/alerts (matched by its labels), asked of the Prometheus the bot reads
+    (`reader_of()`). None when there is none, it does not answer or does not list the
+    alert (then the breach start is `startsAt` less the rule's `for`)."""
+
+    def __init__(self, reader_of: Callable[[], object]) -> None:
+        self.reader_of = reader_of
+
+    def __call__(self, alert: AmAlert) -> datetime | None:
+        reader = self.reader_of()
+        if not isinstance(reader, PrometheusReader):
+            return None
+        try:
+            answer = reader.client.get(f"{reader.url}/api/v1/alerts", timeout=2.0)
+            listed = answer.json()["data"]["alerts"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        for candidate in listed if isinstance(listed, list) else []:
+            labels = candidate.get("labels") if isinstance(candidate, dict) else None
+            if labels == alert.labels and candidate.get("activeAt"):
+                try:
+                    return datetime.fromisoformat(str(candidate["activeAt"]).replace("Z", "+00:00"))
+                except ValueError:
+                    return None
+        return None
