@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.observability import log_event
-from storage.db import session_scope
 from storage.models import ProcessedSlackEvent
 
 log = logging.getLogger(__name__)
@@ -162,10 +161,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def first_delivery(engine: Engine, clock: Clock, key: str) -> bool:
     """True the first time `key` is seen: a unique row, so it holds across replicas (the
-    table of Events API deliveries, which also takes signatures of commands and clicks)."""
+    table of Events API deliveries, which also takes signatures of commands and clicks).
+    A Core insert, not an ORM session: it runs before every ack."""
+    table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
     try:
-        with session_scope(engine) as session:
-            session.add(ProcessedSlackEvent(event_id=key, received_at=clock.now()))
+        with engine.begin() as connection:
+            connection.execute(table.insert().values(event_id=key, received_at=clock.now()))
         return True
     except IntegrityError:
         return False
