@@ -97,7 +97,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def start_servers(
-    secret: str, fake_url: str, tmp: str
+    secret: str, fake_url: str, tmp: str, warroom_python: list[str] | None = None
 ) -> tuple[dict[str, subprocess.Popen], dict[str, str]]:
     """The bare Bolt app and `warroom serve`, on the same stand-in and settings."""
     env = {
@@ -115,7 +115,13 @@ def start_servers(
             tmp,
         ),
         "warroom": (
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(ports["warroom"])],
+            [
+                sys.executable,
+                *(warroom_python or ["-m", "bot.cli"]),
+                "serve",
+                "--port",
+                str(ports["warroom"]),
+            ],
             str(ROOT),
         ),
     }

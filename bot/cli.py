@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.cli_check import cmd_check, fail
+from bot.cli_check import cmd_check, database_problem, fail
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
@@ -97,6 +97,10 @@ def _services_or_exit(settings: Settings, mode: str) -> Services:
     if problems:
         fail(f"cannot start `{mode}`", problems + ["try `warroom local` to run without Slack"])
         raise SystemExit(2)
+    problem = database_problem(settings.database_url)
+    if problem:  # one line saying what to fix, not a traceback from the first query
+        print(f"warroom: cannot start `{mode}`: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         return build_services(settings)
     except PlaybookError as exc:
@@ -108,13 +112,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from bot.app import build_asgi
+    from bot.edge import SERVER_LIMITS
 
     services = _services_or_exit(settings, "serve")
     web = build_asgi(services)
     services.start_background()
     tune_gc_for_latency()
     log_event(log, "serve.start", host=args.host, port=args.port)
-    uvicorn.run(web, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        web, host=args.host, port=args.port, log_level="warning", access_log=False, **SERVER_LIMITS
+    )
     return 0
 
 
@@ -123,6 +130,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import build_app, build_asgi
+    from bot.edge import SERVER_LIMITS
 
     services = _services_or_exit(settings, "run")
     app = build_app(services)
@@ -138,7 +146,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await handler.start_async()
             return
         config = uvicorn.Config(
-            web, host=args.host, port=args.http_port, log_level="warning", access_log=False
+            web,
+            host=args.host,
+            port=args.http_port,
+            log_level="warning",
+            access_log=False,
+            **SERVER_LIMITS,
         )
         # the webhook, the freeze gate, the intakes, /healthz and /metrics beside the
         # WebSocket; when the server stops (SIGTERM, SIGINT) the bot stops

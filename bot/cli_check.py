@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.settings import SLACK_DEFAULT_API_URL, Settings
@@ -40,12 +43,12 @@ def _print_settings(settings: Settings) -> None:
     _line("SLACK_SIGNING_SECRET", bool(settings.slack_signing_secret), "needed by serve")
     _line("SLACK_APP_TOKEN", bool(settings.slack_app_token), "needed by run (Socket Mode)")
     custom_api = settings.slack_api_url != SLACK_DEFAULT_API_URL
-    _line("SLACK_API_URL", custom_api, settings.slack_api_url)
+    _line("SLACK_API_URL", custom_api, masked(settings.slack_api_url))
     _line("DATABASE_URL", True, _safe_url(settings.database_url))
     _line(
         "PROMETHEUS_URL",
         bool(settings.prometheus_url),
-        "live values and the trigger evaluator"
+        f"{masked(settings.prometheus_url)}: live values and the trigger evaluator"
         if settings.prometheus_url
         else "no live values; no trigger evaluation",
     )
@@ -84,10 +87,15 @@ def cmd_check(_: argparse.Namespace, settings: Settings) -> int:
     _print_playbook(settings, book)
     _print_settings(settings)
     _print_integrations(settings, book)
+    problem = database_problem(settings.database_url)
+    if problem:
+        fail("database", [problem])
+    else:
+        print(f"database: OK ({_safe_url(settings.database_url)})")
     flags = _check_flag_provider(settings, book)
-    ready = [m for m in ("serve", "run") if not settings.problems_for(m)]
+    ready = [m for m in ("serve", "run") if not settings.problems_for(m) and not problem]
     print("ready for: " + ", ".join(["local", *ready]))
-    return flags
+    return flags or (2 if problem else 0)
 
 
 def _check_flag_provider(settings: Settings, book: Playbook) -> int:
@@ -106,3 +114,49 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def masked(url: str | None) -> str:
+    """The URL with any password (or user:token) in it replaced by ***."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None and not parts.username:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" if parts.password else f"***@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_problem(database_url: str) -> str | None:
+    """What stops the bot from using its database, in one line (None: it answers)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(database_url)
+    shown = _safe_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(str(url.database))
+        if not path.parent.is_dir():
+            return f"DATABASE_URL: the directory {path.parent} does not exist; create it"
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            return f"DATABASE_URL: {path} is read-only; make it writable by this user"
+        if not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+            return f"DATABASE_URL: cannot create {path}: {path.parent} is read-only"
+        return None
+    try:
+        from sqlalchemy import create_engine
+
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except (SQLAlchemyError, ImportError) as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        return f"DATABASE_URL: cannot connect to {shown}: {first}"
+    return None

@@ -55,6 +55,13 @@ class FeedbackFields(BaseModel):
     flag: str = Field("", max_length=64)
     category: Category | None = None
 
+    @field_validator("text", "flag")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            raise PydanticCustomError("control_character", "control characters are not allowed")
+        return value
+
     @field_validator("text")
     @classmethod
     def _text_fits(cls, text: str, info: ValidationInfo) -> str:
@@ -84,3 +91,11 @@ class FeedbackIn(FeedbackFields):
     source: Literal["widget", "survey"]
     user_id: str = Field("", max_length=128)
     idempotency_key: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _a_json_integer(cls, rating: object) -> object:
+        # JSON's `true` would pass as 1 and "5" as 5; the form's strings go through FeedbackFields
+        if isinstance(rating, bool) or not isinstance(rating, int):
+            raise PydanticCustomError("int_type", "a whole number from 1 to 5")
+        return rating

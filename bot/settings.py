@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     warroom_hook_token: SecretStr | None = None  # bearer for the cache and banner endpoints
     # How long a replica's claim on a running runbook lasts without renewal (a crashed
     # replica's runbook is taken up by another, or by itself after a restart, after this).
-    warroom_runbook_lease_seconds: float = 60
+    warroom_runbook_lease_seconds: float = Field(60, gt=0)
+    # How long a request body may take to arrive, whole (a slow-drip client is cut off).
+    warroom_body_timeout_seconds: float = Field(10, gt=0)
     # This process's name on runbook leases and scheduled-post claims; unset: host, pid and a
     # random suffix (so a restarted process is a new replica).
     warroom_replica_id: str = ""

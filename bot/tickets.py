@@ -37,6 +37,10 @@ class TicketEvent(BaseModel):
     at: AwareDatetime | None = None  # when it happened at the helpdesk; default: now
 
 
+class UnknownTicket(ValueError):
+    """An answered/solved event for a ticket the bot never saw created."""
+
+
 class TicketNotifier(Protocol):
     def overdue(
         self, ticket: Ticket, waited: timedelta, sla_hours: float, owners_roles: Sequence[str]
@@ -65,6 +69,10 @@ class TicketService:
             ticket = session.exec(
                 select(Ticket).where(Ticket.external_id == event.ticket_id)
             ).one_or_none()
+            if ticket is None and event.event != "created":
+                raise UnknownTicket(
+                    f"no ticket {event.ticket_id} was created; send `created` first"
+                )
             if ticket is None:
                 ticket = Ticket(external_id=event.ticket_id, created_at=at)
             ticket.subject = event.subject or ticket.subject

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -20,14 +23,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.edge import BODY_TIMEOUT_SECONDS, ASGIApp, BodyGuard, RefusalLog, SlackGate
 from bot.feedback import FeedbackIn, FeedbackService, TextTooLong
 from bot.flags.evaluation import PARSE_ERROR
 from bot.flags.ofrep import OfrepAnswer, OfrepStore, answer_bulk, answer_one
-from bot.metrics.alertmanager import TriggerSink, handle_alerts
+from bot.metrics.alertmanager import AlertmanagerWebhook, AmAlert, TriggerSink, handle_alerts
+from bot.observability import log_event
 from bot.rollout import RolloutService
-from bot.tickets import TicketEvent, TicketService
+from bot.tickets import TicketEvent, TicketService, UnknownTicket
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,14 +44,17 @@ class ApiTokens:
     alertmanager: SecretStr | None
     feedback: SecretStr | None
     tickets: SecretStr | None
+    # where the breach start of an Alertmanager alert is read (Prometheus' activeAt)
+    active_at: Callable[[AmAlert], datetime | None] | None = None
 
 
 def bearer_ok(request: Request, secret: SecretStr | None) -> bool:
     """Unset secret: the endpoint is closed. Compared in constant time."""
-    expected = f"Bearer {secret.get_secret_value()}" if secret else None
-    return bool(expected) and hmac.compare_digest(
-        request.headers.get("authorization", ""), expected or ""
-    )
+    if secret is None:
+        return False
+    # bytes, as sent: a non-ASCII header is simply a wrong token (str would raise)
+    sent = dict(request.scope["headers"]).get(b"authorization", b"")
+    return hmac.compare_digest(sent, f"Bearer {secret.get_secret_value()}".encode())
 
 
 def unauthorized() -> JSONResponse:
@@ -79,6 +89,15 @@ async def validated(
         )
 
 
+# The freeze gate and /healthz read the database on a small pool of their own: the default
+# pool runs the services, whose Slack calls may all be asleep on a hanging Slack.
+PROBES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="http-probes")
+
+
+async def on_probe_pool(fn: Callable[[], R]) -> R:
+    return await asyncio.get_running_loop().run_in_executor(PROBES, fn)
+
+
 @dataclass(frozen=True)
 class FreezeGate:
     """For deployment pipelines: 200 when deployments may proceed, 423 when frozen."""
@@ -86,7 +105,7 @@ class FreezeGate:
     rollout: RolloutService
 
     async def get(self, _: Request) -> Response:
-        state = await asyncio.to_thread(self.rollout.freeze_state)
+        state = await on_probe_pool(self.rollout.freeze_state)
         if not state.frozen:
             return JSONResponse({"frozen": False, "deployments": "allowed"})
         return JSONResponse(
@@ -107,18 +126,16 @@ class AlertmanagerHook:
 
     sink: TriggerSink
     token: SecretStr | None
+    active_at: Callable[[AmAlert], datetime | None] | None = None
 
     async def post(self, request: Request) -> Response:
         if not bearer_ok(request, self.token):
             return unauthorized()
-        try:
-            payload = await request.json()
-            alerts = payload["alerts"]
-            if str(payload.get("version")) != "4" or not isinstance(alerts, list):
-                raise ValueError("expected Alertmanager webhook version 4 with a list of alerts")
-        except (ValueError, KeyError, TypeError) as exc:
-            return JSONResponse({"error": f"not an Alertmanager webhook: {exc}"}, status_code=400)
-        handled = await asyncio.to_thread(handle_alerts, self.sink, alerts)
+        payload = await validated(request, AlertmanagerWebhook)
+        if isinstance(payload, Response):
+            return payload
+        active_at = self.active_at or (lambda _: None)
+        handled = await asyncio.to_thread(handle_alerts, self.sink, payload.alerts, active_at)
         return JSONResponse({"handled": handled})
 
 
@@ -169,7 +186,10 @@ class TicketIntake:
         event = await validated(request, TicketEvent)
         if isinstance(event, Response):
             return event
-        ticket = await asyncio.to_thread(self.tickets.record, event)
+        try:
+            ticket = await asyncio.to_thread(self.tickets.record, event)
+        except UnknownTicket as exc:
+            return field_errors([("ticket_id", str(exc))])
         if ticket is None:
             return JSONResponse({"kept": False, "why": f"not tagged {self.tag}"}, status_code=202)
         return JSONResponse({"kept": True, "id": ticket.id, "answered": bool(ticket.answered_at)})
@@ -218,6 +238,25 @@ class Ofrep:
         return _ofrep(answer_bulk(snapshot, body, request.headers.get("if-none-match")))
 
 
+@dataclass(frozen=True)
+class SlackEvents:
+    """Slack's requests: the signature checked on the raw bytes and a replay dropped
+    (`SlackGate`) before Bolt parses anything."""
+
+    bolt: AsyncSlackRequestHandler
+    gate: SlackGate | None
+
+    async def post(self, request: Request) -> Response:
+        if self.gate is not None:
+            body = await request.body()  # already read, and capped, by BodyGuard
+            if self.gate.refusal("/slack/events", request.headers, body):
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            if not await self.gate.first(request.headers["x-slack-signature"]):
+                log_event(log, "slack.replay", outcome="dropped", size=len(body))
+                return Response(status_code=200)
+        return await self.bolt.handle(request)
+
+
 _NOT_JSON = object()
 
 
@@ -245,15 +284,13 @@ def build_web(
     health: Callable[[], dict[str, Any]],
     registry: CollectorRegistry,
     ofrep: Ofrep | None = None,
-) -> Starlette:
-    slack = AsyncSlackRequestHandler(app) if app else None
-
-    async def slack_events(request: Request) -> Response:
-        assert slack is not None
-        return await slack.handle(request)
+    gate: SlackGate | None = None,
+    refusals: RefusalLog | None = None,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+) -> ASGIApp:
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", **await asyncio.to_thread(health)})
+        return JSONResponse({"status": "ok", **await on_probe_pool(health)})
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -267,26 +304,47 @@ def build_web(
         else []
     )
     # Socket Mode: Slack comes over the WebSocket, and unsigned HTTP must not reach the app
-    slack_routes = [Route("/slack/events", slack_events, methods=["POST"])] if slack else []
-    return Starlette(
+    slack_routes = (
+        [
+            Route(
+                "/slack/events",
+                SlackEvents(AsyncSlackRequestHandler(app), gate).post,
+                methods=["POST"],
+            )
+        ]
+        if app
+        else []
+    )
+    web = Starlette(
         routes=[
             *ofrep_routes,
             *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/freeze", FreezeGate(rollout).get, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(
-                "/hooks/alertmanager",
-                AlertmanagerHook(alerts, tokens.alertmanager).post,
-                methods=["POST"],
-            ),
-            Route(
-                "/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]
-            ),
-            Route(
-                "/api/tickets",
-                TicketIntake(tickets, tokens.tickets, ticket_tag).post,
-                methods=["POST"],
-            ),
+            *_intake_routes(alerts, feedback, tickets, ticket_tag, tokens),
         ]
     )
+    return BodyGuard(web, refusals or RefusalLog(), timeout=body_timeout)
+
+
+def _intake_routes(
+    alerts: TriggerSink,
+    feedback: FeedbackService,
+    tickets: TicketService,
+    ticket_tag: str,
+    tokens: ApiTokens,
+) -> list[Route]:
+    return [
+        Route(
+            "/hooks/alertmanager",
+            AlertmanagerHook(alerts, tokens.alertmanager, tokens.active_at).post,
+            methods=["POST"],
+        ),
+        Route("/api/feedback", FeedbackIntake(feedback, tokens.feedback).post, methods=["POST"]),
+        Route(
+            "/api/tickets",
+            TicketIntake(tickets, tokens.tickets, ticket_tag).post,
+            methods=["POST"],
+        ),
+    ]

@@ -13,12 +13,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
+from bot.edge import first_delivery
 from bot.observability import BotMetrics, log_event
-from storage.db import session_scope
-from storage.models import ProcessedSlackEvent
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +25,6 @@ def request_kind(body: dict) -> str:
     if "command" in body:
         return "command"
     return str(body.get("type") or "unknown")
-
-
-def first_delivery(engine: Engine, clock: Clock, event_id: str) -> bool:
-    """True the first time an Events API `event_id` is seen (a unique key, across replicas)."""
-    try:
-        with session_scope(engine) as session:
-            session.add(ProcessedSlackEvent(event_id=event_id, received_at=clock.now()))
-        return True
-    except IntegrityError:
-        return False
 
 
 class Deliveries:

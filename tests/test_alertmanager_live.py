@@ -66,8 +66,8 @@ def test_webhook_refuses_without_the_token_and_bad_payloads(live_bot: LiveBot) -
     assert httpx.post(url, json={"version": "4", "alerts": []}, headers=wrong).status_code == 401
     ok = {"Authorization": f"Bearer {TOKEN}"}
     bad = httpx.post(url, content=b"{not json", headers=ok)
-    assert bad.status_code == 400 and "not an Alertmanager webhook" in bad.json()["error"]
-    assert httpx.post(url, json={"version": "3", "alerts": []}, headers=ok).status_code == 400
+    assert bad.status_code == 400 and bad.json()["errors"][0]["message"] == "not valid JSON"
+    assert httpx.post(url, json={"version": "3", "alerts": []}, headers=ok).status_code == 422
     assert httpx.post(url, json={"version": "4", "alerts": []}, headers=ok).json() == {
         "handled": []
     }
@@ -80,6 +80,8 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
     prometheus = Prometheus(tmp_path, exporter.port, rules_yaml(playbook), alertmanager.url)
     try:
         prometheus.wait_for_sample("warroom_test_error_rate")
+        # the bot reads this Prometheus: the breach start is the alert's activeAt there
+        live_bot.services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
         exporter.error_rate.set(8)
         truth = datetime.now(UTC)
         deadline = time.monotonic() + 45
@@ -88,6 +90,7 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
         requests = live_bot.services.rollback.recent()
         assert len(requests) == 1, (tmp_path / "alertmanager.log").read_text()
         assert requests[0].request.evidence["source"] == "alertmanager"
+        assert requests[0].request.evidence["breach_start"] == "prometheus activeAt"
         # MTTD from the breach: within a scrape and an evaluation (1 s each) of the truth
         started = episode_start(live_bot)
         assert -0.5 <= (started - truth).total_seconds() <= 3.5, (started, truth)

@@ -6,10 +6,39 @@ began that long before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from bot.metrics.prometheus import PrometheusReader
 from bot.metrics.rules import METRIC_LABEL, TRIGGER_LABEL
+
+
+class AmAlert(BaseModel):
+    """One alert of the webhook: only what the bot reads is required."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: AwareDatetime  # noqa: N815 - Alertmanager's field names
+    endsAt: AwareDatetime | None = None  # noqa: N815
+    generatorURL: str = ""  # noqa: N815
+    fingerprint: str = ""
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook payload, version 4 (the group fields are not used)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"] | None = None
+    alerts: list[AmAlert] = Field(max_length=1000)
 
 
 class TriggerSink(Protocol):
@@ -35,46 +64,75 @@ class TriggerSink(Protocol):
         ...
 
 
-def _at(text: object) -> datetime:
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-
-
-def _value(alert: dict[str, Any]) -> float | None:
+def _value(alert: AmAlert) -> float | None:
     try:
-        return float((alert.get("annotations") or {})["value"])
-    except (KeyError, TypeError, ValueError):
+        return float(alert.annotations["value"])
+    except (KeyError, ValueError):
         return None
 
 
-def handle_alerts(sink: TriggerSink, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fire or resolve each alert's trigger; what was done, one entry per trigger alert."""
+def handle_alerts(
+    sink: TriggerSink,
+    alerts: Sequence[AmAlert | dict[str, Any]],
+    active_at: Callable[[AmAlert], datetime | None] = lambda _: None,
+) -> list[dict[str, Any]]:
+    """Fire or resolve each alert's trigger; what was done, one entry per trigger alert.
+    The breach start is the alert's `activeAt` when Prometheus tells it (`active_at`),
+    else `startsAt` less the rule's `for`."""
     handled: list[dict[str, Any]] = []
-    for alert in alerts:
-        labels = alert.get("labels") or {}
+    for item in alerts:
+        alert = item if isinstance(item, AmAlert) else AmAlert.model_validate(item)
+        labels = alert.labels
         trigger, metric = labels.get(TRIGGER_LABEL), labels.get(METRIC_LABEL)
-        if metric and not trigger and alert.get("status") in ("firing", "resolved"):
-            firing = alert.get("status") == "firing"
+        if metric and not trigger:
+            firing = alert.status == "firing"
             told = sink.warning_alert(metric, _value(alert), firing)
             handled.append({"warning": metric, "firing" if firing else "resolved": told})
         if not trigger:
             continue
-        if alert.get("status") == "firing":
-            started = _at(alert["startsAt"]) - sink.hold(trigger)
+        if alert.status == "firing":
+            active = active_at(alert)
+            started = active or alert.startsAt - sink.hold(trigger)
             evidence = {
+                "breach_start": "prometheus activeAt" if active else "startsAt less for",
                 "alertname": labels.get("alertname", ""),
                 "source": "alertmanager",
-                "generatorURL": alert.get("generatorURL", ""),
-                **(alert.get("annotations") or {}),
+                "generatorURL": alert.generatorURL,
+                **alert.annotations,
             }
             episode = sink.fire(
-                trigger,
-                "alertmanager",
-                started,
-                evidence,
-                fingerprint=str(alert.get("fingerprint", "")),
+                trigger, "alertmanager", started, evidence, fingerprint=alert.fingerprint
             )
             handled.append({"trigger": trigger, "fired": episode is not None})
-        elif alert.get("status") == "resolved":
+        else:
             episode = sink.resolve(trigger)
             handled.append({"trigger": trigger, "resolved": episode is not None})
     return handled
+
+
+class PrometheusActiveAt:
+    """When Prometheus saw the breach begin: the `activeAt` of the rule's alert in
+    GET /api/v1/alerts (matched by its labels), asked of the Prometheus the bot reads
+    (`reader_of()`). None when there is none, it does not answer or does not list the
+    alert (then the breach start is `startsAt` less the rule's `for`)."""
+
+    def __init__(self, reader_of: Callable[[], object]) -> None:
+        self.reader_of = reader_of
+
+    def __call__(self, alert: AmAlert) -> datetime | None:
+        reader = self.reader_of()
+        if not isinstance(reader, PrometheusReader):
+            return None
+        try:
+            answer = reader.client.get(f"{reader.url}/api/v1/alerts", timeout=2.0)
+            listed = answer.json()["data"]["alerts"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        for candidate in listed if isinstance(listed, list) else []:
+            labels = candidate.get("labels") if isinstance(candidate, dict) else None
+            if labels == alert.labels and candidate.get("activeAt"):
+                try:
+                    return datetime.fromisoformat(str(candidate["activeAt"]).replace("Z", "+00:00"))
+                except ValueError:
+                    return None
+        return None
