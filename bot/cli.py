@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -322,7 +323,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings()  # a bad environment value: listed, exit 2, before anything else
     configure_logging(settings.warroom_log_level if args.command != "local" else "WARNING")
-    return int(args.fn(args, settings) or 0)
+    try:
+        return int(args.fn(args, settings) or 0)
+    except BrokenPipeError:
+        return _reader_left()
+
+
+def _reader_left() -> int:
+    """The reader of standard output closed it (`warroom export … | head -3`): stop quietly.
+    Standard output is pointed at /dev/null so the interpreter's last flush at exit cannot
+    raise again; the reader took what it wanted, so this is not a failure."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":
