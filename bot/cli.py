@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.cli_check import cmd_check, fail
+from bot.cli_db import DatabaseProblem, add_db_option, existing_database, with_db_option
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
@@ -74,11 +75,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot import decision_log
-    from storage import migrate
-    from storage.db import make_engine
 
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "audit verify")
     report = decision_log.verify(engine)
     if report.ok:
         print(f"decision log OK: {report.records} records, chain intact")
@@ -155,8 +153,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from bot.local.workspace import LocalWorkspace
 
-    if args.db:
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{args.db}"})
     try:
         workspace = LocalWorkspace(settings, sys.stdout, user=args.as_)
     except PlaybookError as exc:
@@ -231,8 +227,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
     from bot import export
-    from storage import migrate
-    from storage.db import make_engine
 
     loaded = _playbook_and_times(settings, "--since", args.since)
     if loaded is None:
@@ -241,8 +235,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "md" and args.what != "reports":
         fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
         return 2
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "export")
     with contextlib.ExitStack() as stack:
         out = (
             stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
@@ -259,11 +252,8 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
     replaced atomically)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.flags.flagd import export_flagd
-    from storage import migrate
-    from storage.db import make_engine
 
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "flags export")
     count = export_flagd(engine, args.out or sys.stdout)
     print(f"exported {count} flag(s) as {args.format}", file=sys.stderr)
     return 0
@@ -272,7 +262,8 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="validate the playbook and settings").set_defaults(fn=cmd_check)
+    check = sub.add_parser("check", help="validate the playbook and settings")
+    check.set_defaults(fn=cmd_check)
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(fn=cmd_db)
@@ -314,8 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     flags.set_defaults(fn=cmd_flags)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
-    local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")
     local.set_defaults(fn=cmd_local)
+    for command in (check, db, audit, serve, run, export, flags, local):  # they read the database
+        add_db_option(command)
     return parser
 
 
@@ -324,7 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings()  # a bad environment value: listed, exit 2, before anything else
     configure_logging(settings.warroom_log_level if args.command != "local" else "WARNING")
     try:
-        return int(args.fn(args, settings) or 0)
+        return int(args.fn(args, with_db_option(args, settings)) or 0)
+    except DatabaseProblem as exc:
+        fail(exc.what, exc.problems)
+        return 2
     except BrokenPipeError:
         return _reader_left()
 

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy.engine import make_url
 
 from bot.app import build_app
 from bot.clock import OffsetClock
@@ -92,6 +93,8 @@ class LocalWorkspace:
                 roles=", ".join(sorted(self.services.authz.roles_of(self.user))) or "no role",
             )
         )
+        database = make_url(self.services.settings.database_url)
+        self.say(f"Database: {database.render_as_string(hide_password=True)}")
         while True:
             if prompt:
                 self.out.write(f"{self.user}> ")
