@@ -118,7 +118,7 @@ def test_a_signed_rollback_runs_its_runbook_in_the_terminal(db_url: str) -> None
     )
     assert "ROLLBACK #1: RUNNING THE RUNBOOK" in out
     assert "✅ 1. Freeze the rollout and block deployments" in out
-    assert "⏭ 4. Clear caches" in out and "not configured" in out
+    assert "⏩ 4. Clear caches" in out  # Slack's :fast_forward: and "not configured" in out
     assert "✋ 5. Verify" in out and "[5] Metrics OK" in out
     assert "froze the rollout: rollback #1" in out
 
@@ -185,3 +185,10 @@ def test_app_home_in_the_terminal_with_a_confirm_button(db_url: str) -> None:
     assert "Confirmed: Phase 2 backlog approved" in out
     assert "confirmed by @U0PROD0001 (product)" in out
     assert "[4] Confirm" in out and "[6] Confirm" not in out  # the backlog's button is gone
+
+
+def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:
+    from bot.local.render import plain
+
+    shown = plain(":bell: shift A · :memo: notes · :not_a_shortcode:", str)
+    assert shown == "🔔 shift A · 📝 notes · :not_a_shortcode:"
