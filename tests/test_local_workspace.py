@@ -192,3 +192,18 @@ def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:
 
     shown = plain(":bell: shift A · :memo: notes · :not_a_shortcode:", str)
     assert shown == "🔔 shift A · 📝 notes · :not_a_shortcode:"
+
+
+def test_skip_accepts_durations_of_several_parts() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from bot.local.workspace import skip_duration
+
+    assert skip_duration("23h25m") == timedelta(hours=23, minutes=25)
+    assert skip_duration("1d 2h") == timedelta(days=1, hours=2)
+    assert skip_duration("30m") == timedelta(minutes=30)
+    for bad in ("", "x", "23h25", "h"):
+        with pytest.raises(ValueError):
+            skip_duration(bad)

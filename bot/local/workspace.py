@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import shlex
 import time
@@ -40,10 +41,18 @@ WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   click N        press button [N] of a message shown above
   submit TEXT    answer a one-field form a button opened (a form of several fields,
                  like /feedback's, asks each field in turn; `cancel` leaves it)
-  skip 30m|4h|1d move time forward, making the scheduled posts that fall due
+  skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due
   schedule       the upcoming posts (/rollout schedule)
   home           your App Home tab: flags, KPIs, requests, checklists, completion
   quit           leave (the database keeps what happened)"""
+
+
+def skip_duration(text: str) -> timedelta:
+    """`30m`, `4h`, `1d`, or parts together as a clock shows them: `23h25m`, `1d 2h`."""
+    parts = re.findall(r"\d+[smhd]", text.replace(" ", ""))
+    if not parts or "".join(parts) != text.replace(" ", ""):
+        raise ValueError(f"expected a duration such as 30m, 4h or 23h25m, got {text!r}")
+    return sum((parse_duration(part) for part in parts), timedelta())
 
 
 class LocalWorkspace:
@@ -193,9 +202,9 @@ class LocalWorkspace:
     async def _skip(self, text: str) -> None:
         """Move time forward minute by minute, posting what falls due on the way."""
         try:
-            delta = parse_duration(text or "x")
+            delta = skip_duration(text)
         except ValueError:
-            self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 1d`")
+            self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 23h25m`, `skip 1d`")
             return
         if delta <= timedelta(0) or delta > timedelta(days=7):
             self.say("error: skip forward, at most 7d")
