@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.set_defaults(fn=cmd_flags)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
+    local.add_argument("--log", default="warroom-local.log", help="the bot's log lines (a file)")
     local.set_defaults(fn=cmd_local)
     for command in (check, db, audit, serve, run, export, flags, local):  # they read the database
         add_db_option(command)
@@ -314,7 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings()  # a bad environment value: listed, exit 2, before anything else
-    configure_logging(settings.warroom_log_level if args.command != "local" else "WARNING")
+    configure_logging(settings.warroom_log_level)
+    if args.command == "local":  # the terminal is the workspace: JSON lines go to a file
+        handler = logging.getLogger().handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(open(args.log, "a", encoding="utf-8"))  # noqa: SIM115 - kept open
     try:
         return int(args.fn(args, with_db_option(args, settings)) or 0)
     except DatabaseProblem as exc:

@@ -88,6 +88,8 @@ def test_warroom_local_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "You are U0PROD0001 (product)" in result.stdout
     assert "ADVANCED_CHECKOUT: 25 %" in result.stdout
     assert (tmp_path / "local.db").exists()
+    assert '"level"' not in result.stdout + result.stderr  # no JSON log lines in the terminal
+    assert '"event": "rollout.set"' in (tmp_path / "warroom-local.log").read_text()
 
 
 def test_a_rollback_request_signed_and_rejected_from_the_terminal(db_url: str) -> None:
