@@ -158,6 +158,9 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     except PlaybookError as exc:
         fail(f"playbook {exc.source}", exc.problems)
         return 2
+    except ValueError as exc:  # --as names no role and no user
+        fail("--as", [str(exc)])
+        return 2
     asyncio.run(workspace.run(sys.stdin, prompt=sys.stdin.isatty()))
     return 0
 

@@ -209,3 +209,11 @@ def test_skip_accepts_durations_of_several_parts() -> None:
     for bad in ("", "x", "23h25", "h"):
         with pytest.raises(ValueError):
             skip_duration(bad)
+
+
+def test_as_nobody_is_refused_on_the_command_line_as_in_the_session(tmp_path: Path) -> None:
+    from tests.test_cli_modes import _cli
+
+    result = _cli("local", "--as", "nobody", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`nobody` is neither a role" in result.stderr and "Traceback" not in result.stderr

@@ -72,7 +72,12 @@ class LocalWorkspace:
         self.services.start_background(scheduler=False)
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
-        self.user = self._resolve_user(user) or user
+        resolved = self._resolve_user(user)
+        if resolved is None:  # refused here as `as nobody` is refused in the session
+            self.services.stop_background()
+            self.fake.stop()
+            raise ValueError(self._unknown_user(user))
+        self.user = resolved
         self.buttons: dict[int, Button] = {}
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
@@ -89,6 +94,10 @@ class LocalWorkspace:
         if who.upper().startswith(("U", "W")):
             return who.upper()
         return None
+
+    def _unknown_user(self, who: str) -> str:
+        roles = ", ".join(self.services.playbook.roles)
+        return f"`{who}` is neither a role ({roles}) nor a user ID (U…)"
 
     def name_of(self, user: str) -> str:
         roles = sorted(self.services.authz.roles_of(user))
@@ -155,10 +164,7 @@ class LocalWorkspace:
     def _act_as(self, who: str) -> None:
         user = self._resolve_user(who)
         if user is None:
-            self.say(
-                f"error: `{who}` is neither a role ({', '.join(self.services.playbook.roles)})"
-                " nor a user ID (U…)"
-            )
+            self.say(f"error: {self._unknown_user(who)}")
             return
         self.user = user
         self.say(f"you are now {self.name_of(user)}")
