@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.cli_check import cmd_check, database_problem, fail
+from bot.cli_db import DatabaseProblem, add_db_option, existing_database, with_db_option
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.runtime import tune_gc_for_latency
@@ -73,11 +75,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot import decision_log
-    from storage import migrate
-    from storage.db import make_engine
 
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "audit verify")
     report = decision_log.verify(engine)
     if report.ok:
         print(f"decision log OK: {report.records} records, chain intact")
@@ -167,12 +166,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from bot.local.workspace import LocalWorkspace
 
-    if args.db:
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{args.db}"})
+    if not settings.database_url.startswith("sqlite"):
+        # The workspace plays a fake clock and a fake Slack into its database: never into
+        # a shared one that DATABASE_URL may name for the real bot.
+        fail("--db", ["warroom local plays into a SQLite file only; give --db FILE"])
+        return 2
     try:
         workspace = LocalWorkspace(settings, sys.stdout, user=args.as_)
     except PlaybookError as exc:
         fail(f"playbook {exc.source}", exc.problems)
+        return 2
+    except ValueError as exc:  # --as names no role and no user
+        fail("--as", [str(exc)])
         return 2
     asyncio.run(workspace.run(sys.stdin, prompt=sys.stdin.isatty()))
     return 0
@@ -243,8 +248,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
     from bot import export
-    from storage import migrate
-    from storage.db import make_engine
 
     loaded = _playbook_and_times(settings, "--since", args.since)
     if loaded is None:
@@ -253,8 +256,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "md" and args.what != "reports":
         fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
         return 2
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "export")
     with contextlib.ExitStack() as stack:
         out = (
             stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
@@ -271,11 +273,8 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
     replaced atomically)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.flags.flagd import export_flagd
-    from storage import migrate
-    from storage.db import make_engine
 
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = existing_database(settings, "flags export")
     count = export_flagd(engine, args.out or sys.stdout)
     print(f"exported {count} flag(s) as {args.format}", file=sys.stderr)
     return 0
@@ -284,7 +283,8 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="validate the playbook and settings").set_defaults(fn=cmd_check)
+    check = sub.add_parser("check", help="validate the playbook and settings")
+    check.set_defaults(fn=cmd_check)
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(fn=cmd_db)
@@ -326,16 +326,38 @@ def build_parser() -> argparse.ArgumentParser:
     flags.set_defaults(fn=cmd_flags)
     local = sub.add_parser("local", help="the local workspace: no Slack account needed")
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
-    local.add_argument("--db", default="warroom-local.db", help="SQLite file (default %(default)s)")
+    local.add_argument("--log", default="warroom-local.log", help="the bot's log lines (a file)")
     local.set_defaults(fn=cmd_local)
+    for command in (check, db, audit, serve, run, export, flags, local):  # they read the database
+        add_db_option(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings()  # a bad environment value: listed, exit 2, before anything else
-    configure_logging(settings.warroom_log_level if args.command != "local" else "WARNING")
-    return int(args.fn(args, settings) or 0)
+    configure_logging(settings.warroom_log_level)
+    if args.command == "local":  # the terminal is the workspace: JSON lines go to a file
+        handler = logging.getLogger().handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(open(args.log, "a", encoding="utf-8"))  # noqa: SIM115 - kept open
+    try:
+        return int(args.fn(args, with_db_option(args, settings)) or 0)
+    except DatabaseProblem as exc:
+        fail(exc.what, exc.problems)
+        return 2
+    except BrokenPipeError:
+        return _reader_left()
+
+
+def _reader_left() -> int:
+    """The reader of standard output closed it (`warroom export … | head -3`): stop quietly.
+    Standard output is pointed at /dev/null so the interpreter's last flush at exit cannot
+    raise again; the reader took what it wanted, so this is not a failure."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":

@@ -147,3 +147,52 @@ def test_a_bad_environment_value_is_listed_without_a_traceback(
         assert len(lines) == 2 and lines[0] == "warroom: settings: 1 problem(s):"
         assert lines[1].startswith(f"  - {expected}")
         assert value not in lines[1]  # a value may be a secret: never echoed
+
+
+def test_every_command_reads_the_database_a_local_session_played(tmp_path: Path) -> None:
+    """One default database for every command: a played `warroom local` session is what
+    `export` and `audit verify` read; `--db` names another; a reading command never creates
+    an empty file."""
+    env = {"PATH": "/usr/bin:/bin"}
+    played = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "local", "--as", "sre"],
+        input="/rollout set SMART_PRICING 25 -- dashboards green\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            **env,
+            **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+        },
+    )
+    assert played.returncode == 0, played.stderr
+    assert "Database: sqlite:///./warroom.db" in played.stdout
+    exported = _cli("export", "decisions", "--format", "json", env=env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "rollout.set" in exported.stdout and "dashboards green" in exported.stdout
+    audit = _cli("audit", "verify", env=env, cwd=tmp_path)
+    assert audit.returncode == 0 and "decision log OK: 3 records" in audit.stdout
+    (tmp_path / "elsewhere").mkdir()
+    moved = tmp_path / "warroom.db"
+    moved.rename(tmp_path / "elsewhere" / "played.db")
+    for command in (["export", "decisions"], ["audit", "verify"], ["flags", "export"]):
+        named = _cli(*command, "--db", "elsewhere/played.db", env=env, cwd=tmp_path)
+        assert named.returncode == 0, (command, named.stderr)
+        missing = _cli(*command, env=env, cwd=tmp_path)
+        assert missing.returncode == 2, (command, missing.stderr)
+        assert "no database at warroom.db" in missing.stderr
+        assert not moved.exists(), command  # reading never creates an empty database
+    bad = _cli("export", "feedback", "--db", "postgresql://u:secret@h:x/db", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "warroom: --db: 1 problem(s)" in bad.stderr
+    assert "secret" not in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_local_never_plays_into_a_shared_database(tmp_path: Path) -> None:
+    """DATABASE_URL may name the real bot's PostgreSQL: the workspace's fake clock and fake
+    Slack must not write there."""
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://warroom@127.0.0.1:9/warroom"}
+    result = _cli("local", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SQLite file only" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -66,3 +66,87 @@ def test_export_refuses_what_it_cannot_do_with_a_listed_error(
     assert since.returncode == 2 and "`last tuesday` is not a time I can read" in since.stderr
     unknown = export(settings, tmp_path, "everything")
     assert unknown.returncode == 2 and "invalid choice: 'everything'" in unknown.stderr
+
+
+def _many_rows(db_url: str, count: int = 600) -> None:
+    """Enough rows of every kind that each export is far larger than a pipe's buffer (64 KiB),
+    so the writer is still writing when the reader leaves."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import Session
+
+    from storage import migrate
+    from storage.db import make_engine
+    from storage.models import (
+        ChecklistState,
+        DecisionRecord,
+        FeedbackItem,
+        Report,
+        ScheduledRun,
+        Ticket,
+    )
+
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    words = "checkout was slow and then the smart price changed twice " * 4
+    with Session(engine) as session:
+        for i in range(count):
+            at = start + timedelta(minutes=i)
+            session.add(
+                FeedbackItem(
+                    source="widget", category="bug", route="critical", classified_by="rules",
+                    text=f"{i} {words}", created_at=at,
+                )
+            )  # fmt: skip
+            session.add(
+                DecisionRecord(
+                    seq=i + 1, at=at, actor="U0SRE00001", action="rollout.set",
+                    subject="SMART_PRICING", reason=words, prev_hash="0" * 64, hash="1" * 64,
+                )
+            )  # fmt: skip
+            session.add(Ticket(external_id=f"T-{i}", subject=words, created_at=at))
+            session.add(Report(kind="daily", period=f"day {i}", created_at=at, markdown=words))
+            run = ScheduledRun(
+                job_key=f"shift:{i}", kind="shift", fire_at=at, status="posted", claimed_at=at
+            )
+            session.add(run)
+            session.flush()
+            assert run.id is not None
+            session.add(ChecklistState(run_id=run.id, shift=f"shift {i}", items=[words] * 3))
+        session.commit()
+
+
+def test_export_into_a_reader_that_leaves_early_ends_cleanly(db_url: str, tmp_path: Path) -> None:
+    """`warroom export KIND | head -3`: the reader closes the pipe mid-export; the export
+    stops without a traceback, for every kind and format."""
+    import subprocess
+    import sys
+
+    _many_rows(db_url)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    cases = [
+        (kind, fmt)
+        for kind in ("feedback", "decisions", "checklists", "tickets", "reports")
+        for fmt in ("csv", "json")
+    ] + [("reports", "md")]
+    for kind, fmt in cases:
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "export", kind, "--format", fmt],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert writer.stdout is not None and writer.stderr is not None
+        head = subprocess.run(
+            ["head", "-3"], stdin=writer.stdout, capture_output=True, text=True, timeout=60
+        )
+        writer.stdout.close()  # only `head` holds the pipe's read end; it has left
+        errors = writer.stderr.read().decode()
+        writer.stderr.close()
+        assert writer.wait(timeout=60) == 0, (kind, fmt, errors)
+        assert len(head.stdout.splitlines()) == 3, (kind, fmt)
+        assert "Traceback" not in errors and "BrokenPipe" not in errors, (kind, fmt, errors)

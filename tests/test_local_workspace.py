@@ -88,6 +88,8 @@ def test_warroom_local_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "You are U0PROD0001 (product)" in result.stdout
     assert "ADVANCED_CHECKOUT: 25 %" in result.stdout
     assert (tmp_path / "local.db").exists()
+    assert '"level"' not in result.stdout + result.stderr  # no JSON log lines in the terminal
+    assert '"event": "rollout.set"' in (tmp_path / "warroom-local.log").read_text()
 
 
 def test_a_rollback_request_signed_and_rejected_from_the_terminal(db_url: str) -> None:
@@ -118,7 +120,7 @@ def test_a_signed_rollback_runs_its_runbook_in_the_terminal(db_url: str) -> None
     )
     assert "ROLLBACK #1: RUNNING THE RUNBOOK" in out
     assert "✅ 1. Freeze the rollout and block deployments" in out
-    assert "⏭ 4. Clear caches" in out and "not configured" in out
+    assert "⏩ 4. Clear caches" in out  # Slack's :fast_forward: and "not configured" in out
     assert "✋ 5. Verify" in out and "[5] Metrics OK" in out
     assert "froze the rollout: rollback #1" in out
 
@@ -185,3 +187,33 @@ def test_app_home_in_the_terminal_with_a_confirm_button(db_url: str) -> None:
     assert "Confirmed: Phase 2 backlog approved" in out
     assert "confirmed by @U0PROD0001 (product)" in out
     assert "[4] Confirm" in out and "[6] Confirm" not in out  # the backlog's button is gone
+
+
+def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:
+    from bot.local.render import plain
+
+    shown = plain(":bell: shift A · :memo: notes · :not_a_shortcode:", str)
+    assert shown == "🔔 shift A · 📝 notes · :not_a_shortcode:"
+
+
+def test_skip_accepts_durations_of_several_parts() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from bot.local.workspace import skip_duration
+
+    assert skip_duration("23h25m") == timedelta(hours=23, minutes=25)
+    assert skip_duration("1d 2h") == timedelta(days=1, hours=2)
+    assert skip_duration("30m") == timedelta(minutes=30)
+    for bad in ("", "x", "23h25", "h"):
+        with pytest.raises(ValueError):
+            skip_duration(bad)
+
+
+def test_as_nobody_is_refused_on_the_command_line_as_in_the_session(tmp_path: Path) -> None:
+    from tests.test_cli_modes import _cli
+
+    result = _cli("local", "--as", "nobody", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`nobody` is neither a role" in result.stderr and "Traceback" not in result.stderr

@@ -7,22 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-EMOJI = {
-    ":no_entry:": "⛔",
-    ":snowflake:": "❄",
-    ":sunny:": "☀",
-    ":rocket:": "🚀",
-    ":white_check_mark:": "✅",
-    ":triangular_flag_on_post:": "🚩",
-    ":warning:": "⚠",
-    ":hourglass:": "⏳",
-    ":hourglass_flowing_sand:": "⏳",
-    ":fast_forward:": "⏭",
-    ":x:": "❌",
-    ":raised_hand:": "✋",
-    ":rotating_light:": "🚨",
-    ":fire_extinguisher:": "🧯",
-}
+import emoji
 
 
 @dataclass(frozen=True)
@@ -41,9 +26,7 @@ def plain(text: str, name_of: Callable[[str], str]) -> str:
     text = re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", r"#\1", text)
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"\*([^*\n]+)\*", r"\1", text)  # mrkdwn bold
-    for code, char in EMOJI.items():
-        text = text.replace(code, char)
-    return text
+    return emoji.emojize(text, language="alias")  # Slack's shortcodes are the GitHub aliases
 
 
 def _text(obj: dict[str, Any] | str | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import shlex
 import time
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy.engine import make_url
 
 from bot.app import build_app
 from bot.clock import OffsetClock
@@ -39,10 +41,18 @@ WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   click N        press button [N] of a message shown above
   submit TEXT    answer a one-field form a button opened (a form of several fields,
                  like /feedback's, asks each field in turn; `cancel` leaves it)
-  skip 30m|4h|1d move time forward, making the scheduled posts that fall due
+  skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due
   schedule       the upcoming posts (/rollout schedule)
   home           your App Home tab: flags, KPIs, requests, checklists, completion
   quit           leave (the database keeps what happened)"""
+
+
+def skip_duration(text: str) -> timedelta:
+    """`30m`, `4h`, `1d`, or parts together as a clock shows them: `23h25m`, `1d 2h`."""
+    parts = re.findall(r"\d+[smhd]", text.replace(" ", ""))
+    if not parts or "".join(parts) != text.replace(" ", ""):
+        raise ValueError(f"expected a duration such as 30m, 4h or 23h25m, got {text!r}")
+    return sum((parse_duration(part) for part in parts), timedelta())
 
 
 class LocalWorkspace:
@@ -62,7 +72,12 @@ class LocalWorkspace:
         self.services.start_background(scheduler=False)
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
-        self.user = self._resolve_user(user) or user
+        resolved = self._resolve_user(user)
+        if resolved is None:  # refused here as `as nobody` is refused in the session
+            self.services.stop_background()
+            self.fake.stop()
+            raise ValueError(self._unknown_user(user))
+        self.user = resolved
         self.buttons: dict[int, Button] = {}
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
@@ -80,6 +95,10 @@ class LocalWorkspace:
             return who.upper()
         return None
 
+    def _unknown_user(self, who: str) -> str:
+        roles = ", ".join(self.services.playbook.roles)
+        return f"`{who}` is neither a role ({roles}) nor a user ID (U…)"
+
     def name_of(self, user: str) -> str:
         roles = sorted(self.services.authz.roles_of(user))
         return f"{user} ({', '.join(roles)})" if roles else user
@@ -92,6 +111,8 @@ class LocalWorkspace:
                 roles=", ".join(sorted(self.services.authz.roles_of(self.user))) or "no role",
             )
         )
+        database = make_url(self.services.settings.database_url)
+        self.say(f"Database: {database.render_as_string(hide_password=True)}")
         while True:
             if prompt:
                 self.out.write(f"{self.user}> ")
@@ -143,10 +164,7 @@ class LocalWorkspace:
     def _act_as(self, who: str) -> None:
         user = self._resolve_user(who)
         if user is None:
-            self.say(
-                f"error: `{who}` is neither a role ({', '.join(self.services.playbook.roles)})"
-                " nor a user ID (U…)"
-            )
+            self.say(f"error: {self._unknown_user(who)}")
             return
         self.user = user
         self.say(f"you are now {self.name_of(user)}")
@@ -190,9 +208,9 @@ class LocalWorkspace:
     async def _skip(self, text: str) -> None:
         """Move time forward minute by minute, posting what falls due on the way."""
         try:
-            delta = parse_duration(text or "x")
+            delta = skip_duration(text)
         except ValueError:
-            self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 1d`")
+            self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 23h25m`, `skip 1d`")
             return
         if delta <= timedelta(0) or delta > timedelta(days=7):
             self.say("error: skip forward, at most 7d")
