@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
@@ -170,6 +171,21 @@ def first_delivery(engine: Engine, clock: Clock, key: str) -> bool:
         return True
     except IntegrityError:
         return False
+
+
+# Deliveries are kept well past the signature window (a replay older than it is refused
+# by its timestamp) and Slack's Events API retries (minutes), then forgotten.
+DELIVERY_MEMORY = timedelta(hours=1)
+
+
+def forget_old_deliveries(engine: Engine, clock: Clock) -> int:
+    """Delete the delivery keys no replay or retry can match any more; how many went."""
+    table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        result = connection.execute(
+            table.delete().where(table.c.received_at < clock.now() - DELIVERY_MEMORY)
+        )
+    return int(result.rowcount or 0)
 
 
 class SlackGate:

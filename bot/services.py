@@ -23,6 +23,7 @@ from bot.cadence.posts import CadencePosts
 from bot.cadence.runs import Handler, report_handler
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
+from bot.edge import forget_old_deliveries
 from bot.feedback import FeedbackService
 from bot.flags.base import FlagProvider
 from bot.flags.factory import build_provider
@@ -113,11 +114,14 @@ class Services:
         route feedback, and run the schedule (the local workspace drives the schedule itself,
         on its own clock, and routes feedback as it is filed)."""
         self.runbook.resume_in_flight()
-        self.runbook.watch(self.background.stopping, self.rollback.housekeeping)
+        self.runbook.watch(self.background.stopping, self.rollback.housekeeping, self._forget)
         if scheduler:
             self.feedback.start_router(self.background.stopping)
             self.background.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.background.scheduler.start()
+
+    def _forget(self) -> None:
+        forget_old_deliveries(self.engine, self.clock)
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports beside "ok": the playbook and the scheduler's state."""

@@ -62,3 +62,33 @@ def test_a_replayed_approve_click_signs_once(live_bot: LiveBot) -> None:
     assert live_bot.fake.ephemerals(PRODUCT) == []  # no "already signed" for a replay
     records = [r.action for r in live_bot.services.rollout.history("50")]
     assert records.count("rollback.approved") == 1 and records.count("rollback.done") == 1
+
+
+def test_delivery_keys_are_forgotten_once_no_replay_can_match(live_bot: LiveBot) -> None:
+    """One key per Slack request: kept past the signature window, then pruned, so the
+    table does not grow for the life of the launch."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.edge import DELIVERY_MEMORY, forget_old_deliveries
+    from storage.models import ProcessedSlackEvent
+
+    def keys() -> int:
+        with live_bot.services.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(ProcessedSlackEvent)
+                ).scalar_one()
+            )
+
+    live_bot.command("status")
+    live_bot.ephemeral_after(0)
+    assert keys() >= 1
+    clock = live_bot.services.clock
+    assert forget_old_deliveries(live_bot.services.engine, clock) == 0  # still inside
+    clock.advance(DELIVERY_MEMORY + timedelta(minutes=1))  # type: ignore[attr-defined]
+    live_bot.command("status")  # a fresh key, at the new time
+    live_bot.ephemeral_after(1)
+    assert forget_old_deliveries(live_bot.services.engine, clock) >= 1
+    assert keys() == 1
