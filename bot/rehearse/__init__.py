@@ -1,0 +1,1 @@
+"""`warroom rehearse`: the whole launch played on a virtual clock against the real app."""

@@ -1,0 +1,262 @@
+"""The virtual-clock driver: the real app (services, Bolt listeners, scheduler tick, trigger
+evaluator, runbook) against the loopback Slack and the story-fed Prometheus, from T−24h to
+the council's close, with the personas clicking through signed requests.
+
+Time steps: every evaluation interval (30 s) while anything is happening (a metric story
+turns, a fault, a post or click in the last 40 min, an open rollback); 5 min when all is
+quiet. Every step lands exactly on the next scheduled post, persona action and fault edge,
+so posts are made at their minute and reminders at theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlmodel import Session, select
+
+from bot.app import build_app
+from bot.clock import FakeClock
+from bot.local import payloads
+from bot.local.render import Button, render_blocks
+from bot.playbook import Playbook
+from bot.rehearse.faults import FaultPlan, RehearsalSlack
+from bot.rehearse.personas import Action, Personas
+from bot.rehearse.prometheus import StoryPrometheus
+from bot.rehearse.scenario import Scenario
+from bot.rehearse.timeline import Timeline
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.timeparse import parse_launch_time
+from handlers.replies import close_shared_session
+from storage.models import RollbackRequest
+from storage.status import ROLLBACK_CLOSED
+
+QUIET_STEP = timedelta(minutes=5)
+BUSY_AFTER = timedelta(minutes=40)  # reminders and escalations fall within this of a post
+E2E_STAND_IN = f"{sys.executable} -c \"print('rehearsal: e2e stand-in passed')\""
+
+
+@dataclass
+class Run:
+    """What the driver saw, for the grade and the reports."""
+
+    scenario: Scenario
+    playbook: Playbook
+    launch_at: datetime
+    start: datetime
+    end: datetime
+    services: Services
+    fake: RehearsalSlack
+    timeline: Timeline
+    human: list[Action] = field(default_factory=list)
+    failed_clicks: list[str] = field(default_factory=list)
+
+
+def rehearsal_playbook(playbook: Playbook) -> Playbook:
+    """The team's playbook, but the runbook's e2e test is a stand-in (a rehearsal must not
+    run the team's e2e suite against production)."""
+    rollback = playbook.rollback
+    verify = rollback.verify.model_copy(update={"e2e_command": E2E_STAND_IN})
+    return playbook.model_copy(update={"rollback": rollback.model_copy(update={"verify": verify})})
+
+
+class Rehearsal:
+    def __init__(self, scenario: Scenario, playbook: Playbook, workdir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.playbook = rehearsal_playbook(playbook)
+        self.launch_at = parse_launch_time(scenario.launch, playbook.zone)
+        self.start = self.launch_at - timedelta(hours=24, minutes=5)
+        self.clock = FakeClock(self.start)
+        self.faults = FaultPlan(scenario.faults, self.launch_at)
+        self.fake = RehearsalSlack().attach(self.clock, self.faults)
+        self.fake.start()
+        self.prometheus = StoryPrometheus(
+            scenario, self.playbook, self.clock, self.launch_at, self.faults.no_data
+        ).start()
+        self._tmp = tempfile.TemporaryDirectory(prefix="warroom-rehearse-")
+        folder = workdir or Path(self._tmp.name)
+        self.secret = secrets.token_hex(16)
+        settings = Settings(
+            slack_bot_token=SecretStr("xoxb-rehearsal"),
+            slack_signing_secret=SecretStr(self.secret),
+            slack_api_url=self.fake.api_url,
+            database_url=f"sqlite:///{folder / 'rehearsal.db'}",
+            prometheus_url=self.prometheus.url,
+        )
+        self.services = build_services(settings, self.playbook, self.clock, sleep=self._sleep)
+        self.app = build_app(self.services)
+        self.personas = Personas(self.playbook, scenario.personas, self.services.engine)
+        self.timeline = Timeline(self.playbook, self.clock)
+        self.queue: list[Action] = []
+        self.human: list[Action] = []
+        self.failed_clicks: list[str] = []
+        self._busy_until = self.start
+        self._numbers = iter(range(1, 10**9))
+
+    def _sleep(self, seconds: float) -> None:
+        """The runbook's waits (backoff, the verification window) pass on the virtual clock."""
+        self.clock.advance(timedelta(seconds=seconds))
+
+    # ---- the run ---------------------------------------------------------------------------
+    async def run(self) -> Run:
+        try:
+            end = await self._play()
+        finally:
+            await close_shared_session()
+            self.services.stop_background()
+            self.fake.stop()
+            self.prometheus.stop()
+        return Run(
+            self.scenario,
+            self.playbook,
+            self.launch_at,
+            self.start,
+            end,
+            self.services,
+            self.fake,
+            self.timeline,
+            self.human,
+            self.failed_clicks,
+        )
+
+    def close(self) -> None:
+        self.services.engine.dispose()
+        self._tmp.cleanup()
+
+    async def _play(self) -> datetime:
+        s = self.services
+        interval = timedelta(seconds=self.playbook.evaluation.interval_seconds)
+        launch_text = self.launch_at.astimezone(self.playbook.zone).strftime("%Y-%m-%d %H:%M")
+        self.queue.extend(self.personas.launch(self.start, self.launch_at, launch_text))
+        end = self._end()
+        now, last_eval = self.start, self.start - interval
+        while now <= end:
+            self.clock.set(max(now, self.clock.now()))
+            await self._act_due()
+            s.schedule.tick()
+            if self.clock.now() - last_eval >= interval or not self._busy():
+                last_eval = self.clock.now()
+                s.evaluator.evaluate()
+            s.rollback.housekeeping()
+            await self._settle()
+            self._observe()
+            now = self._next(self.clock.now(), interval, end)
+            end = self._end()
+        self.timeline.metrics(self.scenario, self.launch_at, self.start, end)
+        return end
+
+    def _end(self) -> datetime:
+        """The council's close, a few minutes on for its last clicks."""
+        closes = [o.fire_at for o in self.services.schedule.plan() if o.kind == "council_close"]
+        return (max(closes) if closes else self.launch_at + timedelta(hours=48)) + timedelta(
+            minutes=10
+        )
+
+    def _busy(self) -> bool:
+        now = self.clock.now()
+        if now < self._busy_until or self.faults.near(now, BUSY_AFTER):
+            return True
+        at = now - self.launch_at
+        if any(
+            -timedelta(minutes=2) <= at - p <= BUSY_AFTER for p in self.scenario.turning_points()
+        ):
+            return True
+        with Session(self.services.engine) as session:
+            requests = session.exec(select(RollbackRequest)).all()
+        if requests:
+            self.faults.anchor_rollback(min(r.opened_at for r in requests))
+        return any(r.status not in ROLLBACK_CLOSED for r in requests)
+
+    def _next(self, now: datetime, interval: timedelta, end: datetime) -> datetime:
+        step = now + (interval if self._busy() else QUIET_STEP)
+        marks = [o.fire_at for o in self.services.schedule.plan() if o.fire_at > now]
+        marks += [a.at for a in self.queue if a.at > now]
+        marks += [self.launch_at + p for p in self.scenario.turning_points()]
+        marks += self.faults.edges()
+        later = [m for m in marks if now < m < step]
+        return min([step, *later, end + timedelta(seconds=1)]) if now < end else end + interval
+
+    # ---- the people ------------------------------------------------------------------------
+    async def _act_due(self) -> None:
+        now = self.clock.now()
+        due = sorted((a for a in self.queue if a.at <= now), key=lambda a: a.at)
+        self.queue = [a for a in self.queue if a.at > now]
+        for action in due:
+            self.human.append(action)
+            self.timeline.click(action, now)
+            if action.command:
+                command, _, text = action.command.partition(" ")
+                url = self.fake.response_url(self.playbook.channels.war_room, action.user)
+                body = payloads.slash_command(
+                    command, text, action.user, self.playbook.channels.war_room, url
+                )
+            else:
+                body = self._click_body(action)
+            await self._dispatch(body, action)
+
+    def _click_body(self, action: Action) -> str:
+        button = action.button
+        assert button is not None
+        url = self.fake.response_url(button.channel, action.user, button.message_ts)
+        return payloads.block_actions(
+            action.user,
+            button.channel,
+            button.message_ts,
+            button.action_id,
+            button.value,
+            button.block_id,
+            url,
+        )
+
+    async def _dispatch(self, body: str, action: Action) -> None:
+        headers: dict[str, str | Sequence[str]] = dict(payloads.signed_headers(self.secret, body))
+        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        if response.status != 200:
+            self.failed_clicks.append(f"{action.what}: the app answered {response.status}")
+        await self._settle()
+        self._observe()
+
+    async def _settle(self, timeout: float = 120) -> None:
+        """The listeners' work after the ack, then any runbook it started, then its posts."""
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        self.services.runbook.wait_idle(timeout)
+
+    # ---- what Slack shows ------------------------------------------------------------------
+    def _observe(self) -> None:
+        now = self.clock.now()
+        with self.fake._cond:
+            messages = list(self.fake.messages)
+        for message in messages:
+            if not self.timeline.changed(message):
+                continue
+            self._busy_until = now + BUSY_AFTER
+            buttons: list[Button] = []
+            lines = render_blocks(
+                message.blocks,
+                message.text,
+                self._name_of,
+                lambda: next(self._numbers),
+                message.channel,
+                message.ts,
+                buttons,
+            )
+            at = now if self.timeline.seen(message) else self.fake.posted_at.get(message.ts, now)
+            self.timeline.post(message, lines, at)
+            if message.ephemeral_to is None:
+                self.queue.extend(self.personas.react(buttons, at))
+
+    def _name_of(self, user: str) -> str:
+        roles = sorted(self.services.authz.roles_of(user))
+        return f"{user} ({', '.join(roles)})" if roles else user
