@@ -19,9 +19,16 @@ class Refusal(WarroomError):
     """The request was understood and refused; nothing changed."""
 
 
+def natural_list(items: list[str], conjunction: str = "and") -> str:
+    """`a`, `b` or `c`: how a person writes a list (not `a` or `b` or `c`)."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
 class NotAuthorized(Refusal):
     def __init__(self, action: str, roles: list[str]) -> None:
-        needed = " or ".join(f"`{role}`" for role in roles) or "(no role is granted it)"
+        needed = natural_list([f"`{role}`" for role in roles], "or") or "(no role is granted it)"
         super().__init__(
             f"You may not `{action}`: it needs the {needed} role in the playbook.",
             "Ask a member of that role, or the playbook owner to add you.",

@@ -272,10 +272,13 @@ def _cadence(
             notifier,
             lambda names: kpi_lines(playbook, reader, names),
             flag_health=health,
+            roles_of=b.authz.roles_of,
         )
         posts = CadencePosts(playbook, notifier, lambda names: live_values(reader, playbook, names))
     else:
-        checklists = ChecklistService(b.engine, playbook, b.clock, notifier, flag_health=health)
+        checklists = ChecklistService(
+            b.engine, playbook, b.clock, notifier, flag_health=health, roles_of=b.authz.roles_of
+        )
         posts = CadencePosts(playbook, notifier)
     council = CouncilService(b.engine, playbook, b.clock, b.authz, rollout, notifier)
     return Planner(b.engine, playbook, b.clock, rollout), checklists, council, posts

@@ -9,8 +9,8 @@ from typing import Any
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.local import payloads
 from bot.local.fake_slack import Message
-from storage.models import ChecklistEvent
-from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SRE2, LiveBot
+from storage.models import ChecklistEvent, ChecklistState
+from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SRE2, LiveBot
 from tests.test_schedules import local
 
 
@@ -165,3 +165,61 @@ def test_checkpoint_and_council_vote(live_bot: LiveBot, clock) -> None:  # type:
     )
     actions = [r.action for r in live_bot.services.rollout.history("20")]
     assert "council.close" in actions and "checkpoint.decide" in actions
+
+
+def test_only_the_shift_owners_and_oncall_tick_and_acknowledge(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+    launch(live_bot, clock)
+    checklist = post_at(live_bot, clock, "2026-12-01 13:00", "SRE shift B")  # owners: sre
+
+    def refusals(user: str) -> str:
+        return "".join(m.text for m in live_bot.fake.ephemerals(user))
+
+    tick_items(live_bot, OUTSIDER, checklist, [0, 1, 2])
+    live_bot.fake.wait_for(lambda f: "needs the `sre` or `oncall` role" in refusals(OUTSIDER))
+    send(live_bot, GTM, checklist, button(checklist, ScheduleAction.CHECKLIST_ACK))
+    live_bot.fake.wait_for(lambda f: "`checklist.acknowledge`" in refusals(GTM))
+    from sqlmodel import Session, select
+
+    with Session(live_bot.services.engine) as session:
+        assert list(session.exec(select(ChecklistEvent))) == []
+        state = session.get(ChecklistState, int(checklist_run_id(checklist)))
+        assert state is not None and state.ticked == [] and state.acknowledged_at is None
+    assert checklist.updated == 0
+    tick_items(live_bot, ONCALL, checklist, [1])  # on-call may
+    live_bot.fake.wait_for(lambda f: "1/3 done" in checklist.text)
+    send(live_bot, ONCALL, checklist, button(checklist, ScheduleAction.CHECKLIST_ACK))
+    live_bot.fake.wait_for(lambda f: f"Acknowledged by <@{ONCALL}>" in str(checklist.blocks))
+
+
+def checklist_run_id(message: Message) -> str:
+    return str(button(message, ScheduleAction.CHECKLIST_ACK)["value"])
+
+
+def test_a_checkpoint_button_with_another_runs_id_is_refused(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+    launch(live_bot, clock)
+    checklist = post_at(live_bot, clock, "2026-12-01 13:00", "SRE shift B")
+    run_id = checklist_run_id(checklist)
+    checkpoint = post_at(live_bot, clock, "2026-12-01 14:00", "T+4h")
+    forged = {**button(checkpoint, ScheduleAction.DECIDE_CONTINUE), "value": run_id}
+    send(live_bot, PRODUCT, checkpoint, forged)
+    live_bot.fake.wait_for(
+        lambda f: (
+            f"There is no checkpoint #{run_id}" in "".join(m.text for m in f.ephemerals(PRODUCT))
+        )
+    )
+    from sqlmodel import Session
+
+    from storage.models import ScheduledRun
+
+    with Session(live_bot.services.engine) as session:
+        run = session.get(ScheduledRun, int(run_id))
+        assert run is not None and not run.decision and not run.decided_by
+    assert checklist.updated == 0 and "Decision" not in str(checklist.blocks)
+    assert "checkpoint.decide" not in [r.action for r in live_bot.services.rollout.history("20")]
+
+
+def test_a_refusal_names_three_roles_as_a_person_would(live_bot: LiveBot) -> None:
+    assert live_bot.command("freeze p95 at 2 s", user=GTM).status_code == 200
+    denied = live_bot.ephemeral_after(0, user=GTM)
+    assert "needs the `sre`, `oncall` or `product` role" in denied.text
+    assert "` or `oncall` or `" not in denied.text

@@ -26,7 +26,7 @@ from bot.settings import Settings
 from storage import migrate
 from storage.db import make_engine
 from storage.models import ScheduledRun
-from tests.conftest import PRODUCT, SRE
+from tests.conftest import PRODUCT, SRE, SRE2
 
 MADRID = load_playbook().zone
 
@@ -313,5 +313,5 @@ def test_a_checklist_is_acknowledged_once(
     [run] = [r for r in services.schedule.tick() if r.kind == "shift"]
     services.checklists.acknowledge(run.id or 0, SRE)
     with pytest.raises(AlreadyAcknowledged) as refused:
-        services.checklists.acknowledge(run.id or 0, PRODUCT)
+        services.checklists.acknowledge(run.id or 0, SRE2)
     assert refused.value.user == SRE

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from bot.cadence.notifier import CadenceNotifier
 from bot.cadence.runs import Due, Outcome, PostRef
 from bot.clock import Clock
-from bot.errors import Refusal
+from bot.errors import NotAuthorized, Refusal
 from bot.playbook import Playbook, Shift
 from storage.claims import claim
 from storage.db import session_scope
@@ -23,6 +23,7 @@ from storage.models import ChecklistEvent, ChecklistState, ScheduledRun
 
 LiveLines = Callable[[list[str]], list[str]]  # metric names → lines shown on the checklist
 FlagHealth = Callable[[], str]  # the flag provider's health, one line (bot.flags.health)
+RolesOf = Callable[[str], set[str]]  # a user's roles (bot.authz.Authorizer.roles_of)
 
 
 def no_live_lines(metrics: list[str]) -> list[str]:
@@ -50,6 +51,7 @@ class ChecklistService:
         notifier: CadenceNotifier,
         live_lines: LiveLines = no_live_lines,
         flag_health: FlagHealth | None = None,
+        roles_of: RolesOf | None = None,
     ) -> None:
         """`flag_health`: the provider's health, shown on every shift checklist (the seed's
         first check of the day is the flag service)."""
@@ -59,6 +61,17 @@ class ChecklistService:
         self.notifier = notifier
         self.live_lines = live_lines
         self.flag_health = flag_health
+        self.roles_of = roles_of
+
+    def _require_owner(self, state: ChecklistState, user: str, action: str) -> None:
+        """Only the shift's owners, and on-call, tick and acknowledge its checklist (an ack
+        stops the reminder and the escalation, so nobody else may give it)."""
+        if self.roles_of is None:
+            return
+        shift = self.shift_of(state)
+        allowed = list(dict.fromkeys([*shift.owners, self.playbook.schedule.oncall_role]))
+        if not self.roles_of(user) & set(allowed):
+            raise NotAuthorized(action, allowed)
 
     def post(self, due: Due) -> Outcome:
         """The runner's handler for a shift: store the checklist, then post it."""
@@ -93,6 +106,7 @@ class ChecklistService:
     def set_ticks(self, run_id: int, user: str, selected: list[int]) -> ChecklistState:
         """The checkboxes as the user's client shows them now; the difference is stored."""
         run, state = self._load(run_id)
+        self._require_owner(state, user, "checklist.tick")
         now = self.clock.now()
         before, after = set(state.ticked), set(selected) & set(range(len(state.items)))
         with session_scope(self.engine) as session:
@@ -115,7 +129,7 @@ class ChecklistService:
 
     def acknowledge(self, run_id: int, user: str) -> ChecklistState:
         """Once: the first acknowledgement wins (a double click or a replica changes nothing)."""
-        self._load(run_id)
+        self._require_owner(self._load(run_id)[1], user, "checklist.acknowledge")
         now = self.clock.now()
         with session_scope(self.engine) as session:
             result = session.execute(

@@ -85,8 +85,11 @@ class CouncilService:
         now = self.clock.now()
         with Session(self.engine) as session:
             run = session.get(ScheduledRun, run_id)
+        if run is None or run.kind != Kind.MILESTONE:
+            # a button carrying another kind of run's id (a checklist's, a council's)
+            raise Refusal(f"There is no checkpoint #{run_id}.", "Nothing was changed.")
         offset = self.playbook.schedule.checkpoint_offset
-        if run is None or not transition(
+        if not transition(
             self.engine,
             ScheduledRun,
             run_id,
