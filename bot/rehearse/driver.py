@@ -70,8 +70,17 @@ def rehearsal_playbook(playbook: Playbook) -> Playbook:
 
 
 class Rehearsal:
-    def __init__(self, scenario: Scenario, playbook: Playbook, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        playbook: Playbook,
+        workdir: Path | None = None,
+        until: timedelta | None = None,
+    ) -> None:
+        """`until` (after T) ends the play early: a test of one episode need not play the
+        council; the default plays to the council's close."""
         self.scenario = scenario
+        self.until = until
         self.playbook = rehearsal_playbook(playbook)
         self.launch_at = parse_launch_time(scenario.launch, playbook.zone)
         self.start = self.launch_at - timedelta(hours=24, minutes=5)
@@ -155,7 +164,9 @@ class Rehearsal:
         return end
 
     def _end(self) -> datetime:
-        """The council's close, a few minutes on for its last clicks."""
+        """The council's close, a few minutes on for its last clicks (or `until`)."""
+        if self.until is not None:
+            return self.launch_at + self.until
         closes = [o.fire_at for o in self.services.schedule.plan() if o.kind == "council_close"]
         return (max(closes) if closes else self.launch_at + timedelta(hours=48)) + timedelta(
             minutes=10
