@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.playbook import Playbook
+from bot.slack_out.messages.common import link, user_text
 from bot.slack_out.messages.schedule import owners_of
 from bot.slack_out.poster import Poster
 from storage.models import FeedbackItem
@@ -15,8 +16,8 @@ SHOWN = 5  # items a digest quotes; the export has them all
 def line(item: FeedbackItem) -> str:
     parts = [f"#{item.id} ({item.source}, {item.category})"]
     parts += [f"{item.rating}/5"] if item.rating else []
-    parts += [f"on {item.flag}"] if item.flag else []
-    parts += [f"(<{item.link}|message>)"] if item.link else []
+    parts += [f"on {user_text(item.flag, 64)}"] if item.flag else []
+    parts += [f"({link(item.link, 'message')})"] if item.link else []
     return " ".join(parts)
 
 
@@ -27,14 +28,14 @@ class SlackFeedbackNotifier:
 
     def item(self, channel: str, item: FeedbackItem, roles: Sequence[str]) -> str | None:
         people = owners_of(self.playbook, list(roles))
-        text = f":speech_balloon: Beta feedback {line(item)} for {people}:\n>{item.text[:500]}"
+        text = f":speech_balloon: Beta feedback {line(item)} for {people}:\n>{user_text(item.text)}"
         return self.poster.post(channel, text, [])
 
     def digest(
         self, channel: str, items: Sequence[FeedbackItem], roles: Sequence[str]
     ) -> str | None:
         people = owners_of(self.playbook, list(roles))
-        shown = "\n".join(f"• {line(r)}: {r.text[:120]}" for r in items[:SHOWN])
+        shown = "\n".join(f"• {line(r)}: {user_text(r.text, 120)}" for r in items[:SHOWN])
         more = f"\n…and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
         text = (
             f":speech_balloon: {len(items)} beta feedback items for {people} "

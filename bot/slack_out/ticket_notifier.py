@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.playbook import Playbook
+from bot.slack_out.messages.common import link, user_text
 from bot.slack_out.messages.schedule import owners_of
 from bot.slack_out.poster import Poster
 from storage.models import Ticket
@@ -21,9 +22,9 @@ class SlackTicketNotifier:
     ) -> bool:
         hours, minutes = divmod(int(waited.total_seconds()) // 60, 60)
         title = ticket.subject or ticket.external_id
-        subject = f"<{ticket.link}|{title}>" if ticket.link else title
+        subject = link(ticket.link, title) if ticket.link else user_text(title, 200)
         text = (
-            f":hourglass: Beta ticket {ticket.external_id} unanswered for {hours} h "
+            f":hourglass: Beta ticket {user_text(ticket.external_id, 64)} unanswered for {hours} h "
             f"{minutes:02d} min (support SLA {sla_hours:g} h): {subject}. "
             f"{owners_of(self.playbook, list(owners_roles))}"
         )

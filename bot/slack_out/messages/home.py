@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 from bot.completion import Evidence, Link, Person
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
-from bot.slack_out.messages.common import context, local_time, section, who
+from bot.slack_out.messages.common import context, local_time, section, user_text, who
 
 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:
@@ -32,7 +32,7 @@ def _flags(d: Dashboard, zone: ZoneInfo) -> str:
     if d.freeze.frozen:
         lines.append(
             f":ice_cube: frozen by {who(d.freeze.by)} {local_time(d.freeze.at, zone)}: "
-            f"{d.freeze.reason}"
+            f"{user_text(d.freeze.reason)}"
         )
     return "*Flags*\n" + "\n".join(lines)
 
@@ -59,7 +59,7 @@ def _listing(title: str, lines: list[str], empty: str) -> str:
 
 def _requests(d: Dashboard) -> str:
     lines = [
-        f"#{v.request.id} {v.request.status} — {v.request.reason[:80]} "
+        f"#{v.request.id} {v.request.status} — {user_text(v.request.reason, 80)} "
         f"(sign-off {sum(1 for r in v.sign_off_roles if v.approval_for(r))}"
         f"/{len(v.sign_off_roles)})"
         for v in d.open_requests

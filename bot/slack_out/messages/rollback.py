@@ -28,7 +28,7 @@ from bot.rollback.model import (
     step_fully_done,
 )
 from bot.rollback.steps import STEP_TITLES
-from bot.slack_out.messages.common import context, local_time, section, who
+from bot.slack_out.messages.common import context, local_time, section, user_text, who
 from bot.slack_out.messages.rollback_buttons import button, flag_state, request_buttons
 from storage.models import RollbackRequest, RunbookSignature, RunbookStep
 from storage.status import RollbackStatus, StepStatus
@@ -78,7 +78,7 @@ def request_message(
         HeaderBlock(text=title[:150]),
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*Reason:* {r.reason}\n*Asked by* {_who(r.requested_by)} at "
+                text=f"*Reason:* {user_text(r.reason)}\n*Asked by* {_who(r.requested_by)} at "
                 f"{local_time(r.opened_at, zone, '%H:%M %Z')}{critical}{sev}"
             )
         ),
@@ -110,7 +110,7 @@ def request_message(
     footer = _footer(r, zone)
     if footer:
         blocks.append(context(footer))
-    return f"Rollback #{r.id} ({r.status}): {r.reason}", blocks
+    return f"Rollback #{r.id} ({r.status}): {user_text(r.reason)}", blocks
 
 
 def mttr_text(seconds: float, goal: MttrGoal | None) -> str:
@@ -135,7 +135,7 @@ def _sign_offs(view: RequestView, zone: ZoneInfo) -> list[str]:
                 f"{local_time(a.at, zone, '%H:%M')}{late}"
             )
         else:
-            lines.append(f":no_entry: *{role}*: rejected by {who(a.user)}: {a.reason}")
+            lines.append(f":no_entry: *{role}*: rejected by {who(a.user)}: {user_text(a.reason)}")
     if view.request.break_glass_by:
         lines.append(
             f":fire_extinguisher: Executed at once by {who(view.request.break_glass_by)} "
@@ -192,7 +192,7 @@ def _footer(r: RollbackRequest, zone: ZoneInfo) -> str:
             "one sign-off per role, two different people, not the requester"
         )
     if r.status == Status.REJECTED:
-        return f"Rejected: {r.closed_reason}"
+        return f"Rejected: {user_text(r.closed_reason)}"
     return ""
 
 
@@ -201,7 +201,7 @@ def executed_text(view: RequestView, percent: int, segments: list[str]) -> str:
     r = view.request
     text = (
         f":rotating_light: Rollback #{r.id} executed: {', '.join(r.flags)} back to {percent} % "
-        f"({', '.join(segments)}). Reason: {r.reason}"
+        f"({', '.join(segments)}). Reason: {user_text(r.reason)}"
     )
     return text + not_done_text(view)
 
@@ -251,7 +251,7 @@ def postmortem_due_texts(
     return (
         f":memo: Post-mortem of rollback #{r.id} is due now ({local_time(at, zone, LOCAL)}). "
         f"{mentions}",
-        f":memo: Post-mortem of rollback #{r.id} ({r.reason}) starts now. {mentions}",
+        f":memo: Post-mortem of rollback #{r.id} ({user_text(r.reason, 200)}) starts now. {mentions}",
     )
 
 
@@ -267,7 +267,7 @@ def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[
         )
         lines.append(
             f"*#{r.id}* {STATUS_LABEL.get(r.status, r.status)} · {', '.join(r.flags)} · "
-            f"{local_time(r.opened_at, zone, '%d %b %H:%M')} · {signed} — {r.reason}"
+            f"{local_time(r.opened_at, zone, '%d %b %H:%M')} · {signed} — {user_text(r.reason, 200)}"
         )
     return f"{len(views)} rollback request(s)", [
         HeaderBlock(text="Rollback requests"),

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 from bot.flags.base import FlagView
 from bot.ids.rollout import RolloutAction, RolloutBlock
 from bot.rollout import FreezeState, RolloutStatus
-from bot.slack_out.messages.common import context, local_time, who
+from bot.slack_out.messages.common import context, local_time, user_text, who
 from storage.models import DecisionRecord
 
 HELP = """*`/rollout` — control the staged launch*
@@ -49,7 +49,7 @@ def _freeze_block(freeze: FreezeState, zone: ZoneInfo) -> Block:
     if freeze.frozen:
         text = (
             f":snowflake: *Frozen* by {who(freeze.by)} since "
-            f"{local_time(freeze.at, zone)}: {freeze.reason}\nDeployments are blocked."
+            f"{local_time(freeze.at, zone)}: {user_text(freeze.reason)}\nDeployments are blocked."
         )
     else:
         text = ":white_check_mark: *Not frozen*: changes and deployments may proceed."
@@ -120,7 +120,7 @@ def flag_changed_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, l
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f":triangular_flag_on_post: {text}"))
     ]
-    why = f"Why: {record.reason} · " if record.reason else ""
+    why = f"Why: {user_text(record.reason)} · " if record.reason else ""
     blocks.append(context(f"{why}{local_time(record.at, zone)} · decision #{record.seq}"))
     return text, blocks
 
@@ -139,7 +139,7 @@ def launch_set_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, lis
 
 
 def frozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
-    text = f"{who(record.actor)} *froze the rollout*: {record.reason}"
+    text = f"{who(record.actor)} *froze the rollout*: {user_text(record.reason)}"
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
@@ -169,7 +169,7 @@ def frozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Bl
 
 def unfrozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
     was = record.before or {}
-    text = f"{who(record.actor)} *lifted the freeze* (was: {was.get('reason', '')})"
+    text = f"{who(record.actor)} *lifted the freeze* (was: {user_text(str(was.get('reason', '')))})"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f":sunny: {text}")),
         context(f"{local_time(record.at, zone)} · decision #{record.seq}"),
@@ -193,7 +193,7 @@ def history_message(records: list[DecisionRecord], zone: ZoneInfo) -> tuple[str,
     for r in records:
         change = f"{_state(r.before)} → {_state(r.after)}" if (r.before or r.after) else ""
         failed = " *FAILED*" if r.outcome != "applied" else ""
-        why = f" — {r.reason}" if r.reason else ""
+        why = f" — {user_text(r.reason, 200)}" if r.reason else ""
         lines.append(
             f"`#{r.seq}` {local_time(r.at, zone, '%d %b %H:%M')} {who(r.actor)} "
             f"*{r.action}* {r.subject} {change}{failed}{why}"
