@@ -293,6 +293,7 @@ def _runner(
     feedback: FeedbackService,
     tickets: TicketService,
     reports: ReportService,
+    housekeeping: Callable[[], None],
 ) -> ScheduleRunner:
     handlers: dict[str, Handler] = {
         Kind.SHIFT: checklists.post,
@@ -310,6 +311,7 @@ def _runner(
         tickets.flag_overdue,
         lambda _now: feedback.route_soon(),
         reports.retry_unposted,
+        lambda _now: housekeeping(),  # rollback expiry, post-mortem reminders: on the clock
     ]
     return ScheduleRunner(
         b.engine, b.playbook, b.clock, planner, handlers, periodic, replica_id=b.replica
@@ -360,7 +362,9 @@ def build_services(
         b.engine, b.playbook, b.clock, SlackTicketNotifier(b.poster, b.playbook)
     )
     reports = _reports(b, rollout)
-    schedule = _runner(b, planner, checklists, council, posts, feedback, tickets, reports)
+    schedule = _runner(
+        b, planner, checklists, council, posts, feedback, tickets, reports, rollback.housekeeping
+    )
     completion = CompletionService(
         b.engine, b.playbook, b.clock, b.authz, rollout, rollback, reports, b.reader is not None
     )
