@@ -73,3 +73,33 @@ def test_every_record_of_the_window_is_in_exactly_one_daily_report(
     assert sum(r.figures["feedback"]["count"] for r in reports) == len(feedback) == 5
     second = reports[1].figures
     assert "rollback.request" in {d["action"] for d in second["decisions"]}  # 21:37, day 1
+
+
+def test_a_final_daily_report_at_the_end_of_the_window(
+    services: Services, clock: FakeClock
+) -> None:
+    clock.set(local("2026-11-30 08:00"))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")  # the window ends 2026-12-03 10:00
+    for at in ("2026-12-01 18:00", "2026-12-02 18:00"):
+        clock.set(local(at))
+        services.schedule.tick()
+    clock.set(local("2026-12-02 23:10"))
+    services.feedback.submit(FeedbackIn(source="widget", rating=2, text="late at night"))
+    clock.set(local("2026-12-03 09:00"))
+    services.rollout.set_flag(SRE, "SMART_PRICING", "20", reason="last step")
+    clock.set(local("2026-12-03 09:59"))
+    services.schedule.tick()
+    clock.set(local("2026-12-03 10:00"))
+    services.schedule.tick()
+    with Session(services.engine) as session:
+        reports = session.exec(
+            select(Report).where(Report.kind == "daily").order_by(col(Report.id))
+        ).all()
+    assert [r.period for r in reports] == [
+        "2026-12-01",
+        "2026-12-02",
+        "2026-12-03 (end of the window)",
+    ]
+    final = reports[-1].figures
+    assert final["feedback"]["count"] == 1
+    assert [d["action"] for d in final["decisions"]] == ["rollout.set"]

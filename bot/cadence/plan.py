@@ -59,6 +59,7 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     found = [o for o in _daily(book, launch_at, end) if launch_at <= o.fire_at <= end]
     return sorted(
         found
+        + _final_report(found, end)
         + _milestones(book, launch_at)
         + _snapshots(book, launch_at)
         + _council(book, launch_at)
@@ -79,6 +80,16 @@ def _daily(book: Playbook, start: datetime, end: datetime) -> list[Occurrence]:
         key = f"daily_report:{day.isoformat()}"
         found.append(Occurrence(at, key, Kind.DAILY_REPORT, "Daily report"))
     return found
+
+
+def _final_report(daily: list[Occurrence], end: datetime) -> list[Occurrence]:
+    """A last daily report at the window's end, so what happens after the last regular
+    report is reported too (none when a regular report is already at the end)."""
+    if any(o.kind == Kind.DAILY_REPORT and o.fire_at == end for o in daily):
+        return []
+    return [
+        Occurrence(end, "daily_report:final", Kind.DAILY_REPORT, "Final daily report", {"final": 1})
+    ]
 
 
 def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:

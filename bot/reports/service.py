@@ -98,7 +98,9 @@ class ReportService:
         zone = self.playbook.zone
         at = parse_local_time(self.playbook.feedback.daily_report_at)
         day = fire_at.astimezone(zone).date()
-        previous = local_instant(day - timedelta(days=1), at, zone)
+        previous = local_instant(day, at, zone)  # the window's final report comes after it
+        if previous >= fire_at:
+            previous = local_instant(day - timedelta(days=1), at, zone)
         launch = self.rollout.launch_at()
         if launch is None:
             return local_instant(day, time(0), zone)
@@ -125,7 +127,8 @@ class ReportService:
         at = occurrence.fire_at
         day = at.astimezone(self.playbook.zone).date()
         figures = self.daily_figures(day, at, self.daily_since(at))
-        return self._produce("daily", day.isoformat(), figures)
+        final = " (end of the window)" if occurrence.data.get("final") else ""
+        return self._produce("daily", f"{day.isoformat()}{final}", figures)
 
     def on_executive(self, occurrence: Occurrence) -> tuple[str, str | None]:
         return self._produce("executive", "T+24h", self.executive_figures())
