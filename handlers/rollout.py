@@ -14,8 +14,8 @@ from bot.ids.rollout import COMMAND, RolloutAction
 from bot.playbook import Playbook
 from bot.rollout import Change, RolloutService, closest
 from bot.slack_out.messages import rollout as messages
-from bot.slack_out.messages.common import as_dicts
-from bot.slack_out.messages.schedule import schedule_list
+from bot.slack_out.messages.common import as_dicts, context
+from bot.slack_out.messages.schedule import already_past_text, schedule_list
 from handlers.replies import call_service, ephemeral, for_person
 
 SLASH_COMMANDS = (COMMAND,)
@@ -130,7 +130,8 @@ class RolloutSurface:
     async def _launch(self, user: str, args: list[str], respond: AsyncRespond) -> None:
         values, reason = split_reason(args)
         change = await call_service(self.rollout.launch, user, " ".join(values), reason)
-        await self._confirm(respond, change)
+        past = await call_service(self.planner.already_past)
+        await self._confirm(respond, change, already_past_text(past) if past else "")
 
     async def _freeze(self, user: str, args: list[str], respond: AsyncRespond) -> None:
         change = await call_service(self.rollout.freeze, user, " ".join(args))
@@ -140,11 +141,12 @@ class RolloutSurface:
         change = await call_service(self.rollout.unfreeze, user, " ".join(args))
         await self._confirm(respond, change)
 
-    async def _confirm(self, respond: AsyncRespond, change: Change) -> None:
+    async def _confirm(self, respond: AsyncRespond, change: Change, note: str = "") -> None:
         channel = self.playbook.channels.war_room
-        await ephemeral(
-            respond, *messages.change_confirmation(change.record, change.announced, channel)
-        )
+        text, blocks = messages.change_confirmation(change.record, change.announced, channel)
+        if note:  # e.g. the posts already past when T was set
+            text, blocks = f"{text}\n{note}", [*blocks, context(note)]
+        await ephemeral(respond, text, blocks)
 
 
 def register(

@@ -223,3 +223,14 @@ def test_a_refusal_names_three_roles_as_a_person_would(live_bot: LiveBot) -> Non
     denied = live_bot.ephemeral_after(0, user=GTM)
     assert "needs the `sre`, `oncall` or `product` role" in denied.text
     assert "` or `oncall` or `" not in denied.text
+
+
+def test_launch_answer_names_the_posts_already_past(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(local("2026-12-01 00:00"))  # T−24h and T−12h are gone, T−1h is not
+    live_bot.command("launch 2026-12-01 10:00", user=PRODUCT)
+    answer = live_bot.ephemeral_after(0, PRODUCT)
+    assert "T−24h and T−12h are already past and will not be posted." in answer.text
+    assert "T−24h and T−12h" in str(answer.blocks)
+    clock.set(local("2026-11-28 00:00"))  # nothing past
+    live_bot.command("launch 2026-12-01 11:00", user=PRODUCT)
+    assert "already past" not in live_bot.ephemeral_after(1, PRODUCT).text

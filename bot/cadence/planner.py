@@ -8,9 +8,15 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from bot import decision_log
-from bot.cadence.plan import Occurrence, occurrences
+from bot.cadence.plan import Kind, Occurrence, occurrences
 from bot.clock import Clock
 from bot.playbook import Playbook
+
+
+def past_name(book: Playbook, occurrence: Occurrence) -> str:
+    if occurrence.kind == Kind.MILESTONE:
+        return f"T{book.milestones[occurrence.data['milestone']].offset}".replace("-", "−")
+    return occurrence.title
 
 
 class LaunchTime(Protocol):
@@ -39,6 +45,19 @@ class Planner:
             found = [o for o in occurrences(self.playbook, launch_at) if o.fire_at >= since]
         self._cache = (stamp, found)
         return found
+
+    def already_past(self) -> list[str]:
+        """The posts of the current T that were already past when T was set, so will not
+        be posted: a milestone by its offset ("T-24h"), anything else by its title."""
+        launch_at = self.launch.launch_at()
+        set_at = decision_log.last_for(self.engine, "rollout.launch", ["T"]).get("T")
+        if launch_at is None or set_at is None:
+            return []
+        return [
+            past_name(self.playbook, o)
+            for o in occurrences(self.playbook, launch_at)
+            if o.fire_at < set_at.at
+        ]
 
     def upcoming(self, limit: int = 15) -> list[Occurrence]:
         now = self.clock.now()

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.cadence.runs import PostNotes
+from bot.errors import natural_list
 from bot.flags.health import HEALTH_PREFIX
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.playbook import Playbook, Shift, parse_duration
@@ -256,3 +257,10 @@ def schedule_list(rows: list[tuple[datetime, str]], zone: ZoneInfo) -> tuple[str
         HeaderBlock(text="Upcoming posts"),
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:2900])),
     ]
+
+
+def already_past_text(names: list[str]) -> str:
+    """'T−24h and T−12h are already past and will not be posted.'"""
+    listed = natural_list(names, "and")
+    verb = "is" if len(names) == 1 else "are"
+    return f"{listed} {verb} already past and will not be posted."
