@@ -281,3 +281,29 @@ def test_the_claim_columns_are_backfilled_from_the_old_message_ts_values(
     ]
     assert [tuple(i) for i in items] == [("0123456789abcdef01234567", ""), ("", "3.4")]
     engine.dispose()
+
+
+def test_mttr_is_measured_in_minutes_to_a_tenth(services: Services) -> None:
+    """29 s and 29.4 s of recovery read as 0.5 min, not 0.4864 min."""
+    from sqlmodel import Session
+
+    from bot.reports.figures import measured_kpi
+    from storage.models import RollbackRequest
+
+    opened = datetime(2026, 12, 1, 21, 37, tzinfo=ZoneInfo("UTC"))
+    with Session(services.engine) as session:
+        for seconds in (29.0, 29.4):
+            session.add(
+                RollbackRequest(
+                    flags=["SMART_PRICING"],
+                    reason="spike",
+                    requested_by=SRE,
+                    status="done",
+                    opened_at=opened,
+                    expires_at=opened + timedelta(minutes=30),
+                    recovered_at=opened + timedelta(seconds=seconds),
+                )
+            )
+        session.commit()
+    day = opened - timedelta(hours=12)
+    assert measured_kpi(services.engine, "mttr", day, day + timedelta(days=1)) == 0.5

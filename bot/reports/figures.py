@@ -184,7 +184,8 @@ def step_seconds(start: datetime, end: datetime) -> int:
 
 
 def _minutes(deltas: list[timedelta]) -> float | None:
-    return sum(d.total_seconds() for d in deltas) / len(deltas) / 60 if deltas else None
+    """The mean in minutes, to a tenth: MTTD and MTTR are read against 5 and 30 min goals."""
+    return round(sum(d.total_seconds() for d in deltas) / len(deltas) / 60, 1) if deltas else None
 
 
 def measured_kpi(engine: Engine, metric: str, start: datetime, end: datetime) -> float | None:
