@@ -77,7 +77,8 @@ def test_the_48h_window_posts_everything_once_at_its_local_time(
     syncs = [
         at.astimezone(MADRID).strftime("%H:%M") for at, key, _ in posts if key.startswith("sync:")
     ]
-    assert syncs and set(syncs) == {"09:30"}
+    # every day of the launch, Day −1 to Day 2, launch day's before T included
+    assert len(syncs) == 4 and set(syncs) == {"09:30"}
     checklists = [m for m in fake_slack.channel_messages() if "checklist:" in m.text]
     assert len(checklists) == 8
     # nobody acknowledged: each got one reminder and one escalation, in its thread

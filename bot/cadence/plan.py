@@ -60,6 +60,7 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     return sorted(
         found
         + _final_report(found, end)
+        + _syncs(book, launch_at, end)
         + _milestones(book, launch_at)
         + _snapshots(book, launch_at)
         + _council(book, launch_at)
@@ -67,19 +68,34 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
 
 
 def _daily(book: Playbook, start: datetime, end: datetime) -> list[Occurrence]:
-    """The shifts, the sync and the daily report of every local day of the window."""
+    """The shifts and the daily report of every local day of the window."""
     zone, found = book.zone, []
     for day in window_days(start, end, zone):
         for index, shift in enumerate(book.shifts):
             at = local_instant(day, shift.local_time, zone)
             key = f"shift:{index}:{day.isoformat()}"
             found.append(Occurrence(at, key, Kind.SHIFT, shift.name, {"shift": index}))
-        at = local_instant(day, book.daily_sync.local_time, zone)
-        found.append(Occurrence(at, f"sync:{day.isoformat()}", Kind.SYNC, "Daily sync"))
         at = local_instant(day, parse_local_time(book.feedback.daily_report_at), zone)
         key = f"daily_report:{day.isoformat()}"
         found.append(Occurrence(at, key, Kind.DAILY_REPORT, "Daily report"))
     return found
+
+
+def _syncs(book: Playbook, launch_at: datetime, end: datetime) -> list[Occurrence]:
+    """The joint daily sync every day of the launch, from the day before T (the seed's
+    Day −1, when the go-to-market work starts) to the window's last day, launch day's
+    sync before T included."""
+    zone = book.zone
+    first = launch_at - timedelta(days=1)
+    return [
+        Occurrence(
+            local_instant(day, book.daily_sync.local_time, zone),
+            f"sync:{day.isoformat()}",
+            Kind.SYNC,
+            "Daily sync",
+        )
+        for day in window_days(first, end, zone)
+    ]
 
 
 def _final_report(daily: list[Occurrence], end: datetime) -> list[Occurrence]:

@@ -16,6 +16,8 @@ from bot.playbook import Playbook
 def past_name(book: Playbook, occurrence: Occurrence) -> str:
     if occurrence.kind == Kind.MILESTONE:
         return f"T{book.milestones[occurrence.data['milestone']].offset}".replace("-", "−")
+    if occurrence.kind == Kind.SYNC:  # one a day: name its day
+        return f"{occurrence.title} ({occurrence.fire_at.astimezone(book.zone):%a %d %b})"
     return occurrence.title
 
 
