@@ -217,3 +217,11 @@ def test_as_nobody_is_refused_on_the_command_line_as_in_the_session(tmp_path: Pa
     result = _cli("local", "--as", "nobody", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "`nobody` is neither a role" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_start_up_hint_opens_the_launch_with_its_segments(db_url: str) -> None:
+    """A bare `/rollout set SMART_PRICING 25` keeps the external segment out: the hint
+    names the playbook's launch target with its segments."""
+    out = run_session(db_url, [])
+    intro = next(line for line in out.splitlines() if line.startswith("Type /rollout help"))
+    assert "/rollout set ADVANCED_CHECKOUT 25 internal_beta,external_beta," in intro

@@ -32,7 +32,7 @@ from bot.settings import Settings
 from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
-Type /rollout help, /rollout status, /rollout set SMART_PRICING 25, /feedback, ...
+Type /rollout help, /rollout status, /rollout set {launch_target}, /feedback, ...
 Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · home · help · quit"""
 
 WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
@@ -103,12 +103,21 @@ class LocalWorkspace:
         roles = sorted(self.services.authz.roles_of(user))
         return f"{user} ({', '.join(roles)})" if roles else user
 
+    def _launch_target(self) -> str:
+        """The set that opens the launch as the playbook plans it (its segments included:
+        a bare percentage keeps the flag's segments, so the external users stay out)."""
+        book = self.services.playbook
+        target = book.rollout_target
+        flag = book.flags[0]  # the playbook has at least one
+        return f"{flag} {target.percent} {','.join(target.segments)}"
+
     # ---- the loop -----------------------------------------------------------------------
     async def run(self, lines: TextIO, prompt: bool = True) -> None:
         self.say(
             INTRO.format(
                 user=self.user,
                 roles=", ".join(sorted(self.services.authz.roles_of(self.user))) or "no role",
+                launch_target=self._launch_target(),
             )
         )
         database = make_url(self.services.settings.database_url)
