@@ -109,7 +109,9 @@ class RolloutSurface:
         )
 
     async def _schedule(self, user: str, args: list[str], respond: AsyncRespond) -> None:
-        upcoming = await call_service(self.planner.upcoming, 20)
+        upcoming = await call_service(
+            self.planner.upcoming, 1000
+        )  # all: the reply says how many more
         rows = [(o.fire_at, o.title) for o in upcoming]
         await ephemeral(respond, *schedule_list(rows, self.playbook.zone))
 

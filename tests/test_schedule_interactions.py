@@ -234,3 +234,15 @@ def test_launch_answer_names_the_posts_already_past(live_bot: LiveBot, clock) ->
     clock.set(local("2026-11-28 00:00"))  # nothing past
     live_bot.command("launch 2026-12-01 11:00", user=PRODUCT)
     assert "already past" not in live_bot.ephemeral_after(1, PRODUCT).text
+
+
+def test_rollout_schedule_says_how_many_more_posts_there_are(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(local("2026-11-28 00:00"))
+    live_bot.command("launch 2026-12-01 10:00", user=PRODUCT)
+    live_bot.ephemeral_after(0, PRODUCT)
+    live_bot.command("schedule", user=PRODUCT)
+    reply = live_bot.ephemeral_after(1, PRODUCT)
+    total = len(live_bot.services.planner.upcoming(1000))
+    assert total > 20
+    shown = str(reply.blocks)
+    assert f"…and {total - 20} more after" in shown

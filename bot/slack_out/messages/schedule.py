@@ -247,16 +247,23 @@ def council_message(
     return "Control council", blocks
 
 
-def schedule_list(rows: list[tuple[datetime, str]], zone: ZoneInfo) -> tuple[str, list[Block]]:
+def schedule_list(
+    rows: list[tuple[datetime, str]], zone: ZoneInfo, shown: int = 20
+) -> tuple[str, list[Block]]:
+    """The next `shown` posts, and how many more there are (never a silent cut)."""
     if not rows:
         return "Nothing scheduled", [
             SectionBlock(text="Nothing scheduled: set T with `/rollout launch TIME`.")
         ]
-    lines = [f"`{local_time(at, zone, '%a %d %b %H:%M')}` {title}" for at, title in rows]
-    return "Upcoming posts", [
+    lines = [f"`{local_time(at, zone, '%a %d %b %H:%M')}` {title}" for at, title in rows[:shown]]
+    blocks: list[Block] = [
         HeaderBlock(text="Upcoming posts"),
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:2900])),
     ]
+    if len(rows) > shown:
+        last = local_time(rows[shown - 1][0], zone, "%a %d %b %H:%M")
+        blocks.append(context(f"…and {len(rows) - shown} more after {last}."))
+    return "Upcoming posts", blocks
 
 
 def already_past_text(names: list[str]) -> str:
