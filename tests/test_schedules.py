@@ -316,3 +316,10 @@ def test_a_checklist_is_acknowledged_once(
     with pytest.raises(AlreadyAcknowledged) as refused:
         services.checklists.acknowledge(run.id or 0, SRE2)
     assert refused.value.user == SRE
+
+
+def test_no_two_posts_at_one_time_share_a_title(playbook: Playbook) -> None:
+    """The T+24h milestone and the executive report it asks for are two posts: each is
+    named for what it is, so the schedule never lists "Executive report" twice."""
+    seen = Counter((o.fire_at, o.title) for o in occurrences(playbook, local("2026-12-01 10:00")))
+    assert [key for key, n in seen.items() if n > 1] == []

@@ -118,7 +118,12 @@ def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
         found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
         if offset == executive_at:
             found.append(
-                Occurrence(at, "executive_report", Kind.EXECUTIVE_REPORT, "Executive report")
+                Occurrence(
+                    at,
+                    "executive_report",
+                    Kind.EXECUTIVE_REPORT,
+                    "Executive report: figures and the proposal",  # beside the milestone
+                )
             )
     return found
 
