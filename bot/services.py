@@ -33,7 +33,7 @@ from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.tickets import TicketService
 from bot.wiring import core
@@ -50,7 +50,7 @@ class Services:
     engine: Engine
     replica: str
     metrics: BotMetrics
-    poster: Poster
+    poster: Outbox
     authz: Authorizer
     reader: PrometheusReader | None
     rollout: RolloutService
@@ -80,6 +80,7 @@ class Services:
         self.runbook.resume_in_flight()
         self.runbook.watch(self.background.stopping, self.rollback.housekeeping, self._forget)
         if scheduler:
+            self.poster.start(self.background.stopping)  # posts leave through the outbox
             self.feedback.start_router(self.background.stopping)
             self.background.scheduler = WarroomScheduler(self.schedule, self.evaluator)
             self.background.scheduler.start()

@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.status import ReportStatus, RollbackStatus, StepStatus, TriggerStatus
+from storage.status import (
+    OutboxKind,
+    OutboxStatus,
+    ReportStatus,
+    RollbackStatus,
+    StepStatus,
+    TriggerStatus,
+)
 
 
 class DecisionRecord(SQLModel, table=True):
@@ -344,3 +351,31 @@ class Report(SQLModel, table=True):
     channel: str = Field(default="", max_length=64)
     message_ts: str = Field(default="", max_length=32)
     chart_file_id: str = Field(default="", max_length=32)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One war-room post, update or file, stored before Slack sees it: a sender claims it,
+    sends it once and records Slack's `ts`. Until then the services hold its handle
+    (`q:<id>`), which an update or a thread reply may name in place of a ts."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=OutboxKind.POST, max_length=8)
+    channel: str = Field(max_length=80)
+    target: str = Field(default="", max_length=32)  # update: the message; else the thread
+    text: str = ""
+    blocks: Any = Field(default=None, sa_column=Column(JSON))
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # an upload's file
+    filename: str = Field(default="", max_length=128)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=8)
+    ts: str = Field(default="", max_length=32)  # Slack's, once sent
+    channel_id: str = Field(default="", max_length=32)  # Slack's answer names the channel's ID
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_by: str = Field(default="", max_length=64)
+    claimed_until: datetime | None = None
+    last_error: str = Field(default="", max_length=64)  # Slack's error code or the exception kind
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -64,3 +64,20 @@ class ReportStatus(StrEnum):
     POSTING = "posting"
     POSTED = "posted"
     UNPOSTED = "unposted"
+
+
+class OutboxStatus(StrEnum):
+    """pending (claimed by a sender while it talks to Slack) → sent | failed (Slack refused
+    it for good: a bad channel or blocks; retrying would not help)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxKind(StrEnum):
+    """A new message, an update of one (by its outbox handle or ts), or a file in a thread."""
+
+    POST = "post"
+    UPDATE = "update"
+    UPLOAD = "upload"

@@ -28,6 +28,8 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "chat_postEphemeral": "chat:write",
     "chat_update": "chat:write",
     "chat_getPermalink": None,
+    "conversations_history": "channels:history",
+    "conversations_replies": "channels:history",
     "usergroups_users_list": "usergroups:read",
     "files_upload_v2": "files:write",
     "views_open": None,

@@ -22,6 +22,10 @@ class PostRef:
 
     channel: str
     ts: str
+    queued: bool = False  # in the outbox: Slack has not taken it yet (it is retried)
+
+
+QUEUED_NOTE = "in the outbox: Slack has not taken it yet and it is retried until it does"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Due:
         """The outcome of a post: failed without a ref, else posted or late."""
         if ref is None:
             return Outcome(RunStatus.FAILED, "", "Slack did not accept the post")
+        if ref.queued:
+            note = f"{note}; {QUEUED_NOTE}" if note else QUEUED_NOTE
         return Outcome(RunStatus.LATE if self.late else RunStatus.POSTED, ref.ts, note)
 
 

@@ -39,6 +39,7 @@ class Message:
     thread_ts: str | None = None
     ephemeral_to: str | None = None  # set for ephemeral replies
     updated: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -61,9 +62,10 @@ def channel_id(channel: str) -> str:
 
 @dataclass
 class Fault:
-    status: int
+    status: int  # 0: do the call, then hang `hang` seconds before answering (a lost answer)
     times: int
     retry_after: int = 1
+    hang: float = 0.0
 
 
 @dataclass
@@ -148,6 +150,11 @@ class FakeSlack:
     def fail_next(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
         self.faults[method] = Fault(status, times, retry_after)
 
+    def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next calls are carried out, and their answers come `seconds` late: a client
+        whose timeout is shorter never learns that Slack took them."""
+        self.faults[method] = Fault(0, times, hang=seconds)
+
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
             return [c for c in self.calls if c.method == method]
@@ -190,7 +197,11 @@ class FakeSlack:
         with self._cond:
             self.calls.append(Call(method, params, headers.get("Authorization", "")))
             fault = self.faults.get(method)
-            if fault and fault.times > 0:
+            hang = 0.0
+            if fault and fault.times > 0 and fault.status == 0:
+                fault.times -= 1
+                hang = fault.hang
+            elif fault and fault.times > 0:
                 fault.times -= 1
                 self._cond.notify_all()
                 extra = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
@@ -204,6 +215,7 @@ class FakeSlack:
                 )
             result = self._api(method, params)
             self._cond.notify_all()
+        time.sleep(hang)
         return 200, result, {}
 
     def _next_ts(self) -> str:
@@ -222,6 +234,8 @@ class FakeSlack:
             "views.open": self._views_open,
             "views.publish": self._views_publish,
             "chat.getPermalink": self._permalink,
+            "conversations.history": self._history,
+            "conversations.replies": self._history,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "apps.connections.open": self._connections_open,
@@ -247,6 +261,7 @@ class FakeSlack:
             p.get("text", ""),
             _blocks(p),
             thread_ts=p.get("thread_ts"),
+            metadata=_json(p.get("metadata")) or None,
         )
         self.messages.append(message)
         return {
@@ -264,6 +279,24 @@ class FakeSlack:
                 message.updated += 1
                 return {"ok": True, "channel": message.channel, "ts": message.ts}
         return {"ok": False, "error": "message_not_found"}
+
+    def _history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages) or .replies (a thread, `ts`), newest
+        first, with their metadata when asked for."""
+        channel, thread = channel_id(str(p.get("channel"))), p.get("ts")
+
+        def listed(m: Message) -> bool:
+            if m.ephemeral_to is not None or channel_id(m.channel) != channel:
+                return False
+            return thread in (m.ts, m.thread_ts) if thread else not m.thread_ts
+
+        found = [m for m in self.messages if listed(m)]
+        with_metadata = p.get("include_all_metadata") in (True, "true", "1", 1)
+        messages = [
+            {"ts": m.ts, "text": m.text, **({"metadata": m.metadata} if with_metadata else {})}
+            for m in reversed(found[-int(p.get("limit") or 100) :])
+        ]
+        return {"ok": True, "channel": channel, "messages": messages}
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         if str(p.get("channel")) in self.unreachable:  # a DM, or a channel without the bot

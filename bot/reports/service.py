@@ -37,6 +37,7 @@ RETRY_AFTER = timedelta(minutes=1)  # …from a minute after the attempt that fa
 class PostRef:
     channel: str  # the channel's ID, as Slack answered it
     ts: str
+    queued: bool = False  # in the outbox: Slack has not taken it yet (it is retried)
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,17 @@ class ReportService:
             self._settle(report_id, {"status": ReportStatus.UNPOSTED})
             log_event(log, "report.post", kind=kind, period=period, outcome="failed")
             return "Slack did not accept the post; it is tried again on the next ticks", None
-        file_id, note = "", "posted"
+        file_id = ""
+        note = (
+            "queued: Slack has not taken it yet (retried until it does)"
+            if post.queued
+            else "posted"
+        )
         if kind == "daily" and chart.has_chart(report.figures):
             file_id = self._chart(post, report) or ""
-            note += " with its chart" if file_id else "; the chart could not be uploaded"
+            note += (
+                " with its chart" if file_id else "; Slack has not taken the chart yet (retried)"
+            )
         self._settle(
             report_id,
             {

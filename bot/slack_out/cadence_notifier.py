@@ -11,12 +11,12 @@ from bot.cadence.notifier import Tally
 from bot.cadence.runs import PostNotes, PostRef
 from bot.playbook import Playbook, Shift
 from bot.slack_out.messages import schedule as messages
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox, is_handle
 from storage.models import ChecklistState
 
 
 class SlackCadenceNotifier:
-    def __init__(self, poster: Poster, playbook: Playbook, channel: str) -> None:
+    def __init__(self, poster: Outbox, playbook: Playbook, channel: str) -> None:
         self.poster = poster
         self.playbook = playbook
         self.channel = channel
@@ -26,7 +26,7 @@ class SlackCadenceNotifier:
         ts = self.poster.post(
             self.channel, text, blocks + messages.late_note(notes, self.playbook.zone)
         )
-        return PostRef(self.channel, ts) if ts else None
+        return PostRef(self.channel, ts, queued=is_handle(ts)) if ts else None
 
     def _thread(self, ref: PostRef, text: str) -> None:
         self.poster.post(ref.channel, text, [], thread_ts=ref.ts)

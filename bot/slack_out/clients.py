@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.observability import BotMetrics
@@ -56,16 +57,20 @@ class CountingAsyncWebClient(AsyncWebClient):
             raise
 
 
-def sync_client(token: str, base_url: str, metrics: BotMetrics | None = None) -> WebClient:
-    client = CountingWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=TIMEOUT_SECONDS,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=RETRIES),
+def sync_client(
+    token: str, base_url: str, metrics: BotMetrics | None = None, rate_limits_only: bool = False
+) -> WebClient:
+    """`rate_limits_only`: the outbox's client. A 429 means Slack did nothing, so waiting out
+    Retry-After is safe; after a timeout or a 5xx a post may have been made, and the outbox
+    looks before it sends again (a blind retry could post twice)."""
+    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=RETRIES)]
+    if not rate_limits_only:
+        handlers += [
             ConnectionErrorRetryHandler(max_retry_count=RETRIES),
             ServerErrorRetryHandler(max_retry_count=RETRIES),
-        ],
+        ]
+    client = CountingWebClient(
+        token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=handlers
     )
     client.metrics = metrics
     return client

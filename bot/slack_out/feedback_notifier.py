@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.playbook import Playbook
 from bot.slack_out.messages.common import link, user_text
 from bot.slack_out.messages.schedule import owners_of
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 from storage.models import FeedbackItem
 
 SHOWN = 5  # items a digest quotes; the export has them all
@@ -22,7 +22,7 @@ def line(item: FeedbackItem) -> str:
 
 
 class SlackFeedbackNotifier:
-    def __init__(self, poster: Poster, playbook: Playbook) -> None:
+    def __init__(self, poster: Outbox, playbook: Playbook) -> None:
         self.poster = poster
         self.playbook = playbook
 

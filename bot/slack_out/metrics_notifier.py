@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from bot.playbook import Alert, Playbook
 from bot.slack_out.messages.schedule import owners_of
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 
 
 class SlackTriggerNotifier:
-    def __init__(self, poster: Poster, playbook: Playbook) -> None:
+    def __init__(self, poster: Outbox, playbook: Playbook) -> None:
         self.poster = poster
         self.playbook = playbook
         self.channel = playbook.channels.war_room

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 from bot.rollback.model import MttrGoal, RequestView
 from bot.slack_out.messages import rollback as messages
 from bot.slack_out.messages.common import section
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 
 THREAD_LIMIT = 2900  # a section's text, with room under Slack's 3,000
 
 
 class SlackRollbackNotifier:
     def __init__(
-        self, poster: Poster, zone: ZoneInfo, channel: str, goal: MttrGoal | None = None
+        self, poster: Outbox, zone: ZoneInfo, channel: str, goal: MttrGoal | None = None
     ) -> None:
         self.poster = poster
         self.zone = zone

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block
 
 from bot.slack_out.messages import rollout as rollout_messages
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 from storage.models import DecisionRecord
 
 Builder = Callable[[DecisionRecord, ZoneInfo], tuple[str, list[Block]]]
@@ -24,7 +24,7 @@ class WarRoomAnnouncer:
         "unfrozen": rollout_messages.unfrozen_message,
     }
 
-    def __init__(self, poster: Poster, channel: str, zone: ZoneInfo) -> None:
+    def __init__(self, poster: Outbox, channel: str, zone: ZoneInfo) -> None:
         self.poster = poster
         self.channel = channel
         self.zone = zone

@@ -8,12 +8,12 @@ from datetime import timedelta
 from bot.playbook import Playbook
 from bot.slack_out.messages.common import link, user_text
 from bot.slack_out.messages.schedule import owners_of
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
 from storage.models import Ticket
 
 
 class SlackTicketNotifier:
-    def __init__(self, poster: Poster, playbook: Playbook) -> None:
+    def __init__(self, poster: Outbox, playbook: Playbook) -> None:
         self.poster = poster
         self.playbook = playbook
 

@@ -16,7 +16,8 @@ from bot.playbook import Playbook
 from bot.replica import replica_id
 from bot.settings import Settings
 from bot.slack_out.clients import sync_client
-from bot.slack_out.poster import Poster
+from bot.slack_out.outbox import Outbox
+from bot.slack_out.poster import SlackTransport
 from bot.slack_out.usergroups import UserGroupResolver
 from schedules.jobs import WarroomScheduler
 from storage import migrate
@@ -47,7 +48,7 @@ class Base:
     engine: Engine
     replica: str
     metrics: BotMetrics
-    poster: Poster
+    poster: Outbox
     authz: Authorizer
     reader: PrometheusReader | None
     background: Background
@@ -70,14 +71,16 @@ def base(settings: Settings, playbook: Playbook, clock: Clock, upgrade_db: bool)
         if settings.prometheus_url
         else None
     )
+    replica = replica_id(settings.warroom_replica_id)
+    outbound = SlackTransport(sync_client(token, settings.api_url, metrics, rate_limits_only=True))
     return Base(
         settings=settings,
         playbook=playbook,
         clock=clock,
         engine=engine,
-        replica=replica_id(settings.warroom_replica_id),
+        replica=replica,
         metrics=metrics,
-        poster=Poster(web),
+        poster=Outbox(engine, outbound, clock, replica),
         authz=Authorizer(playbook, UserGroupResolver(web), clock),
         reader=reader,
         background=Background(),

@@ -163,6 +163,7 @@ def runner(
         lambda _now: feedback.route_soon(),
         reports.retry_unposted,
         lambda _now: housekeeping(),  # rollback expiry, post-mortem reminders: on the clock
+        lambda _now: b.poster.send_soon(),  # posts Slack did not take yet
     ]
     return ScheduleRunner(
         b.engine, b.playbook, b.clock, planner, handlers, periodic, replica_id=b.replica
