@@ -258,7 +258,7 @@ class Outbox:
             self._release(row, delay=IDLE_PASS, undo_attempt=True)
         except SendError as exc:
             if exc.permanent:
-                self._finish(row, OutboxStatus.FAILED, error=exc.error)
+                self._finish(row, OutboxStatus.FAILED, last_error=exc.error[:64])
                 log_event(log, "outbox.failed", logging.ERROR, row=row.id, error=exc.error)
             else:
                 delay = max(exc.retry_after, min(MAX_DELAY, 2.0 ** min(row.attempts, 9)))
