@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import RollbackVerify
+from bot.replica import is_gone
 from storage.db import make_engine
 from storage.models import DecisionRecord, RollbackRequest, RunbookStep
 from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN
@@ -105,7 +107,8 @@ def serve_env(tmp_path: Path, fake_slack: FakeSlack) -> dict[str, str]:
         "SLACK_API_URL": fake_slack.api_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'restart.db'}",
         "WARROOM_PLAYBOOK": str(playbook_file),
-        "WARROOM_RUNBOOK_LEASE_SECONDS": "1",
+        # long: the restart must recognise its own dead runbook, not wait the lease out
+        "WARROOM_RUNBOOK_LEASE_SECONDS": "120",
     }
 
 
@@ -145,8 +148,7 @@ def test_sigkill_mid_runbook_then_restart_finishes_exactly_once(
 
     second = start(env, port, log)
     try:
-        wait_until(lambda: ws.request().status == "done", timeout=40)
-        time.sleep(1.5)  # the watch runs every lease period: give it the chance to misbehave
+        wait_until(lambda: ws.request().status == "done", timeout=40)  # well under the lease
     finally:
         second.terminate()
         second.wait(timeout=10)
@@ -158,3 +160,17 @@ def test_sigkill_mid_runbook_then_restart_finishes_exactly_once(
     assert actions.count("rollback.revert") == 1  # SMART_PRICING reverted once
     completes = [m for m in fake_slack.channel_messages() if "Rollback complete" in m.text]
     assert len(completes) == 1
+
+
+def test_a_process_of_this_host_that_is_gone_is_known_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    host = socket.gethostname()
+    try:
+        assert not is_gone(f"{host}:{child.pid}:abc123")  # alive
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert is_gone(f"{host}:{child.pid}:abc123")
+    assert not is_gone(f"{host}:{os.getpid()}:abc123")  # this process
+    assert not is_gone(f"elsewhere:{child.pid}:abc123")  # another host: its lease decides
+    assert not is_gone("replica-a")  # a configured id: its lease decides

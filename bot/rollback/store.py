@@ -16,6 +16,7 @@ from bot import decision_log
 from bot.decision_log import Decision
 from bot.errors import Refusal
 from bot.playbook import Playbook
+from bot.replica import is_gone
 from bot.rollback.model import STEP_NAMES, RequestView
 from bot.rollback.step_rows import StepRows
 from bot.transitions import transition, transition_in
@@ -235,13 +236,16 @@ class RequestStore(StepRows):
             )
 
     def claim_lease(self, request_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
-        """The runbook of an executing request runs on one replica: the one whose lease holds."""
+        """The runbook of an executing request runs on one replica: the one whose lease holds,
+        or whose lease is held by a process of this host that is gone (a restart takes its
+        own runbook up at once instead of waiting out the lease)."""
         table: Any = RollbackRequest
-        where = [
-            table.id == request_id,
-            table.status == Status.EXECUTING,
-            or_(table.lease_until.is_(None), table.lease_until < now, table.lease_owner == owner),
-        ]
+        free = [table.lease_until.is_(None), table.lease_until < now, table.lease_owner == owner]
+        with Session(self.engine) as session:
+            holder = session.exec(select(table.lease_owner).where(table.id == request_id)).first()
+        if holder and is_gone(holder):
+            free.append(table.lease_owner == holder)
+        where = [table.id == request_id, table.status == Status.EXECUTING, or_(*free)]
         return claim(
             self.engine, RollbackRequest, where, {"lease_owner": owner, "lease_until": now + lease}
         )

@@ -23,11 +23,12 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import Block
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.observability import log_event
+from bot.replica import is_gone
 from bot.slack_out.messages.common import as_dicts, cut
 from bot.slack_out.poster import SendError, SlackTransport
 from storage.claims import claim
@@ -59,10 +60,6 @@ def is_handle(ts: str) -> bool:
 
 def row_of(ts: str) -> int | None:
     return int(ts[len(HANDLE) :]) if ts.startswith(HANDLE) else None
-
-
-def _unclaimed(now: Any) -> Any:
-    return or_(col(OutboxMessage.claimed_by) == "", col(OutboxMessage.claimed_until) < now)
 
 
 class Outbox:
@@ -214,23 +211,28 @@ class Outbox:
         return len(rows)
 
     def _claim(self) -> list[OutboxMessage]:
+        """Due rows, each claimed with a compare-and-set on who held it: free, a lease run
+        out, or a process of this host that is gone (a restart takes its rows at once)."""
         now = self.clock.now()
         due = [
             col(OutboxMessage.status) == OutboxStatus.PENDING,
             col(OutboxMessage.next_attempt_at) <= now,
-            _unclaimed(now),
         ]
         with session_scope(self.engine) as session:
-            ids = session.exec(
-                select(OutboxMessage.id).where(*due).order_by(col(OutboxMessage.id)).limit(BATCH)
+            found = session.exec(
+                select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_until)
+                .where(*due)
+                .order_by(col(OutboxMessage.id))
+                .limit(BATCH)
             ).all()
         mine = [
             row_id
-            for row_id in ids
-            if claim(
+            for row_id, holder, until in found
+            if (not holder or (until is not None and until < now) or is_gone(holder))
+            and claim(
                 self.engine,
                 OutboxMessage,
-                [col(OutboxMessage.id) == row_id, *due],
+                [col(OutboxMessage.id) == row_id, col(OutboxMessage.claimed_by) == holder, *due],
                 {
                     "claimed_by": self.owner,
                     "claimed_until": now + LEASE,
