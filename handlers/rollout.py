@@ -16,6 +16,7 @@ from bot.rollout import Change, RolloutService, closest
 from bot.slack_out.messages import rollout as messages
 from bot.slack_out.messages.common import as_dicts, context
 from bot.slack_out.messages.schedule import already_past_text, schedule_list
+from bot.slack_out.outbox import is_handle
 from handlers.replies import call_service, ephemeral, for_person
 
 SLASH_COMMANDS = (COMMAND,)
@@ -145,7 +146,10 @@ class RolloutSurface:
 
     async def _confirm(self, respond: AsyncRespond, change: Change, note: str = "") -> None:
         channel = self.playbook.channels.war_room
-        text, blocks = messages.change_confirmation(change.record, change.announced, channel)
+        queued = is_handle(change.announcement or "")
+        text, blocks = messages.change_confirmation(
+            change.record, change.announced, channel, queued
+        )
         if note:  # e.g. the posts already past when T was set
             text, blocks = f"{text}\n{note}", [*blocks, context(note)]
         await ephemeral(respond, text, blocks)

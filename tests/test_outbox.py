@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,7 +22,7 @@ from bot.slack_out.outbox import Outbox, is_handle
 from bot.slack_out.poster import SlackTransport
 from storage import migrate
 from storage.db import make_engine
-from storage.models import OutboxMessage
+from storage.models import DecisionRecord, OutboxMessage
 from storage.status import OutboxStatus, RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT, TOKEN, LiveBot
 from tests.rollback_support import buttons, click, request_message, rollback_playbook
@@ -50,6 +50,13 @@ def outbox(db_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Outbox:
 def rows(box: Outbox) -> list[OutboxMessage]:
     with Session(box.engine) as session:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
 
 
 def section(text: str) -> list[SectionBlock]:
@@ -205,10 +212,7 @@ def test_the_runbook_finishes_while_slack_is_down_and_the_war_room_hears_once(
     live_bot.fake.fail_next("chat.postMessage", 500, times=10_000)
     live_bot.fake.fail_next("chat.update", 500, times=10_000)
     click(live_bot, SUPPORT, RollbackAction.APPROVE, "1", message)
-    deadline = time.monotonic() + 30
-    while live_bot.services.rollback.view(1).request.status != RollbackStatus.DONE:
-        assert time.monotonic() < deadline, "the runbook waited on Slack"
-        time.sleep(0.05)
+    eventually(lambda: live_bot.services.rollback.view(1).request.status == RollbackStatus.DONE)
     assert not any(m.text.startswith("Rollback executed") for m in live_bot.fake.messages)
     live_bot.fake.faults.clear()
     clock.advance(timedelta(minutes=10))
@@ -218,3 +222,50 @@ def test_the_runbook_finishes_while_slack_is_down_and_the_war_room_hears_once(
     )
     live_bot.fake.wait_for(lambda f: "done" in message.text, timeout=15)
     assert len(executed) == 1 and not buttons(message)
+
+
+def test_commands_do_not_hold_threads_on_slack_rate_limits(
+    live_bot: LiveBot, sender: threading.Event, clock: FakeClock
+) -> None:
+    """Twelve `/rollout set`s while Slack answers 429 with Retry-After: the sets are all
+    made and answered while one outbox worker waits on Slack; then each announcement is
+    posted once, in order."""
+    live_bot.fake.fail_next("chat.postMessage", 429, times=1000, retry_after=3)
+    percents = list(range(5, 17))
+    for p in percents:
+        assert live_bot.command(f"set SMART_PRICING {p} internal_beta -- load").status_code == 200
+
+    def sets() -> bool:
+        with Session(live_bot.services.engine) as session:
+            found = session.exec(
+                select(DecisionRecord).where(DecisionRecord.action == "rollout.set")
+            )
+            return len(found.all()) >= len(percents)
+
+    eventually(sets)
+    receipts = [m.text for m in live_bot.fake.ephemerals(SRE)]
+    assert receipts and all("Slack has not taken the announcement" in t for t in receipts[:3])
+    assert len(live_bot.fake.calls_to("chat.postMessage")) < len(percents)  # not one each
+    live_bot.fake.faults.clear()
+    clock.advance(timedelta(minutes=10))
+    live_bot.services.poster.send_soon()
+    time.sleep(5)
+    print(
+        "DBG",
+        len(live_bot.fake.channel_messages()),
+        [
+            (r.status, r.attempts, r.last_error, r.next_attempt_at, r.claimed_by)
+            for r in rows(live_bot.services.poster)
+        ][:3],
+        clock.now(),
+        flush=True,
+    )
+    announced = live_bot.fake.wait_for(
+        lambda f: (
+            (m := [x for x in f.channel_messages() if "SMART_PRICING" in x.text])
+            and len(m) >= len(percents)
+            and m
+        ),
+        timeout=60,
+    )
+    assert len(announced) == len(percents)

@@ -7,7 +7,6 @@ bolt-python tests itself (a client whose base_url points here). It also serves
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import threading
@@ -16,56 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
-BOT_USER = "UWARROOMBOT"
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    authorization: str
-    received_at: float = field(default_factory=time.time)  # wall clock, for lateness
-
-
-@dataclass
-class Message:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict]
-    user: str = BOT_USER
-    thread_ts: str | None = None
-    ephemeral_to: str | None = None  # set for ephemeral replies
-    updated: int = 0
-    metadata: dict[str, Any] | None = None
-
-
-@dataclass
-class SharedFile:
-    id: str
-    channel: str
-    title: str
-    filename: str
-    data: bytes
-    thread_ts: str | None = None
-
-
-def channel_id(channel: str) -> str:
-    """Slack answers with channel IDs even when a post named the channel (#name): the
-    files API accepts only IDs, as Slack's does."""
-    if channel[:1] in "CDG" and channel.isalnum() and channel.isupper():
-        return channel
-    return "C" + hashlib.sha1(channel.encode()).hexdigest()[:10].upper()
-
-
-@dataclass
-class Fault:
-    status: int  # 0: do the call, then hang `hang` seconds before answering (a lost answer)
-    times: int
-    retry_after: int = 1
-    hang: float = 0.0
+from bot.local.fake_slack_records import (  # re-exported: tests import them from here
+    BOT_USER,
+    Call,
+    Fault,
+    Message,
+    SharedFile,
+    as_json,
+    blocks_of,
+    channel_id,
+    parse_body,
+)
 
 
 @dataclass
@@ -190,7 +151,7 @@ class FakeSlack:
 
     # ---- the API ------------------------------------------------------------------------
     def _handle(self, path: str, raw: str, headers: Any) -> tuple[int, dict, dict]:
-        params = _parse_body(raw, headers.get("Content-Type", ""))
+        params = parse_body(raw, headers.get("Content-Type", ""))
         if path.startswith("/response/"):
             return 200, self._respond(path.rsplit("/", 1)[-1], params), {}
         method = path.removeprefix("/api/").split("?", 1)[0]
@@ -259,9 +220,9 @@ class FakeSlack:
             str(p.get("channel")),
             self._next_ts(),
             p.get("text", ""),
-            _blocks(p),
+            blocks_of(p),
             thread_ts=p.get("thread_ts"),
-            metadata=_json(p.get("metadata")) or None,
+            metadata=as_json(p.get("metadata")) or None,
         )
         self.messages.append(message)
         return {
@@ -275,7 +236,7 @@ class FakeSlack:
         for message in self.messages:
             same = channel_id(message.channel) == channel_id(str(p.get("channel")))
             if same and message.ts == p.get("ts"):
-                message.text, message.blocks = p.get("text", ""), _blocks(p)
+                message.text, message.blocks = p.get("text", ""), blocks_of(p)
                 message.updated += 1
                 return {"ok": True, "channel": message.channel, "ts": message.ts}
         return {"ok": False, "error": "message_not_found"}
@@ -305,19 +266,19 @@ class FakeSlack:
             str(p.get("channel")),
             self._next_ts(),
             p.get("text", ""),
-            _blocks(p),
+            blocks_of(p),
             ephemeral_to=p.get("user"),
         )
         self.messages.append(message)
         return {"ok": True, "message_ts": message.ts}
 
     def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        view = _json(p.get("view"))
+        view = as_json(p.get("view"))
         self.views.append(view)
         return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
 
     def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.home_views[str(p.get("user_id"))] = _json(p.get("view"))
+        self.home_views[str(p.get("user_id"))] = as_json(p.get("view"))
         return {"ok": True, "view": {"id": "VHOME"}}
 
     @staticmethod
@@ -388,7 +349,7 @@ class FakeSlack:
             if p.get("replace_original") in (True, "true") and target.get("ts"):
                 for message in self.messages:
                     if message.ts == target["ts"]:
-                        message.text, message.blocks = p.get("text", ""), _blocks(p)
+                        message.text, message.blocks = p.get("text", ""), blocks_of(p)
                         message.updated += 1
             elif p.get("delete_original") in (True, "true"):
                 self.messages = [m for m in self.messages if m.ts != target.get("ts")]
@@ -399,7 +360,7 @@ class FakeSlack:
                         target["channel"],
                         self._next_ts(),
                         p.get("text", ""),
-                        _blocks(p),
+                        blocks_of(p),
                         ephemeral_to=None if in_channel else target["user"],
                     )
                 )
@@ -407,19 +368,4 @@ class FakeSlack:
         return {"ok": True}
 
 
-def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    if "json" in content_type:
-        return json.loads(raw)
-    return {k: v[0] for k, v in parse_qs(raw).items()}
-
-
-def _json(value: Any) -> dict[str, Any]:
-    """A view as Slack receives it: JSON text in a form post, an object in a JSON body."""
-    return dict(json.loads(value) if isinstance(value, str) else value or {})
-
-
-def _blocks(p: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = p.get("blocks") or []
-    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+__all__ = ["BOT_USER", "Call", "FakeSlack", "Fault", "Message", "SharedFile", "channel_id"]

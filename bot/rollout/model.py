@@ -45,4 +45,8 @@ class RolloutStatus:
 @dataclass(frozen=True)
 class Change:
     record: DecisionRecord
-    announced: bool
+    announcement: str | None  # what the announcer gave back for the post (None: refused)
+
+    @property
+    def announced(self) -> bool:
+        return self.announcement is not None

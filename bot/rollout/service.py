@@ -379,5 +379,5 @@ class RolloutService:
             seq=record.seq,
         )
 
-    def _announce(self, kind: str, **data: object) -> bool:
-        return self.announcer.announce(kind, **data) is not None
+    def _announce(self, kind: str, **data: object) -> str | None:
+        return self.announcer.announce(kind, **data)

@@ -212,10 +212,15 @@ def help_message() -> tuple[str, list[Block]]:
 
 
 def change_confirmation(
-    record: DecisionRecord, announced: bool, channel: str
+    record: DecisionRecord, announced: bool, channel: str, queued: bool = False
 ) -> tuple[str, list[Block]]:
     """The actor's ephemeral receipt; the channel gets the announcement itself."""
-    if announced:
+    if announced and queued:
+        text = (
+            f"Done: decision #{record.seq} recorded. Slack has not taken the announcement in "
+            f"{channel} yet; it is sent as soon as Slack does."
+        )
+    elif announced:
         text = f"Done: decision #{record.seq} recorded and announced in {channel}."
     else:
         text = (
