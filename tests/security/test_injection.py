@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.ids.feedback import SHORTCUT, FeedbackBlock
+from bot.ids.rollback import RollbackAction, RollbackBlock
+from bot.local import payloads
 from bot.playbook import Playbook
 from bot.settings import Settings
 from tests.conftest import PRODUCT, SRE, SUPPORT, LiveBot
-from tests.rollback_support import request_message, rollback_playbook
+from tests.rollback_support import click, request_message, rollback_playbook
 
 TOKEN = "feedback-token"
 HOSTILE = [
@@ -113,4 +116,51 @@ def test_a_huge_reason_is_cut_to_slacks_limits_and_the_record_keeps_it(
         for text in strings(block):
             assert len(text) <= 3_000
     assert live_bot.services.rollout.status().freeze.reason == reason
+    assert_inert(live_bot)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_the_reject_form_reaches_slack_inert(live_bot: LiveBot, hostile: str) -> None:
+    live_bot.command("checkout errors", user=SRE, command="/rollback")
+    message = request_message(live_bot)
+    click(live_bot, SUPPORT, RollbackAction.REJECT, "1", message)
+    modal = live_bot.fake.wait_for(lambda f: f.views)[0]
+    body = payloads.view_submission(
+        SUPPORT,
+        modal,
+        {RollbackBlock.REJECT_REASON: {RollbackBlock.REJECT_REASON_INPUT: hostile}},
+    )
+    assert live_bot.post(body).status_code == 200
+    live_bot.fake.wait_for(lambda f: "rejected" in message.text)
+    assert_inert(live_bot)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_the_feedback_form_reaches_slack_inert(live_bot: LiveBot, hostile: str) -> None:
+    live_bot.command("", SUPPORT, command="/feedback")
+    form = live_bot.fake.wait_for(lambda f: f.views and f.views[-1])
+    answers = {
+        FeedbackBlock.RATING: "1",
+        FeedbackBlock.CATEGORY: "bug",
+        FeedbackBlock.FLAG: None,
+        FeedbackBlock.TEXT: f"Charged twice {hostile}",
+    }
+    body = payloads.view_submission(
+        SUPPORT, form, {block: {FeedbackBlock.INPUT: value} for block, value in answers.items()}
+    )
+    assert live_bot.post(body).status_code == 200
+    live_bot.fake.wait_for(lambda f: f.channel_messages(), timeout=10)
+    assert_inert(live_bot)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_shortcut_on_a_hostile_message_reaches_slack_inert(
+    live_bot: LiveBot, hostile: str
+) -> None:
+    message = {"type": "message", "user": "U0CUSTOMER", "ts": "1700000001.000200", "text": hostile}
+    url = live_bot.fake.response_url("C0BETA0001", PRODUCT)
+    body = payloads.message_shortcut(SHORTCUT, PRODUCT, "C0BETA0001", message, url)
+    assert live_bot.post(body).status_code == 200
+    live_bot.ephemeral_after(0, PRODUCT)
+    live_bot.fake.wait_for(lambda f: f.channel_messages(), timeout=10)
     assert_inert(live_bot)

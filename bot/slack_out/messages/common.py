@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.errors import WarroomError
 
@@ -17,9 +23,12 @@ def local_time(instant: datetime | None, zone: ZoneInfo, fmt: str = "%a %d %b %H
     return instant.astimezone(zone).strftime(fmt) if instant else "—"
 
 
-# Slack's limits (Block Kit reference): a section's text, a context element's text.
+# Slack's limits (Block Kit reference): a section's text, a context element's text, a
+# header's text, a button's label.
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
+HEADER_LIMIT = 150
+BUTTON_LIMIT = 75
 USER_TEXT_LIMIT = 500  # a reason or a feedback quote in a post; the record keeps it all
 SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
@@ -60,6 +69,16 @@ def section(text: str) -> SectionBlock:
 def context(text: str) -> ContextBlock:
     """A one-element context, cut to Slack's limit for its text."""
     return ContextBlock(elements=[MarkdownTextObject(text=cut(text, CONTEXT_LIMIT))])
+
+
+def header(text: str) -> HeaderBlock:
+    """A header, cut to Slack's limit for its text."""
+    return HeaderBlock(text=cut(text, HEADER_LIMIT))
+
+
+def button_label(text: str) -> str:
+    """A button's label, cut to Slack's limit."""
+    return cut(text, BUTTON_LIMIT)
 
 
 def error_message(error: WarroomError) -> tuple[str, list[Block]]:

@@ -9,7 +9,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
@@ -18,7 +17,7 @@ from slack_sdk.models.views import View
 from bot.completion import Evidence, Link, Person
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
-from bot.slack_out.messages.common import context, local_time, section, user_text, who
+from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
 
 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:
@@ -85,7 +84,7 @@ def _upcoming(d: Dashboard, zone: ZoneInfo) -> str:
 
 def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
     blocks: list[Block] = [
-        HeaderBlock(text="War room"[:150]),
+        header("War room"),
         context(f"{name} · updated {local_time(now, zone, '%H:%M:%S %Z')} (reopen to refresh)"),
         section(_flags(d, zone)),
         _provider_health(d),
@@ -94,7 +93,7 @@ def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
         section(_checklists(d, zone)),
         section(_upcoming(d, zone)),
         DividerBlock(),
-        HeaderBlock(text="Completion checklist"),
+        header("Completion checklist"),
     ]
     for state in d.completion:
         mark = "✅" if state.done else "⬜"

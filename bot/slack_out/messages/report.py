@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, HeaderBlock
+from slack_sdk.models.blocks import Block
 
 from bot.reports.figures import Figures
 from bot.reports.render import (
@@ -15,13 +15,13 @@ from bot.reports.render import (
     ticket_goal,
     ticket_line,
 )
-from bot.slack_out.messages.common import context, section
+from bot.slack_out.messages.common import context, header, section
 
 
 def blocks(
     f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None = None
 ) -> list[Block]:
-    out: list[Block] = [HeaderBlock(text=f.title[:150]), context(period(f, zone))]
+    out: list[Block] = [header(f.title), context(period(f, zone))]
     if proposal:
         out.append(
             section(f"*Proposal: {proposal[0]}*\n" + "\n".join(f"• {r}" for r in proposal[1]))

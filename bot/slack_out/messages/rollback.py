@@ -9,7 +9,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     DividerBlock,
-    HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -28,7 +27,7 @@ from bot.rollback.model import (
     step_fully_done,
 )
 from bot.rollback.steps import STEP_TITLES
-from bot.slack_out.messages.common import context, local_time, section, user_text, who
+from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
 from bot.slack_out.messages.rollback_buttons import button, flag_state, request_buttons
 from storage.models import RollbackRequest, RunbookSignature, RunbookStep
 from storage.status import RollbackStatus, StepStatus
@@ -75,7 +74,7 @@ def request_message(
     critical = " :rotating_light: *critical*" if r.critical else ""
     sev = f" · Sev{r.incident_severity} declared" if r.incident_severity else ""
     blocks: list[Block] = [
-        HeaderBlock(text=title[:150]),
+        header(title),
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"*Reason:* {user_text(r.reason)}\n*Asked by* {_who(r.requested_by)} at "
@@ -95,7 +94,7 @@ def request_message(
     if evidence:
         shown = " · ".join(f"{k}: {v}" for k, v in evidence.items())
         blocks.append(context(f"Evidence: {shown}"[:1900]))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(_sign_offs(view, zone)))))
+    blocks.append(section("\n".join(_sign_offs(view, zone))))
     started = (Status.EXECUTING, Status.FAILED, Status.DONE, Status.APPROVED)
     if r.status in started or any(s.status != StepStatus.PENDING for s in view.steps):
         blocks.append(DividerBlock())
@@ -270,8 +269,8 @@ def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[
             f"{local_time(r.opened_at, zone, '%d %b %H:%M')} · {signed} — {user_text(r.reason, 200)}"
         )
     return f"{len(views)} rollback request(s)", [
-        HeaderBlock(text="Rollback requests"),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        header("Rollback requests"),
+        section("\n".join(lines)),
     ]
 
 
@@ -287,8 +286,8 @@ def plan_message(
         for role in rb.sign_off_roles
     ]
     blocks: list[Block] = [
-        HeaderBlock(text="Rollback runbook"),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(_plan_steps(book)))),
+        header("Rollback runbook"),
+        section("\n".join(_plan_steps(book))),
         context(_plan_triggers(book)),
         DividerBlock(),
         SectionBlock(
@@ -353,7 +352,7 @@ def _plan_triggers(book: Playbook) -> str:
 
 
 def help_message() -> tuple[str, list[Block]]:
-    return "How to use /rollback", [SectionBlock(text=MarkdownTextObject(text=HELP))]
+    return "How to use /rollback", [section(HELP)]
 
 
 def reject_modal(request_id: int) -> View:

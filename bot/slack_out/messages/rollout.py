@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
@@ -20,7 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.flags.base import FlagView
 from bot.ids.rollout import RolloutAction, RolloutBlock
 from bot.rollout import FreezeState, RolloutStatus
-from bot.slack_out.messages.common import context, local_time, user_text, who
+from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
 from storage.models import DecisionRecord
 
 HELP = """*`/rollout` — control the staged launch*
@@ -53,7 +52,7 @@ def _freeze_block(freeze: FreezeState, zone: ZoneInfo) -> Block:
         )
     else:
         text = ":white_check_mark: *Not frozen*: changes and deployments may proceed."
-    return SectionBlock(text=MarkdownTextObject(text=text))
+    return section(text)
 
 
 def _flag_blocks(
@@ -99,12 +98,12 @@ def status_message(
     next_post: tuple[datetime, str] | None = None,
     kpis: list[str] | None = None,
 ) -> tuple[str, list[Block]]:
-    blocks: list[Block] = [HeaderBlock(text="Rollout status"), _freeze_block(status.freeze, zone)]
+    blocks: list[Block] = [header("Rollout status"), _freeze_block(status.freeze, zone)]
     for flag in status.flags:
         outside = flag.name in status.changed_outside
         blocks += _flag_blocks(flag, status.last_changes.get(flag.name), zone, outside)
     if kpis:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="*KPIs*\n" + "\n".join(kpis))))
+        blocks.append(section("*KPIs*\n" + "\n".join(kpis)))
     blocks.append(DividerBlock())
     blocks.append(_launch_context(status, zone, next_post))
     lines = [f"{f.name} {f.percent} % ({_segments(f.segments)})" for f in status.flags]
@@ -117,9 +116,7 @@ def flag_changed_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, l
         f"{who(record.actor)} set *{record.subject}*: {_state(record.before)} → "
         f"*{_state(record.after)}*"
     )
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f":triangular_flag_on_post: {text}"))
-    ]
+    blocks: list[Block] = [section(f":triangular_flag_on_post: {text}")]
     why = f"Why: {user_text(record.reason)} · " if record.reason else ""
     blocks.append(context(f"{why}{local_time(record.at, zone)} · decision #{record.seq}"))
     return text, blocks
@@ -132,7 +129,7 @@ def launch_set_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, lis
         before = datetime.fromisoformat(record.before["launch_at"])
         text += f" (was {local_time(before, zone)})"
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f":rocket: {text}")),
+        section(f":rocket: {text}"),
         context(f"Every milestone and shift hangs on T · decision #{record.seq}"),
     ]
     return text, blocks
@@ -171,7 +168,7 @@ def unfrozen_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[
     was = record.before or {}
     text = f"{who(record.actor)} *lifted the freeze* (was: {user_text(str(was.get('reason', '')))})"
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f":sunny: {text}")),
+        section(f":sunny: {text}"),
         context(f"{local_time(record.at, zone)} · decision #{record.seq}"),
     ]
     return text, blocks
@@ -181,7 +178,7 @@ def freeze_lifted_note(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, lis
     """Replaces a freeze message once its button has been used: no button is left to press."""
     text = f"Freeze lifted by {who(record.actor)} at {local_time(record.at, zone)}"
     return text, [
-        SectionBlock(text=MarkdownTextObject(text=f":sunny: {text}")),
+        section(f":sunny: {text}"),
         context(f"decision #{record.seq}"),
     ]
 
@@ -202,13 +199,13 @@ def history_message(records: list[DecisionRecord], zone: ZoneInfo) -> tuple[str,
     if len(text) > 2900:  # a section holds 3,000 characters
         text = text[:2900] + "\n…"
     return f"Last {len(records)} decisions", [
-        HeaderBlock(text=f"Decision log (last {len(records)})"),
-        SectionBlock(text=MarkdownTextObject(text=text)),
+        header(f"Decision log (last {len(records)})"),
+        section(text),
     ]
 
 
 def help_message() -> tuple[str, list[Block]]:
-    return "How to use /rollout", [SectionBlock(text=MarkdownTextObject(text=HELP))]
+    return "How to use /rollout", [section(HELP)]
 
 
 def change_confirmation(
@@ -227,4 +224,4 @@ def change_confirmation(
             f":warning: Done: decision #{record.seq} recorded, but the announcement in "
             f"{channel} could not be posted (Slack did not accept it). Tell the channel."
         )
-    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    return text, [section(text)]

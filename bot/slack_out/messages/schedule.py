@@ -10,7 +10,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     CheckboxesElement,
-    HeaderBlock,
     MarkdownTextObject,
     Option,
     SectionBlock,
@@ -21,7 +20,7 @@ from bot.errors import natural_list
 from bot.flags.health import HEALTH_PREFIX
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.playbook import Playbook, Shift, parse_duration
-from bot.slack_out.messages.common import context, local_time, who
+from bot.slack_out.messages.common import button_label, context, header, local_time, section, who
 from storage.models import ChecklistState
 
 
@@ -68,7 +67,7 @@ def checklist_message(
     done = len(state.ticked) == len(state.items)
     title = f"{shift.name} — {shift.at} checklist" + (" ✔ complete" if done else "")
     blocks: list[Block] = [
-        HeaderBlock(text=title[:150]),
+        header(title),
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"Owners: {owners_of(book, shift.owners)} · tools: {', '.join(shift.tools) or '—'}"
@@ -127,18 +126,14 @@ def sync_message(book: Playbook) -> tuple[str, list[Block]]:
         f":busts_in_silhouette: Daily sync at {sync.at} ({sync.duration_minutes} min): "
         "metrics, blockers, rollout decisions."
     )
-    return text, [
-        SectionBlock(text=MarkdownTextObject(text=f"{text}\n{owners_of(book, sync.attendees)}"))
-    ]
+    return text, [section(f"{text}\n{owners_of(book, sync.attendees)}")]
 
 
 def milestone_message(book: Playbook, index: int, run_id: int) -> tuple[str, list[Block]]:
     milestone = book.milestones[index]
     actions = "\n".join(f"• {a}" for a in milestone.actions)
     text = f"T{milestone.offset if milestone.offset.startswith('-') else '+' + milestone.offset}: {milestone.title}"
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f":round_pushpin: *{text}*\n{actions}"))
-    ]
+    blocks: list[Block] = [section(f":round_pushpin: *{text}*\n{actions}")]
     if parse_duration(milestone.offset) == parse_duration(book.schedule.checkpoint_offset):
         blocks.append(
             ActionsBlock(
@@ -174,9 +169,7 @@ def snapshot_message(
         for metric in book.first_hour_snapshots.metrics
     ]
     text = f"T+{minutes} min snapshot"
-    return text, [
-        SectionBlock(text=MarkdownTextObject(text=f":bar_chart: *{text}*\n" + "\n".join(lines)))
-    ]
+    return text, [section(f":bar_chart: *{text}*\n" + "\n".join(lines))]
 
 
 def vote_labels(book: Playbook) -> dict[str, str]:
@@ -201,8 +194,8 @@ def council_message(
         f"to {council.advance_percent} % or hold? Voters: " + ", ".join(council.voters)
     )
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=head)),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        section(head),
+        section("\n".join(lines)),
     ]
     if not closed:
         blocks.append(
@@ -211,7 +204,7 @@ def council_message(
                 elements=[
                     *[
                         ButtonElement(
-                            text=label,
+                            text=button_label(label),
                             action_id=f"{ScheduleAction.VOTE}.{choice}",
                             value=f"{run_id}:{choice}",
                         )
@@ -236,7 +229,7 @@ def council_message(
                     block_id=ScheduleBlock.VOTE_ACTIONS,
                     elements=[
                         ButtonElement(
-                            text=f"Set every flag to {council.advance_percent} %",
+                            text=button_label(f"Set every flag to {council.advance_percent} %"),
                             action_id=ScheduleAction.ADVANCE,
                             value=str(run_id),
                             style="primary",
@@ -257,8 +250,8 @@ def schedule_list(
         ]
     lines = [f"`{local_time(at, zone, '%a %d %b %H:%M')}` {title}" for at, title in rows[:shown]]
     blocks: list[Block] = [
-        HeaderBlock(text="Upcoming posts"),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:2900])),
+        header("Upcoming posts"),
+        section("\n".join(lines)[:2900]),
     ]
     if len(rows) > shown:
         last = local_time(rows[shown - 1][0], zone, "%a %d %b %H:%M")
