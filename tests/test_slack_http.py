@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
+from bot.clock import FakeClock
 from bot.ids.rollout import RolloutAction, RolloutBlock
 from bot.local import payloads
 from tests.conftest import PRODUCT, SECRET, SRE, TOKEN, LiveBot
@@ -132,26 +134,41 @@ def test_event_retry_is_handled_once(live_bot: LiveBot) -> None:
     assert replies[0].params["thread_ts"] == "1700000001.000200"
 
 
-def test_rate_limited_and_failing_slack_calls_are_retried(live_bot: LiveBot) -> None:
+def test_rate_limited_and_failing_slack_calls_are_retried(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     live_bot.fake.fail_next("chat.postMessage", 429, times=1, retry_after=1)
     live_bot.command("freeze deploy pipeline broken")
     post = live_bot.fake.wait_for(lambda f: f.channel_messages(), timeout=10)[0]
     assert "deploy pipeline broken" in post.text
     assert len(live_bot.fake.calls_to("chat.postMessage")) == 2
 
+    # a 500 may hide a post Slack made: the outbox looks before each new try, then posts once
     live_bot.fake.fail_next("chat.postMessage", 500, times=2)
     live_bot.command("unfreeze")
+    live_bot.fake.wait_for(lambda f: len(f.calls_to("chat.postMessage")) == 3, timeout=10)
+    for _ in range(2):
+        clock.advance(timedelta(minutes=5))
+        live_bot.services.poster.send_soon()
     live_bot.fake.wait_for(lambda f: len(f.channel_messages()) == 2, timeout=10)
     assert len(live_bot.fake.calls_to("chat.postMessage")) == 5
+    assert len(live_bot.fake.calls_to("conversations.history")) == 2
 
 
-def test_announcement_that_never_lands_is_reported_to_the_actor(live_bot: LiveBot) -> None:
+def test_an_announcement_slack_refuses_is_reported_to_the_actor_and_posted_later(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     live_bot.fake.fail_next("chat.postMessage", 500, times=10)
     live_bot.command("freeze slack is down")
     receipt = live_bot.ephemeral_after(0, timeout=15)
-    assert "could not be posted" in receipt.text
+    assert "Slack has not taken the announcement" in receipt.text
     assert live_bot.services.rollout.freeze_state().frozen  # the change itself stands, recorded
     assert live_bot.services.rollout.history("1")[0].action == "rollout.freeze"
+    live_bot.fake.faults.clear()
+    clock.advance(timedelta(minutes=5))
+    live_bot.services.poster.send_soon()
+    [post] = live_bot.fake.wait_for(lambda f: f.channel_messages())
+    assert "slack is down" in post.text
 
 
 def test_healthz_and_metrics(live_bot: LiveBot) -> None:
