@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 import handlers
 from bot.app import build_app
 from bot.local import payloads
+from bot.local.fake_slack import FakeSlack
 from bot.services import Services
 from tests.conftest import SECRET, SRE
 
@@ -79,14 +80,15 @@ def _fallback_saw(caplog: pytest.LogCaptureFixture, run) -> bool:  # type: ignor
 
 
 def test_slash_commands_match_the_apps_commands(
-    manifest: dict, services: Services, caplog: pytest.LogCaptureFixture
+    manifest: dict, services: Services, caplog: pytest.LogCaptureFixture, fake_slack: FakeSlack
 ) -> None:
     app = build_app(services)
     in_manifest = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert in_manifest == handlers.slash_commands()
 
     def status(command: str) -> int:
-        body = payloads.slash_command(command, "help", SRE, "C1", "http://127.0.0.1:9/r")
+        url = fake_slack.response_url("C1", SRE)  # a reply that lands at once, no retries
+        body = payloads.slash_command(command, "help", SRE, "C1", url)
         return asyncio.run(_status_of(app, body, "application/x-www-form-urlencoded"))
 
     # each declared command really reaches its surface; an undeclared one only the fallback
@@ -142,7 +144,9 @@ def test_scopes_are_exactly_those_the_code_needs(manifest: dict) -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
 
 
-def test_shortcuts_and_app_home_match_the_app(manifest: dict, services: Services) -> None:
+def test_shortcuts_and_app_home_match_the_app(
+    manifest: dict, services: Services, fake_slack: FakeSlack
+) -> None:
     app = build_app(services)
     shortcuts = manifest["features"]["shortcuts"]
     assert {s["callback_id"] for s in shortcuts} == handlers.shortcuts()
@@ -153,7 +157,7 @@ def test_shortcuts_and_app_home_match_the_app(manifest: dict, services: Services
             SRE,
             "C1",
             {"type": "message", "user": SRE, "ts": "1.2", "text": "x"},
-            "http://127.0.0.1:9/r",
+            fake_slack.response_url("C1", SRE),
         )
         assert asyncio.run(_status_of(app, body, "application/x-www-form-urlencoded")) == 200
     # the App Home event is subscribed, so the Home tab must be on
