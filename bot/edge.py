@@ -13,16 +13,18 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.observability import log_event
+from storage.batch import GroupCommitWriter
+from storage.db import session_scope
 from storage.models import ProcessedSlackEvent
 
 log = logging.getLogger(__name__)
@@ -160,17 +162,34 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return again
 
 
-def first_delivery(engine: Engine, clock: Clock, key: str) -> bool:
-    """True the first time `key` is seen: a unique row, so it holds across replicas (the
+class DeliveryLog:
+    """Which deliveries were seen: a unique row per key, so it holds across replicas (the
     table of Events API deliveries, which also takes signatures of commands and clicks).
-    A Core insert, not an ORM session: it runs before every ack."""
-    table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
-    try:
-        with engine.begin() as connection:
-            connection.execute(table.insert().values(event_id=key, received_at=clock.now()))
-        return True
-    except IntegrityError:
-        return False
+    It runs before every ack, so the keys of concurrent requests are written by one thread
+    in one transaction each (group commit): a burst costs one commit, not one per request."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine, self.clock = engine, clock
+        self.writer: GroupCommitWriter[str, bool] = GroupCommitWriter(
+            self._write, "slack-deliveries"
+        )
+
+    async def first(self, key: str) -> bool:
+        """True the first time `key` is seen."""
+        return await asyncio.wrap_future(self.writer.submit(key))
+
+    def _write(self, keys: list[str]) -> list[bool]:
+        table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            return [
+                session.execute(  # type: ignore[attr-defined]
+                    insert(table).values(event_id=key, received_at=now).on_conflict_do_nothing()
+                ).rowcount
+                == 1
+                for key in keys
+            ]
 
 
 # Deliveries are kept well past the signature window (a replay older than it is refused
@@ -195,7 +214,7 @@ class SlackGate:
     def __init__(self, secret: str, engine: Engine, clock: Clock, refusals: RefusalLog) -> None:
         self.verifier = SignatureVerifier(secret)
         self.engine, self.clock, self.refusals = engine, clock, refusals
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-replay")
+        self.deliveries = DeliveryLog(engine, clock)
 
     def refusal(self, route: str, headers: Any, body: bytes) -> str | None:
         """Why the request is not Slack's, or None (the reason is logged, never the body)."""
@@ -215,5 +234,4 @@ class SlackGate:
     async def first(self, signature: str) -> bool:
         """The same signed bytes again (a replay, or a resend) are not acted on twice."""
         key = "sig:" + hashlib.sha256(signature.encode()).hexdigest()[:60]
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, first_delivery, self.engine, self.clock, key)
+        return await self.deliveries.first(key)

@@ -3,11 +3,9 @@ a listener's unexpected error into one log line."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -15,7 +13,7 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
-from bot.edge import first_delivery
+from bot.edge import DeliveryLog
 from bot.observability import BotMetrics, log_event
 
 log = logging.getLogger(__name__)
@@ -27,23 +25,10 @@ def request_kind(body: dict) -> str:
     return str(body.get("type") or "unknown")
 
 
-class Deliveries:
-    """The duplicate check runs before the ack, so never on the default pool, where services
-    (and their Slack calls, asleep on Retry-After) can hold every thread."""
-
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self.engine, self.clock = engine, clock
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-dedup")
-
-    async def first(self, event_id: str) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.pool, first_delivery, self.engine, self.clock, event_id
-        )
-
-
 def register(app: AsyncApp, *, engine: Engine, clock: Clock, metrics: BotMetrics) -> None:
-    deliveries = Deliveries(engine, clock)
+    # the duplicate check runs before the ack, never on the default pool, where services
+    # can hold every thread: its own writer thread, one commit per burst
+    deliveries = DeliveryLog(engine, clock)
 
     @app.middleware
     async def measure(body: dict, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
