@@ -68,6 +68,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read: inside this thread's open write transaction when there is one (so it sees
+    what that transaction wrote), else a plain session that takes no write lock."""
+    outer = _OPEN.__dict__.get("sessions", {}).get(id(engine))
+    if outer is not None:
+        yield outer
+        return
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
 def _write_session(engine: Engine) -> Iterator[Session]:
     with (
         _WRITE_LOCKS.get(engine) or nullcontext(),

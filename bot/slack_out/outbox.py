@@ -32,7 +32,7 @@ from bot.replica import is_gone
 from bot.slack_out.messages.common import as_dicts, cut
 from bot.slack_out.poster import SendError, SlackTransport
 from storage.claims import claim
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import OutboxMessage
 from storage.status import OutboxKind, OutboxStatus
 
@@ -120,8 +120,8 @@ class Outbox:
         target = row_of(ts)
         if target is None:
             return ts
-        with session_scope(self.engine) as session:
-            row = session.get(OutboxMessage, target)
+        with read_scope(self.engine) as session:
+            row = session.get(OutboxMessage, target, populate_existing=True)
         return row.ts if row is not None and row.status == OutboxStatus.SENT else ""
 
     # ---- storing ---------------------------------------------------------------------------
@@ -172,8 +172,8 @@ class Outbox:
 
     def _sent_or_queued(self, row_id: int) -> tuple[str, str] | None:
         self.send_soon()
-        with session_scope(self.engine) as session:
-            row = session.get(OutboxMessage, row_id)
+        with read_scope(self.engine) as session:
+            row = session.get(OutboxMessage, row_id, populate_existing=True)
             assert row is not None
             if row.status == OutboxStatus.SENT:
                 return row.channel_id or row.channel, row.ts
@@ -218,7 +218,7 @@ class Outbox:
             col(OutboxMessage.status) == OutboxStatus.PENDING,
             col(OutboxMessage.next_attempt_at) <= now,
         ]
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             found = session.exec(
                 select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_until)
                 .where(*due)
@@ -240,8 +240,14 @@ class Outbox:
                 },
             )
         ]
-        with session_scope(self.engine) as session:
-            rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(mine)))
+        if not mine:
+            return []
+        with read_scope(self.engine) as session:
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(mine))
+                .execution_options(populate_existing=True)
+            )
             return sorted(rows.all(), key=lambda r: r.id or 0)
 
     def _send_all(self, rows: list[OutboxMessage]) -> None:
@@ -274,8 +280,8 @@ class Outbox:
         target = row_of(ts)
         if target is None:
             return "", ts
-        with session_scope(self.engine) as session:
-            parent = session.get(OutboxMessage, target)
+        with read_scope(self.engine) as session:
+            parent = session.get(OutboxMessage, target, populate_existing=True)
         if parent is None or parent.status == OutboxStatus.FAILED:
             return None
         if parent.status != OutboxStatus.SENT:
