@@ -16,6 +16,8 @@ from bot.playbook.flags import UnleashSettings
 from bot.rollout.drift import OBSERVED
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.slack_out.messages.common import as_dicts
+from bot.slack_out.messages.rollout import status_message
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.rollback_support import rollback_playbook
@@ -146,3 +148,32 @@ def test_a_set_on_a_stale_view_is_refused(
     monkeypatch.undo()
     assert "changed in unleash" in refused.value.message and "now 50 %" in refused.value.message
     assert provider.get("SMART_PRICING").percent == 50  # not overwritten
+
+
+def test_a_flag_switched_off_in_unleash_is_seen_refused_and_never_switched_on(
+    settings: Settings,
+    clock: FakeClock,
+    unleash_server: Unleash,  # noqa: F811
+) -> None:
+    reset_flags(unleash_server, LAUNCH_FLAGS)
+    services = unleash_services(settings, rollback_playbook(), clock, unleash_server)
+    services.rollout.set_flag(SRE, "SMART_PRICING", "25", "internal_beta,external_beta")
+    with unleash_server.admin() as admin:  # someone switches it off in Unleash's UI
+        admin.post(
+            f"/api/admin/projects/default/features/SMART_PRICING/environments/{ENV}/off"
+        ).raise_for_status()
+    status = services.rollout.status()
+    assert status.changed_outside == {"SMART_PRICING"}
+    [observed] = [r for r in services.rollout.history("50") if r.action == OBSERVED]
+    assert (observed.before["enabled"], observed.after["enabled"]) == (True, False)
+    text, blocks = status_message(status, services.playbook.zone)
+    assert "switched off" in str(as_dicts(blocks))
+    with pytest.raises(Refusal, match="switched off in unleash"):
+        services.rollout.set_flag(SRE, "SMART_PRICING", "50")
+    # a rollback lowers it and leaves it off: off is the safer state
+    services.rollback.open(SRE, ["saga", "failures"])
+    services.rollback.approve(1, PRODUCT)
+    services.rollback.approve(1, SUPPORT)
+    services.runbook.wait_idle()
+    after = services.rollout.flags.get("SMART_PRICING")
+    assert (after.percent, after.enabled) == (10, False)

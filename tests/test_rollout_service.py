@@ -20,8 +20,8 @@ def test_set_records_before_after_reason_and_announces(services: Services, fake_
     change = services.rollout.set_flag(SRE, "smart_pricing", "25%", "external_beta", "green")
     record = change.record
     assert (record.action, record.subject, record.actor) == ("rollout.set", "SMART_PRICING", SRE)
-    assert record.before == {"percent": 10, "segments": ["internal_beta"]}
-    assert record.after == {"percent": 25, "segments": ["external_beta"]}
+    assert record.before == {"percent": 10, "segments": ["internal_beta"], "enabled": True}
+    assert record.after == {"percent": 25, "segments": ["external_beta"], "enabled": True}
     assert record.reason == "green" and change.announced
     assert "SMART_PRICING" in fake_slack.channel_messages("#phase1-war-room")[0].text
     assert decision_log.verify(services.engine).ok

@@ -27,7 +27,12 @@ class FlagView:
 
     def as_record(self) -> dict[str, Any]:
         """What the decision log keeps of a flag's state (and compares to see drift)."""
-        return {"percent": self.percent, "segments": list(self.segments)}
+        return {"percent": self.percent, "segments": list(self.segments), "enabled": self.enabled}
+
+    @property
+    def switched_off(self) -> bool:
+        """Off in the provider although it has a rollout: nobody gets it, whatever the %."""
+        return not self.enabled and self.percent > 0
 
 
 @dataclass(frozen=True)

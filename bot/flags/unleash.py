@@ -75,8 +75,8 @@ class UnleashProvider:
             self._call("POST", f"{self._env_path(flag)}/strategies", flag, body)
         else:
             self._call("PUT", f"{self._env_path(flag)}/strategies/{ours['id']}", flag, body)
-        if not env.get("enabled"):
-            self._call("POST", f"{self._env_path(flag)}/on", flag)
+        # never switched on here: a flag someone switched off in Unleash stays off (the
+        # rollout service refuses to raise it; a rollback's revert lowers it and leaves it off)
         return self.get(flag)
 
     def clear_user_rules(self, flag: str, segments: list[str], actor: str) -> int:

@@ -20,10 +20,13 @@ OBSERVED = "flags.observed_change"
 STATE_ACTIONS = ("flags.seed", "rollout.set", "rollback.revert", OBSERVED)
 
 
-def _state(data: Any) -> tuple[int, tuple[str, ...]] | None:
+def _state(data: Any) -> tuple[int, tuple[str, ...], bool] | None:
+    """Percent, segments and on/off (records from before on/off was kept: on when > 0 %)."""
     if not isinstance(data, dict) or "percent" not in data:
         return None
-    return int(data["percent"]), tuple(sorted(data.get("segments") or []))
+    percent = int(data["percent"])
+    enabled = bool(data.get("enabled", percent > 0))
+    return percent, tuple(sorted(data.get("segments") or [])), enabled
 
 
 def recorded_states(engine: Engine, flags: list[str]) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from bot.slack_out.messages.common import context, header, local_time, section, 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:
     lines = [
         f"• *{f.name}*: {f.percent} % — {', '.join(f.segments) or 'no segment'}"
+        + (" · :no_entry: switched off" if f.switched_off else "")
         + (" · :warning: changed outside warroom" if f.name in d.changed_outside else "")
         for f in d.flags
     ]

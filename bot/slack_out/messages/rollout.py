@@ -70,7 +70,10 @@ def _flag_blocks(
     return [
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*{flag.name}*\n{flag.percent} %"),
+                MarkdownTextObject(
+                    text=f"*{flag.name}*\n{flag.percent} %"
+                    + (" · :no_entry: *switched off*" if flag.switched_off else "")
+                ),
                 MarkdownTextObject(text=f"*Segments*\n{_segments(flag.segments)}"),
             ]
         ),
