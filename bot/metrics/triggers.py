@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 from bot.playbook import OPS, Trigger, parse_duration
 from storage.status import TriggerStatus
@@ -24,15 +25,18 @@ def breaching(trigger: Trigger, value: float) -> bool:
     return OPS[trigger.op or ">"](float(value), float(trigger.value or 0))
 
 
+TriggerEvent = Literal["pending", "fired", "reset", "resolved"]
+
+
 def step(
     machine: Machine, trigger: Trigger, at: datetime, is_breach: bool
-) -> tuple[Machine, str | None]:
+) -> tuple[Machine, TriggerEvent | None]:
     """One evaluation; returns the new state and the event: pending | fired | reset | resolved."""
     window = parse_duration(trigger.for_)
     if is_breach:
         if machine.state == TriggerStatus.OK:
             machine = Machine(TriggerStatus.PENDING, at)
-            event = "pending"
+            event: TriggerEvent = "pending"
             if window <= timedelta(0):
                 return replace(machine, state=TriggerStatus.FIRING), "fired"
             return machine, event

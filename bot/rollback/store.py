@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -30,6 +30,8 @@ from storage.models import (
     RunbookStep,
 )
 from storage.status import RollbackStatus
+
+RejectOutcome = Literal["rejected", "closed", "signed"]
 
 Status = RollbackStatus
 
@@ -262,7 +264,7 @@ class RequestStore(StepRows):
         allowed: Collection[str],
         values: Mapping[str, Any],
         decision: Decision,
-    ) -> str:
+    ) -> RejectOutcome:
         """The reject sign-off and the request closed, with ONE decision, in one transaction:
         "rejected"; "closed" when the request had left `allowed`; "signed" when that role
         signed meanwhile (nothing is written then)."""
