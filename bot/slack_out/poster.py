@@ -68,6 +68,15 @@ class Poster:
         file: dict[str, Any] = response.get("file") or {}
         return str(file.get("id") or "") or None
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """A message's permalink, or "" when Slack gave none (logged)."""
+        try:
+            response = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            _log_failure("slack.permalink", channel, exc)
+            return ""
+        return str(response.get("permalink") or "")
+
     def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> bool:
         try:
             self.client.chat_update(channel=channel, ts=ts, text=text, blocks=as_dicts(blocks))
