@@ -3,7 +3,13 @@ the risk register, and the lessons captured during the launch and published as a
 Plain data in and out; where they post, through Protocols they define."""
 
 from bot.phase2.backlog import BacklogNotifier, BacklogService, EpicMaker, EpicsResult, ItemView
-from bot.phase2.lessons import LessonPublisher, LessonService, Published
+from bot.phase2.lessons import (
+    LessonPublisher,
+    LessonService,
+    Published,
+    build_document,
+    current_lessons,
+)
 from bot.phase2.lessons_doc import Document, markdown
 from bot.phase2.risks import RiskRow, RiskService, matrix_lines, register, risk_line
 
@@ -19,6 +25,8 @@ __all__ = [
     "Published",
     "RiskRow",
     "RiskService",
+    "build_document",
+    "current_lessons",
     "markdown",
     "matrix_lines",
     "register",

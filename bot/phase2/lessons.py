@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import and_, or_, update
@@ -29,6 +29,36 @@ PUBLISH = "lessons.publish"
 TEXT_LIMIT = 4000
 STALE_CLAIM = timedelta(minutes=10)  # a publication left "posting" this long was abandoned
 _WORDS = re.compile(r"[\w/-]+")
+
+
+def current_lessons(engine: Engine, since: datetime | None = None) -> list[Lesson]:
+    """The lessons not removed, oldest first (from `since` on)."""
+    query = select(Lesson).where(col(Lesson.removed_at).is_(None))
+    if since is not None:
+        query = query.where(Lesson.created_at >= since)
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(col(Lesson.created_at), col(Lesson.id))))
+
+
+def build_document(engine: Engine, book: Playbook, since: datetime | None = None) -> Document:
+    """The lessons under the playbook's headings, in its order; a lesson whose heading the
+    playbook no longer lists goes under the default heading."""
+    settings = book.lessons
+    keys = {h.key for h in settings.headings}
+    lessons = current_lessons(engine, since)
+    groups = [
+        (
+            heading,
+            [
+                lesson
+                for lesson in lessons
+                if lesson.heading == heading.key
+                or (heading.key == settings.default_heading and lesson.heading not in keys)
+            ],
+        )
+        for heading in settings.headings
+    ]
+    return Document(settings.title, book.name, groups)
 
 
 class LessonPublisher(Protocol):
@@ -195,22 +225,10 @@ class LessonService:
         raise Refusal(f"`{key}` is not a heading. Known: {known}.")
 
     def lessons(self) -> list[Lesson]:
-        with Session(self.engine) as session:
-            return list(
-                session.exec(
-                    select(Lesson)
-                    .where(col(Lesson.removed_at).is_(None))
-                    .order_by(col(Lesson.created_at), col(Lesson.id))
-                )
-            )
+        return current_lessons(self.engine)
 
     def document(self) -> Document:
-        lessons = self.lessons()
-        groups = [
-            (heading, [lesson for lesson in lessons if lesson.heading == heading.key])
-            for heading in self.settings.headings
-        ]
-        return Document(self.settings.title, self.playbook.name, groups)
+        return build_document(self.engine, self.playbook)
 
     def last_publication(self) -> DecisionRecord | None:
         """The last time the document reached every channel."""
