@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from bot import decision_log
 from bot.clock import FakeClock
+from bot.completion import ItemState
 from bot.ids.phase2 import Phase2Action
 from bot.local import payloads
 from bot.local.fake_slack import Message
@@ -134,7 +135,10 @@ def approve_all(bot: LiveBot) -> None:
 
 def test_every_item_approved_ticks_the_completion_item(live_bot: LiveBot) -> None:
     completion = live_bot.services.completion
-    state = lambda: next(s for s in completion.states() if s.item.key == "phase2_backlog")  # noqa: E731
+
+    def state() -> ItemState:
+        return next(s for s in completion.states() if s.item.key == "phase2_backlog")
+
     reply(live_bot, f"refine {FEATURES[0]}", PRODUCT)
     reply(live_bot, f"approve {FEATURES[0]}", PRODUCT)
     assert not state().done and not state().needs_confirmation

@@ -246,12 +246,14 @@ class LessonService:
             )
         row = self._claim(doc, user)
         text = markdown(doc, self.playbook.zone)
-        posted: dict[str, str] = dict(row.posted or {})
+        before: dict[str, str] = dict(row.posted or {})
+        posted: dict[str, str] = {}
         failed = []
         for key in self.settings.publish_to:
             channel = getattr(self.playbook.channels, key)
-            if channel in posted:
-                continue  # an earlier, partial publication reached it
+            if channel in before:  # an earlier, partial publication reached it
+                posted[channel] = before[channel]
+                continue
             permalink = self.publisher.publish(channel, doc, text)
             if permalink is None:
                 failed.append(channel)
@@ -303,7 +305,7 @@ class LessonService:
         if row.status == PublicationStatus.POSTED:
             raise Refusal(
                 f"These {doc.count} lessons were already published "
-                f"({row.created_at.astimezone(self.playbook.zone):%a %d %b %H:%M %Z}).",
+                f"({row.claimed_at.astimezone(self.playbook.zone):%a %d %b %H:%M %Z}).",
                 "Add, move or remove a lesson, then publish again.",
             )
         raise Refusal("The lessons are being published right now.", "Look in the channels.")
