@@ -15,7 +15,8 @@ from bot.phase2 import BacklogService, ItemView, RiskService
 from bot.playbook import Playbook
 from bot.rollout import closest
 from bot.slack_out.messages import phase2 as messages
-from handlers.replies import call_service, ephemeral, for_person
+from bot.slack_out.messages.common import as_dicts
+from handlers.replies import call_service, ephemeral, for_person, reply
 from handlers.rollout import split_reason
 
 SLASH_COMMANDS = (COMMAND,)
@@ -92,7 +93,7 @@ class Phase2Surface:
         jira = self.playbook.integrations.jira is not None
         text, blocks = messages.backlog_message(self.playbook, views, jira)
         if replace:  # the backlog message the button was on, brought up to date
-            await respond(replace_original=True, text=text, blocks=[b.to_dict() for b in blocks])
+            await reply(respond, replace_original=True, text=text, blocks=as_dicts(blocks))
         else:
             await ephemeral(respond, text, blocks)
 
