@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import NotAuthorized, Refusal
 from bot.observability import log_event
-from bot.phase2 import BacklogService, LessonService
+from bot.phase2 import BacklogService, LessonService, lessons_count
 from bot.playbook import CompletionItem, Playbook
 from bot.reports.service import ReportService
 from bot.rollback.service import RollbackService
@@ -223,12 +223,14 @@ class CompletionService:
         record = self.lessons.last_publication()
         count = len(self.lessons.lessons())
         if record is None:
-            return False, [(f"{count} lessons captured; not published yet (`/lesson publish`)",)]
+            return False, [
+                (f"{lessons_count(count)} captured; not published yet (`/lesson publish`)",)
+            ]
         after, evidence = record.after or {}, record.evidence or {}
         channels = ", ".join(after.get("channels", []))
         lines: list[Evidence] = [
             (
-                f"{after.get('lessons', 0)} lessons published by ",
+                f"{lessons_count(after.get('lessons', 0))} published by ",
                 Person(record.actor),
                 f" {self._at(record.at)} to {channels}",
             )
@@ -237,5 +239,6 @@ class CompletionService:
         if first:
             lines.append((Link(first, "the post"),))
         if self.lessons.document().digest != after.get("digest"):
-            lines.append((f"changed since: {count} lessons now (`/lesson publish` again)",))
+            changed = f"changed since: {lessons_count(count)} now (`/lesson publish` again)"
+            lines.append((changed,))
         return True, lines

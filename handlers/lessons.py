@@ -1,6 +1,6 @@
 """The lessons-learned surface: `/lesson TEXT` and the message shortcut "Add to lessons
 learned" capture a lesson (author and link); `/lesson list` shows them by heading with
-*Publish*; the receipt's select moves a lesson to another heading."""
+*Publish*; the receipt's buttons move a lesson to another heading."""
 
 from __future__ import annotations
 
@@ -61,12 +61,12 @@ class LessonSurface:
         if ok and added:
             await self._receipt(respond, *added)
 
-    async def move_select(
+    async def move_button(
         self, ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond
     ) -> None:
         await ack()
         user = body["user"]["id"]
-        ref, _, heading = action["selected_option"]["value"].partition(":")
+        ref, _, heading = action["value"].partition(":")
         ok, lesson = await for_person(
             respond,
             LessonAction.MOVE,
@@ -137,5 +137,5 @@ def register(app: AsyncApp, *, lessons: LessonService, playbook: Playbook) -> No
     surface = LessonSurface(lessons, playbook)
     app.command(COMMAND)(surface.command)
     app.shortcut(SHORTCUT)(surface.add_message)
-    app.action(LessonAction.MOVE)(surface.move_select)
+    app.action(re.compile("^" + re.escape(LessonAction.MOVE)))(surface.move_button)
     app.action(LessonAction.PUBLISH)(surface.publish_button)

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot import decision_log
 from bot.clock import FakeClock
 from bot.completion import ItemState
-from bot.ids.lessons import SHORTCUT, LessonAction
+from bot.ids.lessons import SHORTCUT
 from bot.local import payloads
 from bot.local.fake_slack import Message
 from bot.settings import Settings
@@ -44,18 +44,14 @@ def lesson(bot: LiveBot, text: str, user: str) -> Message:
 
 
 def pick(bot: LiveBot, user: str, receipt: Message, value: str) -> Message:
-    """An option of the receipt's "Another heading…" select."""
+    """A "Move to …" button of the receipt."""
     seen = len(bot.fake.ephemerals(user))
-    select = next(b for b in receipt.blocks if b["type"] == "actions")["elements"][0]
-    option = next(o for o in select["options"] if o["value"] == value)
-    action = {
-        "type": "static_select",
-        "action_id": LessonAction.MOVE,
-        "block_id": "b",
-        "selected_option": option,
-    }
+    actions = next(b for b in receipt.blocks if b["type"] == "actions")["elements"]
+    button = next(b for b in actions if b["value"] == value)
     url = bot.fake.response_url(receipt.channel, user, receipt.ts)
-    body = payloads.block_actions(user, receipt.channel, receipt.ts, "", "", "b", url, action)
+    body = payloads.block_actions(
+        user, receipt.channel, receipt.ts, button["action_id"], value, "b", url
+    )
     assert bot.post(body).status_code == 200
     return bot.ephemeral_after(seen, user)
 
@@ -85,8 +81,12 @@ def test_the_shortcut_adds_a_message_with_its_author_and_link(live_bot: LiveBot)
         "&lt;https://wiki.example.com/go|the checklist&gt; — <@U0PROD0001> "
         f"(<{PERMALINK}|message>)"
     )
-    options = next(b for b in receipt.blocks if b["type"] == "actions")["elements"][0]["options"]
-    assert [o["value"] for o in options] == ["1:adoption", "1:risks", "1:stability"]
+    moves = next(b for b in receipt.blocks if b["type"] == "actions")["elements"]
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in moves] == [
+        ("Move to Adoption", "lessons.move.adoption", "1:adoption"),
+        ("Move to Risks", "lessons.move.risks", "1:risks"),
+        ("Move to Stability", "lessons.move.stability", "1:stability"),
+    ]
     [stored] = live_bot.services.lessons.lessons()
     assert (stored.author, stored.added_by, stored.link) == (PRODUCT, SRE, PERMALINK)
     again = shortcut(live_bot, SUPPORT, SAID)  # the same message: once

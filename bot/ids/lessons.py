@@ -7,5 +7,6 @@ SHORTCUT = "lessons.add_message"  # message shortcut "Add to lessons learned"
 
 
 class LessonAction(StrEnum):
-    MOVE = "lessons.move"  # a select; each option's value: "<lesson id>:<heading key>"
+    # a button per other heading: "lessons.move.<heading key>", value "<lesson id>:<heading key>"
+    MOVE = "lessons.move."
     PUBLISH = "lessons.publish"  # value: "publish"

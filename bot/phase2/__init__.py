@@ -10,7 +10,7 @@ from bot.phase2.lessons import (
     build_document,
     current_lessons,
 )
-from bot.phase2.lessons_doc import Document, markdown
+from bot.phase2.lessons_doc import Document, lessons_count, markdown
 from bot.phase2.risks import RiskRow, RiskService, matrix_lines, register, risk_line
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "RiskService",
     "build_document",
     "current_lessons",
+    "lessons_count",
     "markdown",
     "matrix_lines",
     "register",

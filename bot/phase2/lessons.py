@@ -19,7 +19,7 @@ from bot.authz import Authorizer
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import Refusal
-from bot.phase2.lessons_doc import Document, markdown
+from bot.phase2.lessons_doc import Document, lessons_count, markdown
 from bot.playbook import LessonHeading, Playbook
 from storage.db import session_scope
 from storage.models import DecisionRecord, Lesson, LessonPublication
@@ -304,7 +304,7 @@ class LessonService:
             return row
         if row.status == PublicationStatus.POSTED:
             raise Refusal(
-                f"These {doc.count} lessons were already published "
+                f"These {lessons_count(doc.count)} were already published "
                 f"({row.claimed_at.astimezone(self.playbook.zone):%a %d %b %H:%M %Z}).",
                 "Add, move or remove a lesson, then publish again.",
             )

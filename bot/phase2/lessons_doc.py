@@ -54,6 +54,11 @@ def plain(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def lessons_count(count: int) -> str:
+    """ "1 lesson", "4 lessons"."""
+    return f"{count} lesson" if count == 1 else f"{count} lessons"
+
+
 def _author(lesson: Lesson) -> str:
     return f"@{lesson.author}" if lesson.author else "unknown"
 
@@ -71,8 +76,7 @@ def lesson_markdown(lesson: Lesson) -> str:
 def markdown(doc: Document, zone: ZoneInfo) -> str:
     last = doc.last_added
     when = f" · last added {last.astimezone(zone):%a %d %b %Y %H:%M %Z}" if last else ""
-    plural = "lesson" if doc.count == 1 else "lessons"
-    out = [f"# {doc.title}", "", f"{doc.launch} · {doc.count} {plural}{when}"]
+    out = [f"# {doc.title}", "", f"{doc.launch} · {lessons_count(doc.count)}{when}"]
     for heading, lessons in doc.groups:
         out += ["", f"## {heading.title}", ""]
         out += [lesson_markdown(lesson) for lesson in lessons] or ["_No lessons yet._"]

@@ -9,12 +9,10 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     HeaderBlock,
-    Option,
-    StaticSelectElement,
 )
 
 from bot.ids.lessons import LessonAction
-from bot.phase2 import Document, Published
+from bot.phase2 import Document, Published, lessons_count
 from bot.playbook import LessonHeading, Lessons
 from bot.slack_out.messages.common import context, cut, link, local_time, section, user_text, who
 from storage.models import Lesson
@@ -28,18 +26,18 @@ def lesson_line(lesson: Lesson, limit: int = 300) -> str:
     return f"L{lesson.id} {user_text(lesson.text, limit)} — {who(lesson.author)}{source}"
 
 
-def move_select(lesson: Lesson, settings: Lessons) -> ActionsBlock:
-    options = [
-        Option(text=f"Move to {h.title}", value=f"{lesson.id}:{h.key}")
-        for h in settings.headings
-        if h.key != lesson.heading
-    ]
+def move_buttons(lesson: Lesson, settings: Lessons) -> ActionsBlock:
+    """A button per other heading (the action id names it: one per block, as Slack asks)."""
     return ActionsBlock(
         elements=[
-            StaticSelectElement(
-                placeholder="Another heading…", action_id=LessonAction.MOVE, options=options
+            ButtonElement(
+                text=f"Move to {cut(h.title, 60)}",
+                action_id=f"{LessonAction.MOVE}{h.key}",
+                value=f"{lesson.id}:{h.key}",
             )
-        ]
+            for h in settings.headings
+            if h.key != lesson.heading
+        ][:25]
     )
 
 
@@ -50,7 +48,7 @@ def added_reply(
         text = f":books: Added to lessons learned under *{heading.title}*: {lesson_line(lesson)}"
     else:
         text = f":books: This message is already lesson L{lesson.id}, under *{heading.title}*."
-    return text, [section(text), move_select(lesson, settings)]
+    return text, [section(text), move_buttons(lesson, settings)]
 
 
 def moved_reply(lesson: Lesson, heading: LessonHeading) -> str:
@@ -73,7 +71,7 @@ def lessons_list(doc: Document, zone: ZoneInfo) -> tuple[str, list[Block]]:
     last = f" · last added {local_time(doc.last_added, zone)}" if doc.last_added else ""
     blocks: list[Block] = [
         HeaderBlock(text=cut(doc.title, 150)),
-        context(f"{doc.count} lessons{last} · `/lesson help`"),
+        context(f"{lessons_count(doc.count)}{last} · `/lesson help`"),
         *_groups(doc),
     ]
     if doc.count:
@@ -89,24 +87,26 @@ def lessons_list(doc: Document, zone: ZoneInfo) -> tuple[str, list[Block]]:
                 ]
             )
         )
-    return f"{doc.title}: {doc.count} lessons", blocks[:50]
+    return f"{doc.title}: {lessons_count(doc.count)}", blocks[:50]
 
 
 def document_post(doc: Document, filename: str) -> tuple[str, list[Block]]:
     """The document as a channel post; the Markdown file goes in its thread."""
     blocks: list[Block] = [
         HeaderBlock(text=cut(doc.title, 150)),
-        context(f"{user_text(doc.launch, 200)} · {doc.count} lessons · `{filename}` in the thread"),
+        context(
+            f"{user_text(doc.launch, 200)} · {lessons_count(doc.count)} · `{filename}` in the thread"
+        ),
         *_groups(doc),
     ]
-    return f"{doc.title} ({doc.count} lessons)", blocks[:50]
+    return f"{doc.title} ({lessons_count(doc.count)})", blocks[:50]
 
 
 def published_reply(result: Published) -> tuple[str, list[Block]]:
     posted = ", ".join(
         link(url, channel) if url else user_text(channel) for channel, url in result.posted.items()
     )
-    text = f":mega: {result.lessons} lessons published to {posted or 'no channel'}."
+    text = f":mega: {lessons_count(result.lessons)} published to {posted or 'no channel'}."
     blocks: list[Block] = [section(text)]
     if result.failed:
         failed = ", ".join(user_text(c) for c in result.failed)
