@@ -33,6 +33,7 @@ class HttpSink:
     jira_user: tuple[str, str] = ("bot@example.com", "jira-token")
     created: int = 0  # issues Jira created: the first is OPS-101
     issue_types: tuple[str, ...] = ("Incident", "Epic")  # those the test project has
+    hold: threading.Event | None = None  # the next request waits for it before its answer
 
     def start(self) -> HttpSink:
         sink = self
@@ -49,6 +50,9 @@ class HttpSink:
                     body = raw.decode(errors="replace")
                 hit = Hit("POST", self.path, dict(self.headers), body)
                 sink.hits.append(hit)
+                gate, sink.hold = sink.hold, None
+                if gate is not None:
+                    gate.wait(30)
                 status, payload = sink.answer(hit)
                 data = json.dumps(payload).encode()
                 self.send_response(status)

@@ -5,10 +5,14 @@ shape, and the risk register (add, update, the matrix)."""
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
+from sqlmodel import select
 
 from bot import decision_log
 from bot.clock import FakeClock
@@ -16,8 +20,12 @@ from bot.completion import ItemState
 from bot.ids.phase2 import Phase2Action
 from bot.local import payloads
 from bot.local.fake_slack import Message
+from bot.phase2 import EpicsResult
 from bot.playbook import JiraSettings, Playbook, load_playbook
+from bot.services import Services
 from bot.settings import Settings
+from storage.db import session_scope
+from storage.models import BacklogEntry
 from tests.conftest import GTM, PRODUCT, SRE, SUPPORT, LiveBot
 from tests.sinks import HttpSink
 
@@ -289,3 +297,37 @@ def test_the_daily_report_shows_the_risk_register(live_bot: LiveBot, clock: Fake
         "- 🔴 R1 External dependencies (carrier APIs, suppliers) — likelihood high, impact high "
         "· owner product · mitigation: Move agreements and sandbox access forward early",
     ]
+
+
+def test_two_callers_make_one_epic_and_a_dead_callers_claim_is_taken_over(
+    services: Services, jira: HttpSink, clock: FakeClock
+) -> None:
+    backlog = services.backlog
+    for feature in FEATURES[:2]:
+        backlog.refine(SRE, feature)
+        backlog.approve(PRODUCT, feature)
+    gate = threading.Event()
+    jira.hold = gate  # Jira is slow to answer the first request
+    first: list[EpicsResult] = []
+    caller = threading.Thread(target=lambda: first.append(backlog.create_epics(PRODUCT)))
+    caller.start()
+    deadline = time.monotonic() + 10
+    while not jira.hits and time.monotonic() < deadline:  # the first request has reached Jira
+        time.sleep(0.01)
+    second = backlog.create_epics(PRODUCT)  # the first item is claimed: the second is its own
+    gate.set()
+    caller.join(10)
+    assert [v.item.feature for v in second.created] == ["INVENTORY_MANAGEMENT"]
+    assert [v.item.feature for v in first[0].created] == ["LOGISTICS_TRACKING"]
+    summaries = sorted(h.body["fields"]["summary"].split(":")[0] for h in jira.hits)
+    assert summaries == ["INVENTORY_MANAGEMENT", "LOGISTICS_TRACKING"]  # one epic each
+
+    backlog.refine(SRE, FEATURES[2])
+    backlog.approve(PRODUCT, FEATURES[2])
+    with session_scope(services.engine) as session:  # a caller that died holding its claim
+        row = session.exec(select(BacklogEntry).where(BacklogEntry.feature == FEATURES[2])).one()
+        row.epic_claimed_at = clock.now()
+        session.add(row)
+    assert backlog.create_epics(PRODUCT).created == []
+    clock.advance(timedelta(minutes=6))
+    assert [v.epic_key for v in backlog.create_epics(PRODUCT).created] == ["PHTWO-103"]
