@@ -17,7 +17,18 @@ from bot.observability import log_event
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, Ofrep, build_web
-from handlers import events, fallback, feedback, home, middleware, rollback, rollout, schedule
+from handlers import (
+    events,
+    fallback,
+    feedback,
+    home,
+    lessons,
+    middleware,
+    phase2,
+    rollback,
+    rollout,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +106,8 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
     events.register(app)
     feedback.register(app, feedback=s.feedback, playbook=s.playbook)
     home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)
+    phase2.register(app, backlog=s.backlog, risks=s.risks, playbook=s.playbook)
+    lessons.register(app, lessons=s.lessons, playbook=s.playbook)
     fallback.register(app)  # last: what no surface listens to is still acknowledged
 
 

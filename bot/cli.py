@@ -245,7 +245,8 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """The records as CSV or JSON on standard output (or --out), reports also as Markdown."""
+    """The records as CSV or JSON on standard output (or --out); reports, and the lessons
+    document (to the playbook's lessons.document by default), also as Markdown."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # stderr carries the count only
     from bot import export
 
@@ -253,18 +254,26 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if loaded is None:
         return 2
     book, (since,) = loaded
-    if args.format == "md" and args.what != "reports":
-        fail("export", [f"--format md is for `reports` only; export {args.what} as csv or json"])
+    if args.format == "md" and args.what not in export.MARKDOWN:
+        fail(
+            "export",
+            [f"--format md is for `reports` and `lessons` only; export {args.what} as csv or json"],
+        )
         return 2
     engine = existing_database(settings, "export")
+    document = args.what == "lessons" and args.format == "md"
+    target = args.out or (book.lessons.document if document else None)  # the document's name
     with contextlib.ExitStack() as stack:
         out = (
-            stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
-            if args.out
+            stack.enter_context(open(target, "w", newline="", encoding="utf-8"))
+            if target and target != "-"
             else sys.stdout
         )
-        count = export.write(args.what, args.format, engine, book.zone, since, out)
-    print(f"exported {count} {args.what} row(s)", file=sys.stderr)
+        count = export.write(args.what, args.format, engine, book, since, out)
+    if document:
+        print(f"exported {count} lesson(s) to {target}", file=sys.stderr)
+    else:
+        print(f"exported {count} {args.what} row(s)", file=sys.stderr)
     return 0
 
 
@@ -313,11 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.set_defaults(fn=cmd_backtest)
     export = sub.add_parser("export", help="feedback, decisions, checklists… as CSV or JSON")
     export.add_argument(
-        "what", choices=["feedback", "decisions", "checklists", "tickets", "reports"]
+        "what", choices=["feedback", "decisions", "checklists", "tickets", "reports", "lessons"]
     )
     export.add_argument("--format", choices=["csv", "json", "md"], default="csv")
     export.add_argument("--since", help="local 'YYYY-MM-DD [HH:MM]' or ISO-8601")
-    export.add_argument("--out", help="a file (default: standard output)")
+    export.add_argument(
+        "--out",
+        help="a file (default: standard output; lessons as md: the playbook's lessons.document, "
+        "phase1-lessons.md; - for standard output)",
+    )
     export.set_defaults(fn=cmd_export)
     flags = sub.add_parser("flags", help="the embedded flag store")
     flags.add_argument("action", choices=["export"])

@@ -31,6 +31,11 @@ def _print_playbook(settings: Settings, book: Playbook) -> None:
         f"{len(book.triggers)} triggers, {len(book.kpis)} KPIs, roles: "
         + ", ".join(f"{r} ({len(m)})" for r, m in book.roles.items())
     )
+    print(
+        f"  Phase 2: {len(book.phase2.backlog)} backlog items, {len(book.phase2.risks)} risks; "
+        f"lessons under {', '.join(h.key for h in book.lessons.headings)} "
+        f"→ {book.lessons.document}"
+    )
 
 
 def _line(name: str, configured: bool, detail: str) -> None:
@@ -76,6 +81,10 @@ def _print_integrations(settings: Settings, book: Playbook) -> None:
         if configured and secret is False:
             state += " — JIRA_EMAIL / JIRA_API_TOKEN not set"
         print(f"  {name:<22} {state}")
+    epics = "configured" if integrations.jira else "not configured (link epics: /phase2 link)"
+    if integrations.jira and not jira_secrets:
+        epics += " — JIRA_EMAIL / JIRA_API_TOKEN not set"
+    print(f"  {'Phase 2 epics (Jira)':<22} {epics}")
 
 
 def cmd_check(_: argparse.Namespace, settings: Settings) -> int:

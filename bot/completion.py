@@ -18,11 +18,13 @@ from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import NotAuthorized, Refusal
 from bot.observability import log_event
+from bot.phase2 import BacklogService, LessonService, lessons_count
 from bot.playbook import CompletionItem, Playbook
 from bot.reports.service import ReportService
 from bot.rollback.service import RollbackService
 from bot.rollout import RolloutService
 from storage.models import ScheduledRun, TriggerState
+from storage.status import BacklogStatus
 
 log = logging.getLogger(__name__)
 CONFIRM = "completion.confirm"
@@ -65,6 +67,8 @@ class CompletionService:
         rollback: RollbackService,
         reports: ReportService,
         alerts_configured: bool,
+        backlog: BacklogService,
+        lessons: LessonService,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -74,9 +78,13 @@ class CompletionService:
         self.rollback = rollback
         self.reports = reports
         self.alerts_configured = alerts_configured
+        self.backlog = backlog
+        self.lessons = lessons
         self.checks: dict[str, Callable[[], tuple[bool, list[Evidence]]]] = {
             "runbook_validated": self._runbook_validated,
             "shifts_live": self._shifts_live,
+            "backlog_approved": self._backlog_approved,
+            "lessons_published": self._lessons_published,
             "rollout_running": self._rollout_running,
             "first_report": self._first_report,
         }
@@ -192,3 +200,45 @@ class CompletionService:
             return False, [("no executive report yet (it is posted at T+24h)",)]
         at = self._at(report.created_at)
         return True, [(f"executive report #{report.id} {at}, proposal: {report.proposal}",)]
+
+    def _backlog_approved(self) -> tuple[bool, list[Evidence]]:
+        views = self.backlog.items()
+        evidence: list[Evidence] = []
+        for v in views:
+            if v.status == BacklogStatus.APPROVED:
+                evidence.append(
+                    (
+                        f"{v.item.feature} approved by ",
+                        Person(v.updated_by),
+                        f" {self._at(v.updated_at)}",
+                    )
+                )
+            else:
+                evidence.append((f"{v.item.feature} {v.status}: awaiting approval (`/phase2`)",))
+        approved = sum(v.status == BacklogStatus.APPROVED for v in views)
+        evidence.insert(0, (f"{approved} of {len(views)} backlog items approved",))
+        return bool(views) and approved == len(views), evidence
+
+    def _lessons_published(self) -> tuple[bool, list[Evidence]]:
+        record = self.lessons.last_publication()
+        count = len(self.lessons.lessons())
+        if record is None:
+            return False, [
+                (f"{lessons_count(count)} captured; not published yet (`/lesson publish`)",)
+            ]
+        after, evidence = record.after or {}, record.evidence or {}
+        channels = ", ".join(after.get("channels", []))
+        lines: list[Evidence] = [
+            (
+                f"{lessons_count(after.get('lessons', 0))} published by ",
+                Person(record.actor),
+                f" {self._at(record.at)} to {channels}",
+            )
+        ]
+        first = next((url for url in (evidence.get("permalinks") or {}).values() if url), "")
+        if first:
+            lines.append((Link(first, "the post"),))
+        if self.lessons.document().digest != after.get("digest"):
+            changed = f"changed since: {lessons_count(count)} now (`/lesson publish` again)"
+            lines.append((changed,))
+        return True, lines

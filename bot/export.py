@@ -1,5 +1,6 @@
-"""`warroom export`: the records as CSV or JSON (reports also as Markdown), streamed row by
-row so a table of a million feedback items exports in constant memory."""
+"""`warroom export`: the records as CSV or JSON (reports and the lessons document also as
+Markdown), streamed row by row so a table of a million feedback items exports in constant
+memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.phase2 import build_document, current_lessons, markdown
+from bot.playbook import Playbook
 from storage.models import (
     ChecklistState,
     DecisionRecord,
@@ -133,13 +136,28 @@ def report_rows(engine: Engine, zone: ZoneInfo, since: datetime | None) -> Itera
         }
 
 
+def lesson_rows(engine: Engine, zone: ZoneInfo, since: datetime | None) -> Iterator[Row]:
+    for lesson in current_lessons(engine, since):
+        yield {
+            "id": f"L{lesson.id}",
+            "heading": lesson.heading,
+            "created_at": _iso(lesson.created_at, zone),
+            "author": lesson.author,
+            "added_by": lesson.added_by,
+            "text": lesson.text,
+            "link": lesson.link,
+        }
+
+
 KINDS: dict[str, Callable[[Engine, ZoneInfo, datetime | None], Iterator[Row]]] = {
     "feedback": feedback_rows,
     "decisions": decision_rows,
     "checklists": checklist_rows,
     "tickets": ticket_rows,
     "reports": report_rows,
+    "lessons": lesson_rows,
 }
+MARKDOWN = ("reports", "lessons")
 
 
 def _cell(value: Any) -> Any:
@@ -147,18 +165,13 @@ def _cell(value: Any) -> Any:
 
 
 def write(
-    kind: str, fmt: str, engine: Engine, zone: ZoneInfo, since: datetime | None, out: TextIO
+    kind: str, fmt: str, engine: Engine, book: Playbook, since: datetime | None, out: TextIO
 ) -> int:
-    """Writes the rows; returns how many. `md` is for reports: their Markdown, in order."""
+    """Writes the rows; returns how many. `md` is for reports (their Markdown, in order) and
+    for lessons (the lessons-learned document, grouped under the playbook's headings)."""
     if fmt == "md":
-        if kind != "reports":
-            raise ValueError("--format md is for `reports` only; use csv or json")
-        count = 0
-        for report in _reports(engine, since):
-            out.write(("\n---\n\n" if count else "") + report.markdown)
-            count += 1
-        return count
-    rows = KINDS[kind](engine, zone, since)
+        return _markdown(kind, engine, book, since, out)
+    rows = KINDS[kind](engine, book.zone, since)
     count = 0
     if fmt == "json":
         out.write("[")
@@ -173,5 +186,21 @@ def write(
             writer = csv.DictWriter(out, fieldnames=list(row))
             writer.writeheader()
         writer.writerow({k: _cell(v) for k, v in row.items()})
+        count += 1
+    return count
+
+
+def _markdown(
+    kind: str, engine: Engine, book: Playbook, since: datetime | None, out: TextIO
+) -> int:
+    if kind == "lessons":
+        doc = build_document(engine, book, since)
+        out.write(markdown(doc, book.zone))
+        return doc.count
+    if kind != "reports":
+        raise ValueError("--format md is for `reports` and `lessons` only; use csv or json")
+    count = 0
+    for report in _reports(engine, since):
+        out.write(("\n---\n\n" if count else "") + report.markdown)
         count += 1
     return count

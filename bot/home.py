@@ -4,7 +4,7 @@ checklists and who acknowledged them, the next scheduled posts, the completion c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func
@@ -17,13 +17,14 @@ from bot.completion import CompletionService, ItemState
 from bot.errors import DependencyError
 from bot.flags.base import FlagView
 from bot.flags.health import provider_line
+from bot.phase2 import BacklogService, ItemView, RiskService
 from bot.playbook import Playbook
 from bot.reports.figures import kpi_figure
 from bot.rollback.model import RequestView
 from bot.rollback.service import RollbackService
 from bot.rollout import FreezeState, RolloutService
 from bot.tickets import ticket_figures
-from storage.models import ChecklistState, FeedbackItem, ScheduledRun
+from storage.models import ChecklistState, FeedbackItem, Risk, ScheduledRun
 from storage.status import RollbackStatus
 
 OPEN_STATUSES = (RollbackStatus.OPEN, RollbackStatus.EXECUTING)
@@ -52,6 +53,8 @@ class Dashboard:
     provider_health: str = ""  # "Flag provider (http): ✅ 2 of 2 launch flags"
     changed_outside: frozenset[str] = frozenset()  # flags changed outside warroom
     flags_problem: str = ""  # why the flags could not be read (the rest still shows)
+    backlog: list[ItemView] = field(default_factory=list)  # Phase 2 backlog and its state
+    risks: list[Risk] = field(default_factory=list)  # the risk register
 
 
 class HomeService:
@@ -66,6 +69,8 @@ class HomeService:
         kpi_lines: Callable[[], list[str]],
         upcoming: Callable[[int], list[Occurrence]],
         roles_of: Callable[[str], set[str]],
+        backlog: BacklogService | None = None,
+        risks: RiskService | None = None,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -76,6 +81,8 @@ class HomeService:
         self.upcoming = upcoming
         self.kpi_lines = kpi_lines
         self.roles_of = roles_of
+        self.backlog = backlog
+        self.risks = risks
 
     def dashboard(self, user: str) -> Dashboard:
         try:
@@ -97,6 +104,8 @@ class HomeService:
             completion=self.completion.states(),
             roles=self.roles_of(user),
             provider_health=self.provider_health(),
+            backlog=self.backlog.items() if self.backlog else [],
+            risks=self.risks.risks() if self.risks else [],
         )
 
     def provider_health(self) -> str:

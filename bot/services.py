@@ -26,6 +26,7 @@ from bot.metrics.evaluator import TriggerEvaluator
 from bot.metrics.kpis import kpi_lines
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import BotMetrics
+from bot.phase2 import BacklogService, LessonService, RiskService
 from bot.playbook import Playbook, load_playbook
 from bot.reports.service import ReportService
 from bot.rollback.runner import RunbookRunner
@@ -37,6 +38,7 @@ from bot.slack_out.outbox import Outbox
 from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.tickets import TicketService
 from bot.wiring import core
+from bot.wiring import phase2 as readiness
 from bot.wiring.base import Background, base
 from schedules.jobs import WarroomScheduler
 from schedules.runner import ScheduleRunner
@@ -66,6 +68,9 @@ class Services:
     reports: ReportService
     completion: CompletionService
     home: HomeService
+    backlog: BacklogService
+    risks: RiskService
+    lessons: LessonService
     background: Background = field(default_factory=Background)
     ofrep: OfrepStore | None = None  # the embedded store served over OFREP (embedded only)
 
@@ -133,9 +138,8 @@ def build_services(
     schedule = core.runner(
         b, planner, checklists, council, posts, feedback, tickets, reports, rollback.housekeeping
     )
-    completion = CompletionService(
-        b.engine, b.playbook, b.clock, b.authz, rollout, rollback, reports, b.reader is not None
-    )
+    backlog, risks, lessons = readiness.phase2(b)
+    completion = core.completion(b, rollout, rollback, reports, backlog, lessons)
     return Services(
         settings=b.settings,
         playbook=b.playbook,
@@ -158,7 +162,10 @@ def build_services(
         tickets=tickets,
         reports=reports,
         completion=completion,
-        home=core.home(b, rollout, rollback, completion, planner),
+        home=core.home(b, rollout, rollback, completion, planner, backlog, risks),
+        backlog=backlog,
+        risks=risks,
+        lessons=lessons,
         background=b.background,
         ofrep=ofrep,
     )

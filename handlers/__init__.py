@@ -7,9 +7,9 @@ manifest test can hold manifest.yml to exactly this set.
 
 from __future__ import annotations
 
-from handlers import events, feedback, home, rollback, rollout, schedule
+from handlers import events, feedback, home, lessons, phase2, rollback, rollout, schedule
 
-SURFACES = (rollout, rollback, schedule, events, feedback, home)
+SURFACES = (rollout, rollback, schedule, events, feedback, home, phase2, lessons)
 
 
 def slash_commands() -> set[str]:

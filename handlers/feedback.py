@@ -20,7 +20,7 @@ from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.slack_out.messages import feedback as messages
 from bot.slack_out.messages.common import as_dicts, error_message
-from handlers.replies import call_service, ephemeral, for_person
+from handlers.replies import call_service, ephemeral, for_person, permalink
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,6 @@ async def _tell(
         await client.chat_postMessage(channel=user, text=text, blocks=as_dicts(blocks) or None)
     except SlackApiError as exc:  # what it reports has happened (or not) already
         log_event(log, "feedback.receipt", logging.WARNING, error=exc.response.get("error"))
-
-
-async def _permalink(client: AsyncWebClient, channel: str, ts: str) -> str:
-    try:
-        return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
-    except SlackApiError:
-        return f"slack://channel?id={channel}&message={ts}"
 
 
 class FeedbackSurface:
@@ -118,7 +111,7 @@ class FeedbackSurface:
 
         async def file() -> tuple:
             await call_service(self.feedback.require_filer, user)  # before any Slack call
-            link = await _permalink(client, channel, message["ts"])
+            link = await permalink(client, channel, message["ts"])
             author = message.get("user") or message.get("bot_id") or ""
             return await call_service(
                 self.feedback.file_from_slack,

@@ -10,12 +10,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import WarroomError
@@ -113,3 +115,11 @@ async def for_person(
         return False, None
     log_event(log, where, who=user, outcome="ok", **fields)
     return True, result
+
+
+async def permalink(client: AsyncWebClient, channel: str, ts: str) -> str:
+    """A message's link, for a record that points back to it (a deep link if Slack says no)."""
+    try:
+        return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
+    except SlackApiError:
+        return f"slack://channel?id={channel}&message={ts}"

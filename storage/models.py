@@ -8,6 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Phase 2 readiness and lessons learned: their tables live beside, registered with these
+from storage.phase2_models import BacklogEntry as BacklogEntry
+from storage.phase2_models import Lesson as Lesson
+from storage.phase2_models import LessonPublication as LessonPublication
+from storage.phase2_models import Risk as Risk
 from storage.status import (
     OutboxKind,
     OutboxStatus,

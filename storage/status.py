@@ -81,3 +81,27 @@ class OutboxKind(StrEnum):
     POST = "post"
     UPDATE = "update"
     UPLOAD = "upload"
+
+
+class BacklogStatus(StrEnum):
+    """A Phase 2 backlog item: proposed → refined → approved."""
+
+    PROPOSED = "proposed"
+    REFINED = "refined"
+    APPROVED = "approved"
+
+
+class RiskStatus(StrEnum):
+    """A risk of the register: open ⇄ closed."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PublicationStatus(StrEnum):
+    """The lessons document posted to the channels: posting (one caller holds it) → posted
+    (every channel took it) | partial (some did not; publishing again posts to those)."""
+
+    POSTING = "posting"
+    POSTED = "posted"
+    PARTIAL = "partial"

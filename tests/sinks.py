@@ -32,6 +32,8 @@ class HttpSink:
     fail: dict[str, list[int]] = field(default_factory=dict)
     jira_user: tuple[str, str] = ("bot@example.com", "jira-token")
     created: int = 0  # issues Jira created: the first is OPS-101
+    issue_types: tuple[str, ...] = ("Incident", "Epic")  # those the test project has
+    hold: threading.Event | None = None  # the next request waits for it before its answer
 
     def start(self) -> HttpSink:
         sink = self
@@ -48,6 +50,9 @@ class HttpSink:
                     body = raw.decode(errors="replace")
                 hit = Hit("POST", self.path, dict(self.headers), body)
                 sink.hits.append(hit)
+                gate, sink.hold = sink.hold, None
+                if gate is not None:
+                    gate.wait(30)
                 status, payload = sink.answer(hit)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -96,12 +101,18 @@ class HttpSink:
         errors = {}
         if not fields.get("project", {}).get("key"):
             errors["project"] = "Specify a valid project ID or key"
-        if not fields.get("issuetype", {}).get("name"):
-            errors["issuetype"] = "Specify an issue type"
-        if not fields.get("summary"):
-            errors["summary"] = "You must specify a summary of the issue."
-        if not fields.get("priority", {}).get("name"):
-            errors["priority"] = "Specify a priority"
+        issue_type = fields.get("issuetype", {}).get("name")
+        if issue_type not in self.issue_types:
+            errors["issuetype"] = "Specify a valid issue type"
+        if not fields.get("summary") or len(fields["summary"]) > 255:
+            errors["summary"] = "You must specify a summary of the issue (at most 255 characters)."
+        if issue_type != "Epic" and not fields.get("priority", {}).get("name"):
+            errors["priority"] = "Specify a priority"  # the incident's screen requires one
+        labels = fields.get("labels", [])
+        if not isinstance(labels, list) or not all(
+            isinstance(label, str) and label and " " not in label for label in labels
+        ):
+            errors["labels"] = "A label is a non-empty string without spaces."
         description = fields.get("description")
         if not (
             isinstance(description, dict)

@@ -61,7 +61,10 @@ def test_export_refuses_what_it_cannot_do_with_a_listed_error(
 ) -> None:
     md = export(settings, tmp_path, "feedback", "--format", "md")
     assert md.returncode == 2
-    assert "--format md is for `reports` only; export feedback as csv or json" in md.stderr
+    assert (
+        "--format md is for `reports` and `lessons` only; export feedback as csv or json"
+        in md.stderr
+    )
     since = export(settings, tmp_path, "decisions", "--since", "last tuesday")
     assert since.returncode == 2 and "`last tuesday` is not a time I can read" in since.stderr
     unknown = export(settings, tmp_path, "everything")

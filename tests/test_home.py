@@ -52,14 +52,17 @@ def test_home_shows_the_war_room_at_a_glance(live_bot: LiveBot, clock: FakeClock
     assert "• Tue 01 Dec 10:00 CET — Launch" in shown  # the next posts, in local time
     assert "⬜ *Rollback runbook validated*" in shown
     assert "waiting for the product and support sign-off (`/rollback plan`)" in shown
-    assert "⬜ *Phase 2 backlog approved*\n   awaiting confirmation by product" in shown
-    # only what this person may confirm gets a button: lessons (sre or product), not backlog
-    assert buttons(view) == ["lessons_published"]
-    assert buttons(open_home(live_bot, PRODUCT)) == [
-        "phase2_backlog",
-        "lessons_published",
-        "external_rollout",
-    ]
+    # the backlog and the lessons tick from their records: nobody vouches for them
+    assert "⬜ *Phase 2 backlog approved*\n   0 of 4 backlog items approved" in shown
+    assert "LOGISTICS_TRACKING proposed: awaiting approval (`/phase2`)" in shown
+    assert "⬜ *Lessons learned published*\n   0 lessons captured; not published yet" in shown
+    # the Phase 2 backlog and the risk register, as a matrix
+    assert "• LOGISTICS_TRACKING — :white_circle: proposed · no epic yet" in shown
+    assert "high                   ·       ·       R1\n" in shown
+    assert "medium                 ·       R3      R2\n" in shown
+    # only what this person may confirm gets a button
+    assert buttons(view) == []
+    assert buttons(open_home(live_bot, PRODUCT)) == ["external_rollout"]
 
 
 def test_todays_checklists_show_who_acknowledged(live_bot: LiveBot, clock: FakeClock) -> None:
@@ -83,22 +86,26 @@ def click(bot: LiveBot, user: str, key: str) -> dict:
 
 
 def test_confirm_is_role_checked_and_recorded(live_bot: LiveBot) -> None:
-    refused = click(live_bot, SRE, "phase2_backlog")  # a forged click: SRE has no button
-    assert "You may not `confirm “Phase 2 backlog approved”`: it needs the `product` role" in (
-        texts(refused)
-    )
-    assert live_bot.services.completion.states()[2].done is False
-    confirmed = click(live_bot, PRODUCT, "phase2_backlog")
+    refused = click(live_bot, SRE, "external_rollout")  # a forged click: SRE has no button
+    assert (
+        "You may not `confirm “External rollout running, communication sent”`: it needs the "
+        "`gtm` or `product` role"
+    ) in texts(refused)
+    confirmed = click(live_bot, PRODUCT, "external_rollout")
     shown = texts(confirmed)
-    assert ":white_check_mark: Confirmed: Phase 2 backlog approved" in shown
-    assert "✅ *Phase 2 backlog approved*\n   confirmed by <@U0PROD0001>" in shown
-    assert "phase2_backlog" not in buttons(confirmed)
-    again = click(live_bot, PRODUCT, "phase2_backlog")
-    assert "“Phase 2 backlog approved” is already confirmed." in texts(again)
+    assert ":white_check_mark: Confirmed: External rollout running, communication sent" in shown
+    assert "awaiting confirmation by gtm or product" not in shown
+    assert "   confirmed by <@U0PROD0001>" in shown
+    assert "external_rollout" not in buttons(confirmed)
+    again = click(live_bot, PRODUCT, "external_rollout")
+    assert "“External rollout running, communication sent” is already confirmed." in texts(again)
+    # what the bot sees in its records is not vouched for by button
+    evidence = click(live_bot, PRODUCT, "phase2_backlog")
+    assert "`phase2_backlog` is not a completion item people confirm." in texts(evidence)
     from bot import decision_log
 
     records = decision_log.recent(live_bot.services.engine, 5, "completion.")
-    assert [(r.actor, r.subject) for r in records] == [(PRODUCT, "phase2_backlog")]
+    assert [(r.actor, r.subject) for r in records] == [(PRODUCT, "external_rollout")]
 
 
 def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: FakeClock) -> None:

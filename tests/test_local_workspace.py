@@ -183,10 +183,10 @@ def test_feedback_is_a_prompted_form_in_the_terminal(db_url: str) -> None:
 def test_app_home_in_the_terminal_with_a_confirm_button(db_url: str) -> None:
     out = run_session(db_url, ["as product", "home", "click 1"])
     assert "[App Home] warroom" in out and "== COMPLETION CHECKLIST ==" in out
-    assert "[1] Confirm" in out and "[3] Confirm" in out  # backlog, lessons, communication
-    assert "Confirmed: Phase 2 backlog approved" in out
+    # the one item people vouch for: the backlog and the lessons tick from their records
+    assert "[1] Confirm" in out and "[2] Confirm" not in out
+    assert "Confirmed: External rollout running, communication sent" in out
     assert "confirmed by @U0PROD0001 (product)" in out
-    assert "[4] Confirm" in out and "[6] Confirm" not in out  # the backlog's button is gone
 
 
 def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:

@@ -119,5 +119,51 @@ def test_warroom_check_says_what_is_configured(tmp_path: Path) -> None:
     assert "SLACK_BOT_TOKEN            set" in result.stdout
     assert "PROMETHEUS_URL             not set" in result.stdout
     assert "Jira incident          not configured (the step is skipped)" in result.stdout
+    assert "Phase 2 epics (Jira)   not configured (link epics: /phase2 link)" in result.stdout
+    assert (
+        "  Phase 2: 4 backlog items, 3 risks; lessons under adoption, risks, stability, process "
+        "→ phase1-lessons.md"
+    ) in result.stdout
     assert "xoxb-secret-value-123" not in result.stdout + result.stderr
     assert "ready for: local" in result.stdout
+
+
+def test_phase2_and_lessons_hold_the_seed_and_refuse_what_they_cannot_use(tmp_path: Path) -> None:
+    book = load_playbook()
+    assert [i.feature for i in book.phase2.backlog] == [
+        "LOGISTICS_TRACKING",
+        "INVENTORY_MANAGEMENT",
+        "SUPPLIER_INTEGRATION",
+        "FULFILLMENT_OPTIMIZATION",
+    ]
+    assert [r.key for r in book.phase2.risks] == [
+        "external_dependencies",
+        "team_capacity",
+        "testing",
+    ]
+    assert [h.key for h in book.lessons.headings] == ["adoption", "risks", "stability", "process"]
+    path = tmp_path / "bad.yml"
+
+    def problems(change) -> list[str]:  # type: ignore[no-untyped-def]
+        data = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(PlaybookError) as caught:
+            load_playbook(path)
+        return caught.value.problems
+
+    assert problems(lambda d: d["phase2"]["backlog"][0].update(complexity="huge")) == [
+        "phase2.backlog[0].complexity = 'huge': Input should be 'low', 'medium' or 'high'"
+    ]
+    twice = problems(lambda d: d["phase2"]["backlog"].append(d["phase2"]["backlog"][1]))
+    assert len(twice) == 1 and "each backlog feature must be listed once" in twice[0]
+
+    def cross(d: dict) -> None:
+        d["phase2"]["risks"][1]["owner"] = "finance"
+        d["lessons"]["default_heading"] = "misc"
+
+    assert problems(cross) == [
+        "phase2.risks[1].owner = 'finance': unknown role; known: gtm, oncall, product, sre, support",
+        "lessons.default_heading = 'misc': unknown heading; known: adoption, process, risks, "
+        "stability",
+    ]

@@ -1,4 +1,5 @@
-"""A Sev2 incident in Jira Cloud: REST v3 `POST /rest/api/3/issue`, description in ADF."""
+"""Issues in Jira Cloud through REST v3 `POST /rest/api/3/issue`, descriptions in ADF: the
+rollback's Sev2 incident and the Phase 2 backlog's epics."""
 
 from __future__ import annotations
 
@@ -32,23 +33,47 @@ def create_incident(
     token: str | None,
 ) -> tuple[str, str]:
     """Returns (key, browse URL)."""
+    fields = {
+        "project": {"key": settings.project_key},
+        "issuetype": {"name": settings.issue_type},
+        "summary": summary[:250],
+        "priority": {"name": settings.priority},
+        "labels": ["warroom", f"sev{severity}", "rollback"],
+        "description": adf(paragraphs),
+    }
+    return _create(settings, fields, email, token)
+
+
+def create_epic(
+    settings: JiraSettings,
+    summary: str,
+    paragraphs: list[str],
+    labels: list[str],
+    email: str | None,
+    token: str | None,
+) -> tuple[str, str]:
+    """An epic (the playbook's `epic_issue_type`) in `epic_project_key`, else `project_key`.
+    Returns (key, browse URL)."""
+    fields = {
+        "project": {"key": settings.epic_project_key or settings.project_key},
+        "issuetype": {"name": settings.epic_issue_type},
+        "summary": summary[:250],
+        "labels": labels,
+        "description": adf(paragraphs),
+    }
+    return _create(settings, fields, email, token)
+
+
+def _create(
+    settings: JiraSettings, fields: dict[str, Any], email: str | None, token: str | None
+) -> tuple[str, str]:
     if not (email and token):
         raise IntegrationError("JIRA_EMAIL and JIRA_API_TOKEN are not set")
-    payload = {
-        "fields": {
-            "project": {"key": settings.project_key},
-            "issuetype": {"name": settings.issue_type},
-            "summary": summary[:250],
-            "priority": {"name": settings.priority},
-            "labels": ["warroom", f"sev{severity}", "rollback"],
-            "description": adf(paragraphs),
-        }
-    }
     url = settings.base_url.rstrip("/") + "/rest/api/3/issue"
     try:
         response = httpx.post(
             url,
-            json=payload,
+            json={"fields": fields},
             auth=(email, token),
             timeout=15,
             headers={"Accept": "application/json"},

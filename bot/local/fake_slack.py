@@ -108,8 +108,12 @@ class FakeSlack:
         return f"{self.url}/response/{key}"
 
     # ---- test helpers -------------------------------------------------------------------
-    def fail_next(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
-        self.faults[method] = Fault(status, times, retry_after)
+    def fail_next(
+        self, method: str, status: int, times: int = 1, retry_after: int = 1, error: str = ""
+    ) -> None:
+        """The next calls fail: `status` 429/5xx, or 200 with `error` (Slack's refusals,
+        such as `not_in_channel`, come with 200)."""
+        self.faults[method] = Fault(status, times, retry_after, error=error)
 
     def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
         """The next calls are carried out, and their answers come `seconds` late: a client
@@ -170,7 +174,8 @@ class FakeSlack:
                     fault.status,
                     {
                         "ok": False,
-                        "error": "ratelimited" if fault.status == 429 else "internal_error",
+                        "error": fault.error
+                        or ("ratelimited" if fault.status == 429 else "internal_error"),
                     },
                     extra,
                 )

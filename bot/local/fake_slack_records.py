@@ -58,6 +58,7 @@ class Fault:
     times: int
     retry_after: int = 1
     hang: float = 0.0
+    error: str = ""  # Slack's error code; default ratelimited (429) or internal_error
 
 
 def parse_body(raw: str, content_type: str) -> dict[str, Any]:

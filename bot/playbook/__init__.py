@@ -29,6 +29,15 @@ from bot.playbook.feedback import Feedback, FeedbackKeywords, FeedbackRouting
 from bot.playbook.loading import BUNDLED_PLAYBOOK, PlaybookError, load_playbook, parse_playbook
 from bot.playbook.model import Channels, Playbook
 from bot.playbook.monitoring import Alert, EvaluationSettings, Kpi, Metric, Trigger
+from bot.playbook.phase2 import (
+    LEVELS,
+    BacklogItem,
+    LessonHeading,
+    Lessons,
+    Level,
+    Phase2,
+    RiskDefault,
+)
 from bot.playbook.rollback import (
     EmailSettings,
     FlagTarget,
@@ -42,11 +51,13 @@ from bot.playbook.rollback import (
 
 __all__ = [
     "ACTIONS",
+    "LEVELS",
     "BUNDLED_PLAYBOOK",
     "DURATION",
     "FLAG_NAME",
     "SLACK_MEMBER",
     "Alert",
+    "BacklogItem",
     "Channels",
     "CompletionItem",
     "Council",
@@ -60,6 +71,9 @@ __all__ = [
     "Integrations",
     "JiraSettings",
     "Kpi",
+    "LessonHeading",
+    "Lessons",
+    "Level",
     "LocalTime",
     "Metric",
     "MetricCheck",
@@ -67,9 +81,11 @@ __all__ = [
     "OPS",
     "Op",
     "Percent",
+    "Phase2",
     "Playbook",
     "PlaybookError",
     "PostActions",
+    "RiskDefault",
     "Rollback",
     "RollbackVerify",
     "ScheduleSettings",

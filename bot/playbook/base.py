@@ -19,6 +19,12 @@ ACTIONS = (
     "rollback.operate",  # retry a failed step, finish one by hand, confirm metrics
     "rollback.incident",  # declare the incident severity on a request
     "feedback.file",  # file beta feedback from Slack (the /feedback form, the shortcut)
+    "phase2.refine",  # mark a Phase 2 backlog item refined
+    "phase2.approve",  # approve a refined Phase 2 backlog item
+    "phase2.epics",  # create the Jira epics of the approved items, or link an epic by hand
+    "phase2.risk",  # add a risk to the register or update one
+    "lessons.add",  # capture a lesson learned (/lesson, the shortcut), move or remove one
+    "lessons.publish",  # post the lessons document to the channels
 )
 
 FLAG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")

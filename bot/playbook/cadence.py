@@ -43,9 +43,17 @@ class CompletionItem(_Strict):
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
-    check: Literal["runbook_validated", "shifts_live", "rollout_running", "first_report"] | None = (
-        None
-    )
+    check: (
+        Literal[
+            "runbook_validated",
+            "shifts_live",
+            "backlog_approved",
+            "lessons_published",
+            "rollout_running",
+            "first_report",
+        ]
+        | None
+    ) = None
     confirm_roles: list[str] = Field(default_factory=list)
     link: str = ""  # where the evidence lives (the backlog, the lessons page)
 

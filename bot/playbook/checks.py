@@ -113,6 +113,17 @@ def _cadence_and_feedback(book: Playbook, p: _Problems) -> None:
         p.need("role", p.roles, f"feedback.routing.{kind}", getattr(book.feedback.routing, kind))
 
 
+def _phase2_and_lessons(book: Playbook, p: _Problems) -> None:
+    for i, risk in enumerate(book.phase2.risks):
+        if not SLACK_MEMBER.match(risk.owner):
+            p.need("role", p.roles, f"phase2.risks[{i}].owner", risk.owner)
+    headings = {h.key for h in book.lessons.headings}
+    p.need("heading", headings, "lessons.default_heading", book.lessons.default_heading)
+    for i, item in enumerate(book.completion):
+        if item.check == "backlog_approved" and not book.phase2.backlog:
+            p.add(f"completion[{i}].check = 'backlog_approved': phase2.backlog is empty")
+
+
 def cross_references(book: Playbook) -> list[str]:
     """Every problem that spans sections, in the order of the playbook's sections."""
     problems = _Problems(book)
@@ -121,4 +132,5 @@ def cross_references(book: Playbook) -> list[str]:
     _alerts(book, problems)
     _triggers_kpis_and_queries(book, problems)
     _cadence_and_feedback(book, problems)
+    _phase2_and_lessons(book, problems)
     return problems.items

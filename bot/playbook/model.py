@@ -19,6 +19,7 @@ from bot.playbook.cadence import (
 from bot.playbook.feedback import Feedback
 from bot.playbook.flags import FlagProviderSettings
 from bot.playbook.monitoring import Alert, EvaluationSettings, Kpi, Metric, Trigger
+from bot.playbook.phase2 import Lessons, Phase2
 from bot.playbook.rollback import FlagTarget, Integrations, Rollback
 
 
@@ -56,6 +57,8 @@ class Playbook(_Strict):
     evaluation: EvaluationSettings = EvaluationSettings()
     completion: list[CompletionItem] = Field(default_factory=list)
     flag_provider: FlagProviderSettings = Field(default_factory=FlagProviderSettings)
+    phase2: Phase2 = Phase2()
+    lessons: Lessons = Lessons()
 
     @field_validator("timezone")
     @classmethod

@@ -63,6 +63,8 @@ class JiraSettings(_Strict):
     project_key: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
     issue_type: str = "Incident"
     priority: str = "High"
+    epic_issue_type: str = "Epic"  # the Phase 2 epics (`/phase2 epics`)
+    epic_project_key: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9_]+$")  # default: project_key
 
 
 class Integrations(_Strict):

@@ -16,6 +16,7 @@ from bot.feedback_input import Category, Route
 from bot.integrations import IntegrationError
 from bot.metrics.kpis import _critical
 from bot.metrics.prometheus import PrometheusReader
+from bot.phase2 import RiskRow, register
 from bot.playbook import OPS, Kpi, Playbook
 from bot.tickets import ticket_figures
 from storage.models import DecisionRecord, FeedbackItem, RollbackRequest, TriggerEpisode
@@ -71,6 +72,7 @@ class Figures:
     open_episodes: list[str]
     error_rate: list[tuple[str, float]]  # (local HH:MM, value) through the period
     metrics_note: str = ""
+    risks: list[RiskRow] = field(default_factory=list)  # the Phase 2 risk register, as it stands
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -343,4 +345,5 @@ def collect(
         open_episodes=open_episodes(engine),
         error_rate=error_rate_series(reads, book),
         metrics_note=note,
+        risks=[RiskRow.of(risk) for risk in register(engine)],
     )

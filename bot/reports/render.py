@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.phase2 import matrix_lines, risk_line
 from bot.reports.figures import Figures, KpiFigure
 
 PROPOSAL_TEXT = {
@@ -72,6 +73,11 @@ def decision_lines(f: Figures) -> list[str]:
     ]
 
 
+def risk_lines(f: Figures) -> list[str]:
+    """The register's risks, most severe first (the matrix shows where the open ones sit)."""
+    return [risk_line(r) for r in f.risks] or ["no risks in the register"]
+
+
 def ticket_goal(f: Figures) -> float | None:
     return next((k.goal for k in f.kpis if k.metric == "support_tickets"), None)
 
@@ -95,4 +101,7 @@ def markdown(f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None 
     out += [f"  - {x.strip()}" if x.startswith(" ") else f"- {x}" for x in feedback_lines(f)]
     out += ["", "## Support tickets", "", f"- {ticket_line(f, ticket_goal(f))}"]
     out += ["", "## Actions taken (decision log)", ""] + [f"- {d}" for d in decision_lines(f)]
+    if f.risks:
+        out += ["", "## Phase 2 risk register", "", "```", *matrix_lines(f.risks), "```", ""]
+        out += [f"- {line}" for line in risk_lines(f)]
     return "\n".join(out) + "\n"

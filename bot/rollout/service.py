@@ -161,12 +161,7 @@ class RolloutService:
             before = self._current(flag)
             if before.percent == percent and (segments is None or before.segments == segments):
                 raise Unchanged(flag, before)
-            if before.switched_off:
-                raise Refusal(
-                    f"`{flag}` is switched off in {self.flags.name} (not by warroom): nobody gets "
-                    f"it, whatever its {before.percent} %. Nothing was changed.",
-                    f"Find out why it was switched off; switch it on in {self.flags.name} first.",
-                )
+            self._refuse_if_switched_off(before)
             # the freeze check and the write in one transaction holding the state row: a
             # freeze either committed before (refused here) or waits until this is recorded
             with session_scope(self.engine) as session:
@@ -384,6 +379,14 @@ class RolloutService:
             outcome=record.outcome,
             seq=record.seq,
         )
+
+    def _refuse_if_switched_off(self, flag: FlagView) -> None:
+        if flag.switched_off:
+            raise Refusal(
+                f"`{flag.name}` is switched off in {self.flags.name} (not by warroom): nobody "
+                f"gets it, whatever its {flag.percent} %. Nothing was changed.",
+                f"Find out why it was switched off; switch it on in {self.flags.name} first.",
+            )
 
     def _announce(self, kind: str, **data: object) -> str | None:
         return self.announcer.announce(kind, **data)

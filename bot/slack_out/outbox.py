@@ -124,6 +124,16 @@ class Outbox:
             row = session.get(OutboxMessage, target, populate_existing=True)
         return row.ts if row is not None and row.status == OutboxStatus.SENT else ""
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """A sent message's permalink; "" while it waits in the outbox or Slack gave none."""
+        sent = self.ts_of(ts)
+        if not sent:
+            return ""
+        try:
+            return self.transport.permalink(channel, sent)
+        except SendError:
+            return ""  # logged by the transport
+
     # ---- storing ---------------------------------------------------------------------------
     def _add(self, blocks: Sequence[Block] = (), **fields: Any) -> int:
         fields["text"] = cut(str(fields.get("text") or ""), TEXT_LIMIT)
@@ -177,6 +187,8 @@ class Outbox:
             assert row is not None
             if row.status == OutboxStatus.SENT:
                 return row.channel_id or row.channel, row.ts
+            if row.status == OutboxStatus.FAILED:
+                return None  # Slack refused it for good (the channel, the blocks): say so
             return row.channel, handle(row_id)
 
     # ---- sending ---------------------------------------------------------------------------

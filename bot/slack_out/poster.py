@@ -125,6 +125,16 @@ class SlackTransport:
                 return str(response.get("channel") or channel), str(message.get("ts"))
         return None
 
+    def permalink(self, channel: str, ts: str) -> str:
+        response = self._call(
+            "slack.permalink",
+            channel,
+            self.client.chat_getPermalink,
+            channel=channel,
+            message_ts=ts,
+        )
+        return str(response.get("permalink") or "")
+
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call(
             "slack.update",

@@ -22,6 +22,7 @@ from bot.home import HomeService
 from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
 from bot.metrics.kpis import kpi_lines, live_values
+from bot.phase2 import BacklogService, LessonService, RiskService
 from bot.reports.service import ReportService
 from bot.rollback.display import RequestDisplay
 from bot.rollback.model import MttrGoal
@@ -170,12 +171,36 @@ def runner(
     )
 
 
+def completion(
+    b: Base,
+    rollout: RolloutService,
+    rollback: RollbackService,
+    reports: ReportService,
+    backlog: BacklogService,
+    lessons: LessonService,
+) -> CompletionService:
+    return CompletionService(
+        b.engine,
+        b.playbook,
+        b.clock,
+        b.authz,
+        rollout,
+        rollback,
+        reports,
+        b.reader is not None,
+        backlog,
+        lessons,
+    )
+
+
 def home(
     b: Base,
     rollout: RolloutService,
     rollback: RollbackService,
     completion: CompletionService,
     planner: Planner,
+    backlog: BacklogService | None = None,
+    risks: RiskService | None = None,
 ) -> HomeService:
     reader, playbook = b.reader, b.playbook
     return HomeService(
@@ -188,4 +213,6 @@ def home(
         lambda: kpi_lines(playbook, reader),
         planner.upcoming,
         b.authz.roles_of,
+        backlog,
+        risks,
     )

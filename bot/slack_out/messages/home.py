@@ -18,6 +18,7 @@ from bot.completion import Evidence, Link, Person
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
 from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
+from bot.slack_out.messages.phase2 import MARK, epic_text, risk_register
 
 
 def _flags(d: Dashboard, zone: ZoneInfo) -> str:
@@ -83,6 +84,13 @@ def _upcoming(d: Dashboard, zone: ZoneInfo) -> str:
     return _listing("Next scheduled posts", lines, empty)
 
 
+def _backlog(d: Dashboard) -> str:
+    approved = sum(v.status == "approved" for v in d.backlog)
+    lines = [f"{v.item.feature} — {MARK[v.status]} · {epic_text(v)}" for v in d.backlog]
+    title = f"Phase 2 backlog ({approved} of {len(d.backlog)} approved · `/phase2`)"
+    return _listing(title, lines, "none in the playbook")
+
+
 def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
     blocks: list[Block] = [
         header("War room"),
@@ -93,6 +101,8 @@ def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
         section(_requests(d)),
         section(_checklists(d, zone)),
         section(_upcoming(d, zone)),
+        section(_backlog(d)),
+        *risk_register(d.risks),
         DividerBlock(),
         header("Completion checklist"),
     ]

@@ -6,16 +6,18 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
+from bot.phase2 import matrix_lines
 from bot.reports.figures import Figures
 from bot.reports.render import (
     decision_lines,
     feedback_lines,
     kpi_line,
     period,
+    risk_lines,
     ticket_goal,
     ticket_line,
 )
-from bot.slack_out.messages.common import context, header, section
+from bot.slack_out.messages.common import context, header, section, user_text
 
 
 def blocks(
@@ -37,5 +39,9 @@ def blocks(
         f"\n…and {len(actions) - 15} more" if len(actions) > 15 else ""
     )
     out.append(section(f"*Actions taken*\n{shown}"[:2990]))
+    if f.risks:
+        grid = "\n".join(matrix_lines(f.risks))
+        lines = "\n".join(user_text(line, 300) for line in risk_lines(f))
+        out.append(section(f"*Phase 2 risk register*\n```{grid}```\n{lines}"))
     out.append(context("Markdown: `warroom export reports --format md`"))
     return out
