@@ -14,7 +14,7 @@ import asyncio
 import secrets
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,7 @@ class Run:
     timeline: Timeline
     human: list[Action] = field(default_factory=list)
     failed_clicks: list[str] = field(default_factory=list)
+    faults: list[tuple[str, datetime, datetime]] = field(default_factory=list)  # kind, from, to
 
 
 def rehearsal_playbook(playbook: Playbook) -> Playbook:
@@ -76,11 +77,18 @@ class Rehearsal:
         playbook: Playbook,
         workdir: Path | None = None,
         until: timedelta | None = None,
+        speed: float | None = None,
+        live: Callable[[list[str]], None] | None = None,
     ) -> None:
         """`until` (after T) ends the play early: a test of one episode need not play the
-        council; the default plays to the council's close."""
+        council; the default plays to the council's close. `speed` plays in scaled real
+        time (a step of the virtual clock waits step/speed seconds); `live` is handed the
+        transcript's new lines after every step."""
         self.scenario = scenario
         self.until = until
+        self.speed = speed
+        self.live = live
+        self._told = 0
         self.playbook = rehearsal_playbook(playbook)
         self.launch_at = parse_launch_time(scenario.launch, playbook.zone)
         self.start = self.launch_at - timedelta(hours=24, minutes=5)
@@ -135,6 +143,7 @@ class Rehearsal:
             self.timeline,
             self.human,
             self.failed_clicks,
+            self.faults.spans(),
         )
 
     def close(self) -> None:
@@ -160,8 +169,20 @@ class Rehearsal:
             self._observe()
             now = self._next(self.clock.now(), interval, end)
             end = self._end()
+            await self._pace(now)
         self.timeline.metrics(self.scenario, self.launch_at, self.start, end)
         return end
+
+    async def _pace(self, upcoming: datetime) -> None:
+        """Tell the new lines, and in scaled real time wait for the next step."""
+        if self.live is not None:
+            entries = self.timeline.entries[self._told :]
+            self._told = len(self.timeline.entries)
+            if entries:
+                self.live(self.timeline.render(entries))
+        if self.speed:
+            wait = (upcoming - self.clock.now()).total_seconds() / self.speed
+            await asyncio.sleep(max(0.0, wait))
 
     def _end(self) -> datetime:
         """The council's close, a few minutes on for its last clicks (or `until`)."""

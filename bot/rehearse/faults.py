@@ -54,6 +54,14 @@ class FaultPlan:
             for edge in (w.start, w.start + w.fault.duration)
         ]
 
+    def spans(self) -> list[tuple[str, datetime, datetime]]:
+        """The faults that happened: kind, from, to."""
+        return [
+            (w.fault.kind, w.start, w.start + w.fault.duration)
+            for w in self.windows
+            if w.start is not None
+        ]
+
     def near(self, at: datetime, after: timedelta) -> bool:
         return any(
             w.start is not None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,7 +44,8 @@ class Timeline:
         self._shown[message.ts] = message.updated
         kind = "ephemeral" if message.ephemeral_to else ("edit" if edited else "post")
         who = message.ephemeral_to or "warroom"
-        self.entries.append(Entry(at, kind, message.channel, who, lines))
+        shown = [html.unescape(line) for line in lines]  # Slack shows &gt; as >
+        self.entries.append(Entry(at, kind, message.channel, who, shown))
 
     def click(self, action: Action, at: datetime) -> None:
         if action.command:
@@ -78,8 +80,11 @@ class Timeline:
         return at.astimezone(self.playbook.zone).strftime("%a %H:%M:%S")
 
     def transcript(self) -> list[str]:
+        return self.render(self.entries)
+
+    def render(self, entries: list[Entry]) -> list[str]:
         lines: list[str] = []
-        for entry in sorted(self.entries, key=lambda e: e.at):
+        for entry in sorted(entries, key=lambda e: e.at):
             head = {
                 "post": f"[{entry.channel}] warroom",
                 "edit": f"[{entry.channel}] warroom (edited)",
