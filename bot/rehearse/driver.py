@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.app import build_app
+from bot.app import build_app, build_asgi
 from bot.clock import FakeClock
 from bot.local import payloads
 from bot.local.render import Button, render_blocks
@@ -41,6 +42,7 @@ from storage.models import RollbackRequest
 from storage.status import ROLLBACK_CLOSED
 
 QUIET_STEP = timedelta(minutes=5)
+LEAD = timedelta(minutes=2)  # busy from this long before a story turns or a fault starts
 BUSY_AFTER = timedelta(minutes=40)  # reminders and escalations fall within this of a post
 E2E_STAND_IN = f"{sys.executable} -c \"print('rehearsal: e2e stand-in passed')\""
 
@@ -108,9 +110,11 @@ class Rehearsal:
             slack_api_url=self.fake.api_url,
             database_url=f"sqlite:///{folder / 'rehearsal.db'}",
             prometheus_url=self.prometheus.url,
+            warroom_feedback_token=SecretStr(self.secret),
         )
         self.services = build_services(settings, self.playbook, self.clock, sleep=self._sleep)
         self.app = build_app(self.services)
+        self.web = build_asgi(self.services, slack_over_http=False)  # the bot's HTTP endpoints
         self.personas = Personas(self.playbook, scenario.personas, self.services.engine)
         self.timeline = Timeline(self.playbook, self.clock)
         self.queue: list[Action] = []
@@ -165,6 +169,8 @@ class Rehearsal:
                 last_eval = self.clock.now()
                 s.evaluator.evaluate()
             s.rollback.housekeeping()
+            s.poster.send_soon()  # the sender's pass: what Slack refused is tried again
+            s.feedback.route_soon()  # the router's pass
             await self._settle()
             self._observe()
             now = self._next(self.clock.now(), interval, end)
@@ -195,25 +201,32 @@ class Rehearsal:
 
     def _busy(self) -> bool:
         now = self.clock.now()
+        if self.faults.unanchored:
+            self._anchor()
         if now < self._busy_until or self.faults.near(now, BUSY_AFTER):
             return True
         at = now - self.launch_at
-        if any(
-            -timedelta(minutes=2) <= at - p <= BUSY_AFTER for p in self.scenario.turning_points()
-        ):
+        if any(-LEAD <= at - p <= BUSY_AFTER for p in self.scenario.turning_points()):
             return True
         with Session(self.services.engine) as session:
             requests = session.exec(select(RollbackRequest)).all()
-        if requests:
-            self.faults.anchor_rollback(min(r.opened_at for r in requests))
         return any(r.status not in ROLLBACK_CLOSED for r in requests)
+
+    def _anchor(self) -> None:
+        """Faults that start after the first rollback request start when it opens."""
+        with Session(self.services.engine) as session:
+            first = session.exec(select(RollbackRequest).order_by(col(RollbackRequest.id))).first()
+        if first is not None:
+            self.faults.anchor_rollback(first.opened_at)
 
     def _next(self, now: datetime, interval: timedelta, end: datetime) -> datetime:
         step = now + (interval if self._busy() else QUIET_STEP)
         marks = [o.fire_at for o in self.services.schedule.plan() if o.fire_at > now]
         marks += [a.at for a in self.queue if a.at > now]
-        marks += [self.launch_at + p for p in self.scenario.turning_points()]
-        marks += self.faults.edges()
+        turns = [self.launch_at + p for p in self.scenario.turning_points()] + self.faults.edges()
+        # a step shortly before each turn too, so the evaluator has read the last good value
+        # an evaluation interval before it, as it would every interval in production
+        marks += turns + [t - LEAD for t in turns]
         later = [m for m in marks if now < m < step]
         return min([step, *later, end + timedelta(seconds=1)]) if now < end else end + interval
 
@@ -225,6 +238,9 @@ class Rehearsal:
         for action in due:
             self.human.append(action)
             self.timeline.click(action, now)
+            if action.feedback:
+                await self._file_feedback(action)
+                continue
             if action.command:
                 command, _, text = action.command.partition(" ")
                 url = self.fake.response_url(self.playbook.channels.war_room, action.user)
@@ -248,6 +264,24 @@ class Rehearsal:
             button.block_id,
             url,
         )
+
+    async def _file_feedback(self, action: Action) -> None:
+        """Through the widget's endpoint, as the checkout sends it."""
+        line = action.feedback
+        assert line is not None
+        body = {"source": "widget", "rating": line.rating, "text": line.text}
+        body |= {"user_id": action.user, "idempotency_key": f"{action.user}:{line.at}"}
+        if line.category:
+            body["category"] = line.category
+        transport = httpx.ASGITransport(app=self.web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rehearsal") as client:
+            answer = await client.post(
+                "/api/feedback", json=body, headers={"Authorization": f"Bearer {self.secret}"}
+            )
+        if answer.status_code != 201:
+            self.failed_clicks.append(f"{action.what}: the endpoint answered {answer.status_code}")
+        await self._settle()
+        self._observe()
 
     async def _dispatch(self, body: str, action: Action) -> None:
         headers: dict[str, str | Sequence[str]] = dict(payloads.signed_headers(self.secret, body))
@@ -288,6 +322,9 @@ class Rehearsal:
             self.timeline.post(message, lines, at)
             if message.ephemeral_to is None:
                 self.queue.extend(self.personas.react(buttons, at))
+                self.queue.extend(
+                    self.personas.read(message.ts, message.text, message.thread_ts, at)
+                )
 
     def _name_of(self, user: str) -> str:
         roles = sorted(self.services.authz.roles_of(user))

@@ -34,6 +34,10 @@ class FaultPlan:
             for f in faults
         ]
 
+    @property
+    def unanchored(self) -> bool:
+        return any(w.start is None for w in self.windows)
+
     def anchor_rollback(self, opened_at: datetime) -> None:
         for window in self.windows:
             if window.start is None:

@@ -125,40 +125,47 @@ def _checklist_follow_ups(run: Run, session: Session) -> tuple[int, list[str]]:
     return due_count, problems
 
 
-def _expiry_escalations(run: Run, session: Session) -> tuple[int, list[str]]:
-    """A critical request that expired is escalated to on-call in its thread."""
+def _mention(member: str) -> str:
+    return f"<!subteam^{member}>" if member.startswith("S") else f"<@{member}>"
+
+
+def _expiry_escalations(run: Run, session: Session) -> tuple[list[str], list[str]]:
+    """A critical request that expired is escalated to on-call: a post naming the request
+    and mentioning every on-call member, on time. (what was told, what was missed)"""
     members = run.playbook.roles.get(run.playbook.schedule.oncall_role) or []
+    local, late = run.timeline.local, _tolerance(run)
     expired = session.exec(
         select(RollbackRequest).where(
             RollbackRequest.status == RollbackStatus.EXPIRED, col(RollbackRequest.critical)
         )
     ).all()
-    problems = []
+    told, missed = [], []
     for request in expired:
-        thread = slack_ts(session, request.message_ts)
         closed = utc(request.closed_at or request.expires_at)
-        told = [
-            m
+        times = [
+            at
             for m in run.fake.messages
-            if m.thread_ts == thread
-            and all(f"<@{member}>" in m.text for member in members)
-            and run.fake.posted_at.get(m.ts, closed) - closed <= _tolerance(run)
+            if f"#{request.id}" in m.text
+            and all(_mention(member) in m.text for member in members)
+            and closed <= (at := run.fake.posted_at.get(m.ts, closed)) <= closed + late
         ]
-        if not told:
-            problems.append(f"rollback #{request.id}: expired, on-call never told")
-    return len(expired), problems
+        what = f"rollback #{request.id} expired at {local(closed)}"
+        if times:
+            told.append(f"{what}, on-call told at {local(min(times))}")
+        else:
+            missed.append(f"{what}, on-call never told")
+    return told, missed
 
 
 def escalations(run: Run) -> Promise:
     with Session(run.services.engine) as session:
         checklists, problems = _checklist_follow_ups(run, session)
-        expiries, more = _expiry_escalations(run, session)
-    ok = (
-        f"{checklists} checklist reminders and escalations, "
-        f"{expiries} expired critical rollbacks escalated; each on time"
-    )
+        told, missed = _expiry_escalations(run, session)
+    ok = "; ".join([f"{checklists} checklist reminders and escalations on time", *told])
     return _promise(
-        "No missed reminder or escalation", not problems + more, _listed([*problems, *more], ok)
+        "No missed reminder or escalation",
+        not problems + missed,
+        _listed([*problems, *missed], ok),
     )
 
 

@@ -35,7 +35,7 @@ def marks_of(run: Run) -> Marks:
     entries = run.timeline.entries
     return Marks(
         curves=run.timeline.curves,
-        posts=[e.at for e in entries if e.kind == "post"],
+        posts=[e.at for e in entries if e.kind in ("post", "reply")],
         clicks=[e.at for e in entries if e.kind == "click"],
         decisions=[(_utc(d.at), d.action) for d in decisions],
         sign_offs=[(_utc(a.at), f"{a.role} {a.decision}") for a in approvals],
