@@ -2,10 +2,9 @@
 evaluator, runbook) against the loopback Slack and the story-fed Prometheus, from T−24h to
 the council's close, with the personas clicking through signed requests.
 
-Time steps: every evaluation interval (30 s) while anything is happening (a metric story
-turns, a fault, a post or click in the last 40 min, an open rollback); 5 min when all is
-quiet. Every step lands exactly on the next scheduled post, persona action and fault edge,
-so posts are made at their minute and reminders at theirs.
+Time steps (bot/rehearse/steps.py): every evaluation interval (30 s) while anything is
+happening, 15 min when all is quiet, and exactly on every instant something is due, so posts
+are made at their minute and reminders at theirs.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
-from sqlmodel import Session, col, select
 
 from bot.app import build_app, build_asgi
 from bot.clock import FakeClock
@@ -33,17 +31,13 @@ from bot.rehearse.faults import FaultPlan, RehearsalSlack
 from bot.rehearse.personas import Action, Personas
 from bot.rehearse.prometheus import StoryPrometheus
 from bot.rehearse.scenario import Scenario
+from bot.rehearse.steps import Steps
 from bot.rehearse.timeline import Timeline
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.timeparse import parse_launch_time
 from handlers.replies import close_shared_session
-from storage.models import RollbackRequest
-from storage.status import ROLLBACK_CLOSED
 
-QUIET_STEP = timedelta(minutes=5)
-LEAD = timedelta(minutes=2)  # busy from this long before a story turns or a fault starts
-BUSY_AFTER = timedelta(minutes=40)  # reminders and escalations fall within this of a post
 E2E_STAND_IN = f"{sys.executable} -c \"print('rehearsal: e2e stand-in passed')\""
 
 
@@ -120,7 +114,14 @@ class Rehearsal:
         self.queue: list[Action] = []
         self.human: list[Action] = []
         self.failed_clicks: list[str] = []
-        self._busy_until = self.start
+        self.steps = Steps(
+            self.services.engine,
+            self.playbook,
+            scenario,
+            self.launch_at,
+            self.faults,
+            lambda: (o.fire_at for o in self.services.schedule.plan()),
+        )
         self._numbers = iter(range(1, 10**9))
 
     def _sleep(self, seconds: float) -> None:
@@ -165,15 +166,13 @@ class Rehearsal:
             self.clock.set(max(now, self.clock.now()))
             await self._act_due()
             s.schedule.tick()
-            if self.clock.now() - last_eval >= interval or not self._busy():
+            if self.clock.now() - last_eval >= interval or not self.steps.busy(self.clock.now()):
                 last_eval = self.clock.now()
                 s.evaluator.evaluate()
             s.rollback.housekeeping()
-            s.poster.send_soon()  # the sender's pass: what Slack refused is tried again
-            s.feedback.route_soon()  # the router's pass
             await self._settle()
             self._observe()
-            now = self._next(self.clock.now(), interval, end)
+            now = self.steps.next(self.clock.now(), (a.at for a in self.queue), end)
             end = self._end()
             await self._pace(now)
         self.timeline.metrics(self.scenario, self.launch_at, self.start, end)
@@ -198,37 +197,6 @@ class Rehearsal:
         return (max(closes) if closes else self.launch_at + timedelta(hours=48)) + timedelta(
             minutes=10
         )
-
-    def _busy(self) -> bool:
-        now = self.clock.now()
-        if self.faults.unanchored:
-            self._anchor()
-        if now < self._busy_until or self.faults.near(now, BUSY_AFTER):
-            return True
-        at = now - self.launch_at
-        if any(-LEAD <= at - p <= BUSY_AFTER for p in self.scenario.turning_points()):
-            return True
-        with Session(self.services.engine) as session:
-            requests = session.exec(select(RollbackRequest)).all()
-        return any(r.status not in ROLLBACK_CLOSED for r in requests)
-
-    def _anchor(self) -> None:
-        """Faults that start after the first rollback request start when it opens."""
-        with Session(self.services.engine) as session:
-            first = session.exec(select(RollbackRequest).order_by(col(RollbackRequest.id))).first()
-        if first is not None:
-            self.faults.anchor_rollback(first.opened_at)
-
-    def _next(self, now: datetime, interval: timedelta, end: datetime) -> datetime:
-        step = now + (interval if self._busy() else QUIET_STEP)
-        marks = [o.fire_at for o in self.services.schedule.plan() if o.fire_at > now]
-        marks += [a.at for a in self.queue if a.at > now]
-        turns = [self.launch_at + p for p in self.scenario.turning_points()] + self.faults.edges()
-        # a step shortly before each turn too, so the evaluator has read the last good value
-        # an evaluation interval before it, as it would every interval in production
-        marks += turns + [t - LEAD for t in turns]
-        later = [m for m in marks if now < m < step]
-        return min([step, *later, end + timedelta(seconds=1)]) if now < end else end + interval
 
     # ---- the people ------------------------------------------------------------------------
     async def _act_due(self) -> None:
@@ -307,7 +275,6 @@ class Rehearsal:
         for message in messages:
             if not self.timeline.changed(message):
                 continue
-            self._busy_until = now + BUSY_AFTER
             buttons: list[Button] = []
             lines = render_blocks(
                 message.blocks,
