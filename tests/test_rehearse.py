@@ -194,3 +194,30 @@ def test_the_cli_lists_the_shipped_scenarios_for_an_unknown_one() -> None:
     assert done.returncode == 2
     assert "no scenario `fire-drill`" in done.stderr
     assert "calm, chaos, slow-signoff, spike" in done.stderr
+
+
+def test_a_rehearsal_never_reaches_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", "a-real-key")
+    monkeypatch.setenv("UNLEASH_URL", "http://unleash.prod.invalid")
+    monkeypatch.setenv("WARROOM_FLAGD_FILE", "/nonexistent/flagd.json")
+    book = load_playbook(None)
+    book = book.model_copy(
+        update={
+            "flag_provider": book.flag_provider.model_copy(update={"kind": "unleash"}),
+            "integrations": book.integrations.model_copy(
+                update={"banner_url": "https://cms.prod.invalid/banner"}
+            ),
+        }
+    )
+    rehearsal = Rehearsal(load_scenario("calm"), book)
+    try:
+        settings, played = rehearsal.services.settings, rehearsal.playbook
+        assert settings.pagerduty_routing_key is None and settings.unleash_url is None
+        assert settings.warroom_flagd_file is None
+        assert played.flag_provider.kind == "embedded"
+        assert played.integrations.banner_url is None
+        assert "rehearsal: e2e stand-in" in played.rollback.verify.e2e_command
+    finally:
+        rehearsal.fake.stop()
+        rehearsal.prometheus.stop()
+        rehearsal.close()

@@ -26,7 +26,8 @@ from bot.app import build_app, build_asgi
 from bot.clock import FakeClock
 from bot.local import payloads
 from bot.local.render import Button, render_blocks
-from bot.playbook import Playbook
+from bot.playbook import Integrations, Playbook
+from bot.playbook.flags import FlagProviderSettings
 from bot.rehearse.faults import FaultPlan, RehearsalSlack
 from bot.rehearse.personas import Action, Personas
 from bot.rehearse.prometheus import StoryPrometheus
@@ -59,11 +60,39 @@ class Run:
 
 
 def rehearsal_playbook(playbook: Playbook) -> Playbook:
-    """The team's playbook, but the runbook's e2e test is a stand-in (a rehearsal must not
-    run the team's e2e suite against production)."""
+    """The team's playbook, kept away from production: the flags in the bot's own store
+    (never the team's Unleash or flag service), no integration (no cache cleared, banner
+    shown, email sent or ticket opened: their actions are listed as done by hand), and a
+    stand-in for the runbook's e2e test (never the team's suite against production)."""
     rollback = playbook.rollback
     verify = rollback.verify.model_copy(update={"e2e_command": E2E_STAND_IN})
-    return playbook.model_copy(update={"rollback": rollback.model_copy(update={"verify": verify})})
+    return playbook.model_copy(
+        update={
+            "rollback": rollback.model_copy(update={"verify": verify}),
+            "flag_provider": FlagProviderSettings(),
+            "integrations": Integrations(),
+        }
+    )
+
+
+# Settings a rehearsal never takes from the environment: anything that reaches outside.
+OUTSIDE_CLEARED: dict[str, None] = dict.fromkeys(
+    (
+        "slack_app_token",
+        "jira_email",
+        "jira_api_token",
+        "smtp_username",
+        "smtp_password",
+        "warroom_hook_token",
+        "prometheus_token",
+        "pagerduty_routing_key",
+        "unleash_url",
+        "unleash_admin_token",
+        "flags_http_url",
+        "flags_http_token",
+        "warroom_flagd_file",
+    )
+)
 
 
 class Rehearsal:
@@ -105,6 +134,7 @@ class Rehearsal:
             database_url=f"sqlite:///{folder / 'rehearsal.db'}",
             prometheus_url=self.prometheus.url,
             warroom_feedback_token=SecretStr(self.secret),
+            **OUTSIDE_CLEARED,
         )
         self.services = build_services(settings, self.playbook, self.clock, sleep=self._sleep)
         self.app = build_app(self.services)
