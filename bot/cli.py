@@ -1,5 +1,5 @@
 """`warroom` — the command line: check, db, audit, serve, run, local, schedule, rules,
-backtest, export, flags."""
+backtest, export, flags, rehearse."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bot.cli_check import cmd_check, database_problem, fail
 from bot.cli_db import DatabaseProblem, add_db_option, existing_database, with_db_option
 from bot.observability import configure_logging, log_event
 from bot.playbook import Playbook, PlaybookError, load_playbook
+from bot.rehearse.cli import add_parser as add_rehearse
 from bot.runtime import tune_gc_for_latency
 from bot.settings import Settings
 
@@ -341,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--as", dest="as_", default="sre", help="a role or a user ID (default sre)")
     local.add_argument("--log", default="warroom-local.log", help="the bot's log lines (a file)")
     local.set_defaults(fn=cmd_local)
+    add_rehearse(sub)
     for command in (check, db, audit, serve, run, export, flags, local):  # they read the database
         add_db_option(command)
     return parser

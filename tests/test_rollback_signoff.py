@@ -163,6 +163,32 @@ def test_an_expired_request_refuses_sign_off_and_says_so(live_bot: LiveBot, cloc
     assert not buttons(message)
 
 
+def test_a_critical_request_that_expires_unsigned_is_escalated_to_oncall(
+    live_bot: LiveBot, clock
+) -> None:
+    live_bot.command("incident 2 checkout down", user=SRE, command="/rollback")  # critical
+    message = request_message(live_bot)
+    click(live_bot, PRODUCT, APPROVE, "1", message)
+    live_bot.fake.wait_for(lambda f: "product*: <@" in str(message.blocks))
+    clock.advance(timedelta(minutes=31))
+    live_bot.services.rollback.housekeeping()  # the runbook watch's round
+    escalation = live_bot.fake.wait_for(
+        lambda f: next((m for m in f.channel_messages() if "Escalated to on-call" in m.text), None)
+    )
+    assert f"<@{ONCALL}>" in escalation.text and "`support`" in escalation.text
+    assert "`product`" not in escalation.text  # product signed in time
+    in_thread = [m for m in live_bot.fake.channel_messages() if m.thread_ts == message.ts]
+    assert any(f"<@{ONCALL}>" in m.text and "Break glass" in m.text for m in in_thread)
+
+
+def test_an_ordinary_request_that_expires_is_not_escalated(live_bot: LiveBot, clock) -> None:
+    message = open_request(live_bot)  # not critical: nothing to break glass on
+    clock.advance(timedelta(minutes=31))
+    live_bot.services.rollback.housekeeping()
+    live_bot.fake.wait_for(lambda f: "no longer work" in str(message.blocks))
+    assert not any("Escalated" in m.text for m in live_bot.fake.channel_messages())
+
+
 def test_break_glass_needs_a_critical_request_and_collects_sign_offs_after(
     live_bot: LiveBot,
 ) -> None:

@@ -2,10 +2,9 @@
 evaluator, runbook) against the loopback Slack and the story-fed Prometheus, from T−24h to
 the council's close, with the personas clicking through signed requests.
 
-Time steps: every evaluation interval (30 s) while anything is happening (a metric story
-turns, a fault, a post or click in the last 40 min, an open rollback); 5 min when all is
-quiet. Every step lands exactly on the next scheduled post, persona action and fault edge,
-so posts are made at their minute and reminders at theirs.
+Time steps (bot/rehearse/steps.py): every evaluation interval (30 s) while anything is
+happening, 15 min when all is quiet, and exactly on every instant something is due, so posts
+are made at their minute and reminders at theirs.
 """
 
 from __future__ import annotations
@@ -14,34 +13,32 @@ import asyncio
 import secrets
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
-from sqlmodel import Session, select
 
-from bot.app import build_app
+from bot.app import build_app, build_asgi
 from bot.clock import FakeClock
 from bot.local import payloads
 from bot.local.render import Button, render_blocks
-from bot.playbook import Playbook
+from bot.playbook import Integrations, Playbook
+from bot.playbook.flags import FlagProviderSettings
 from bot.rehearse.faults import FaultPlan, RehearsalSlack
 from bot.rehearse.personas import Action, Personas
 from bot.rehearse.prometheus import StoryPrometheus
 from bot.rehearse.scenario import Scenario
+from bot.rehearse.steps import Steps
 from bot.rehearse.timeline import Timeline
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.timeparse import parse_launch_time
 from handlers.replies import close_shared_session
-from storage.models import RollbackRequest
-from storage.status import ROLLBACK_CLOSED
 
-QUIET_STEP = timedelta(minutes=5)
-BUSY_AFTER = timedelta(minutes=40)  # reminders and escalations fall within this of a post
 E2E_STAND_IN = f"{sys.executable} -c \"print('rehearsal: e2e stand-in passed')\""
 
 
@@ -59,14 +56,43 @@ class Run:
     timeline: Timeline
     human: list[Action] = field(default_factory=list)
     failed_clicks: list[str] = field(default_factory=list)
+    faults: list[tuple[str, datetime, datetime]] = field(default_factory=list)  # kind, from, to
 
 
 def rehearsal_playbook(playbook: Playbook) -> Playbook:
-    """The team's playbook, but the runbook's e2e test is a stand-in (a rehearsal must not
-    run the team's e2e suite against production)."""
+    """The team's playbook, kept away from production: the flags in the bot's own store
+    (never the team's Unleash or flag service), no integration (no cache cleared, banner
+    shown, email sent or ticket opened: their actions are listed as done by hand), and a
+    stand-in for the runbook's e2e test (never the team's suite against production)."""
     rollback = playbook.rollback
     verify = rollback.verify.model_copy(update={"e2e_command": E2E_STAND_IN})
-    return playbook.model_copy(update={"rollback": rollback.model_copy(update={"verify": verify})})
+    return playbook.model_copy(
+        update={
+            "rollback": rollback.model_copy(update={"verify": verify}),
+            "flag_provider": FlagProviderSettings(),
+            "integrations": Integrations(),
+        }
+    )
+
+
+# Settings a rehearsal never takes from the environment: anything that reaches outside.
+OUTSIDE_CLEARED: dict[str, None] = dict.fromkeys(
+    (
+        "slack_app_token",
+        "jira_email",
+        "jira_api_token",
+        "smtp_username",
+        "smtp_password",
+        "warroom_hook_token",
+        "prometheus_token",
+        "pagerduty_routing_key",
+        "unleash_url",
+        "unleash_admin_token",
+        "flags_http_url",
+        "flags_http_token",
+        "warroom_flagd_file",
+    )
+)
 
 
 class Rehearsal:
@@ -76,11 +102,18 @@ class Rehearsal:
         playbook: Playbook,
         workdir: Path | None = None,
         until: timedelta | None = None,
+        speed: float | None = None,
+        live: Callable[[list[str]], None] | None = None,
     ) -> None:
         """`until` (after T) ends the play early: a test of one episode need not play the
-        council; the default plays to the council's close."""
+        council; the default plays to the council's close. `speed` plays in scaled real
+        time (a step of the virtual clock waits step/speed seconds); `live` is handed the
+        transcript's new lines after every step."""
         self.scenario = scenario
         self.until = until
+        self.speed = speed
+        self.live = live
+        self._told = 0
         self.playbook = rehearsal_playbook(playbook)
         self.launch_at = parse_launch_time(scenario.launch, playbook.zone)
         self.start = self.launch_at - timedelta(hours=24, minutes=5)
@@ -100,15 +133,25 @@ class Rehearsal:
             slack_api_url=self.fake.api_url,
             database_url=f"sqlite:///{folder / 'rehearsal.db'}",
             prometheus_url=self.prometheus.url,
+            warroom_feedback_token=SecretStr(self.secret),
+            **OUTSIDE_CLEARED,
         )
         self.services = build_services(settings, self.playbook, self.clock, sleep=self._sleep)
         self.app = build_app(self.services)
+        self.web = build_asgi(self.services, slack_over_http=False)  # the bot's HTTP endpoints
         self.personas = Personas(self.playbook, scenario.personas, self.services.engine)
         self.timeline = Timeline(self.playbook, self.clock)
         self.queue: list[Action] = []
         self.human: list[Action] = []
         self.failed_clicks: list[str] = []
-        self._busy_until = self.start
+        self.steps = Steps(
+            self.services.engine,
+            self.playbook,
+            scenario,
+            self.launch_at,
+            self.faults,
+            lambda: (o.fire_at for o in self.services.schedule.plan()),
+        )
         self._numbers = iter(range(1, 10**9))
 
     def _sleep(self, seconds: float) -> None:
@@ -135,6 +178,7 @@ class Rehearsal:
             self.timeline,
             self.human,
             self.failed_clicks,
+            self.faults.spans(),
         )
 
     def close(self) -> None:
@@ -152,16 +196,28 @@ class Rehearsal:
             self.clock.set(max(now, self.clock.now()))
             await self._act_due()
             s.schedule.tick()
-            if self.clock.now() - last_eval >= interval or not self._busy():
+            if self.clock.now() - last_eval >= interval or not self.steps.busy(self.clock.now()):
                 last_eval = self.clock.now()
                 s.evaluator.evaluate()
             s.rollback.housekeeping()
             await self._settle()
             self._observe()
-            now = self._next(self.clock.now(), interval, end)
+            now = self.steps.next(self.clock.now(), (a.at for a in self.queue), end)
             end = self._end()
+            await self._pace(now)
         self.timeline.metrics(self.scenario, self.launch_at, self.start, end)
         return end
+
+    async def _pace(self, upcoming: datetime) -> None:
+        """Tell the new lines, and in scaled real time wait for the next step."""
+        if self.live is not None:
+            entries = self.timeline.entries[self._told :]
+            self._told = len(self.timeline.entries)
+            if entries:
+                self.live(self.timeline.render(entries))
+        if self.speed:
+            wait = (upcoming - self.clock.now()).total_seconds() / self.speed
+            await asyncio.sleep(max(0.0, wait))
 
     def _end(self) -> datetime:
         """The council's close, a few minutes on for its last clicks (or `until`)."""
@@ -172,30 +228,6 @@ class Rehearsal:
             minutes=10
         )
 
-    def _busy(self) -> bool:
-        now = self.clock.now()
-        if now < self._busy_until or self.faults.near(now, BUSY_AFTER):
-            return True
-        at = now - self.launch_at
-        if any(
-            -timedelta(minutes=2) <= at - p <= BUSY_AFTER for p in self.scenario.turning_points()
-        ):
-            return True
-        with Session(self.services.engine) as session:
-            requests = session.exec(select(RollbackRequest)).all()
-        if requests:
-            self.faults.anchor_rollback(min(r.opened_at for r in requests))
-        return any(r.status not in ROLLBACK_CLOSED for r in requests)
-
-    def _next(self, now: datetime, interval: timedelta, end: datetime) -> datetime:
-        step = now + (interval if self._busy() else QUIET_STEP)
-        marks = [o.fire_at for o in self.services.schedule.plan() if o.fire_at > now]
-        marks += [a.at for a in self.queue if a.at > now]
-        marks += [self.launch_at + p for p in self.scenario.turning_points()]
-        marks += self.faults.edges()
-        later = [m for m in marks if now < m < step]
-        return min([step, *later, end + timedelta(seconds=1)]) if now < end else end + interval
-
     # ---- the people ------------------------------------------------------------------------
     async def _act_due(self) -> None:
         now = self.clock.now()
@@ -204,6 +236,9 @@ class Rehearsal:
         for action in due:
             self.human.append(action)
             self.timeline.click(action, now)
+            if action.feedback:
+                await self._file_feedback(action)
+                continue
             if action.command:
                 command, _, text = action.command.partition(" ")
                 url = self.fake.response_url(self.playbook.channels.war_room, action.user)
@@ -227,6 +262,24 @@ class Rehearsal:
             button.block_id,
             url,
         )
+
+    async def _file_feedback(self, action: Action) -> None:
+        """Through the widget's endpoint, as the checkout sends it."""
+        line = action.feedback
+        assert line is not None
+        body = {"source": "widget", "rating": line.rating, "text": line.text}
+        body |= {"user_id": action.user, "idempotency_key": f"{action.user}:{line.at}"}
+        if line.category:
+            body["category"] = line.category
+        transport = httpx.ASGITransport(app=self.web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rehearsal") as client:
+            answer = await client.post(
+                "/api/feedback", json=body, headers={"Authorization": f"Bearer {self.secret}"}
+            )
+        if answer.status_code != 201:
+            self.failed_clicks.append(f"{action.what}: the endpoint answered {answer.status_code}")
+        await self._settle()
+        self._observe()
 
     async def _dispatch(self, body: str, action: Action) -> None:
         headers: dict[str, str | Sequence[str]] = dict(payloads.signed_headers(self.secret, body))
@@ -252,7 +305,6 @@ class Rehearsal:
         for message in messages:
             if not self.timeline.changed(message):
                 continue
-            self._busy_until = now + BUSY_AFTER
             buttons: list[Button] = []
             lines = render_blocks(
                 message.blocks,
@@ -267,6 +319,9 @@ class Rehearsal:
             self.timeline.post(message, lines, at)
             if message.ephemeral_to is None:
                 self.queue.extend(self.personas.react(buttons, at))
+                self.queue.extend(
+                    self.personas.read(message.ts, message.text, message.thread_ts, at)
+                )
 
     def _name_of(self, user: str) -> str:
         roles = sorted(self.services.authz.roles_of(user))

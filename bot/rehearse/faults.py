@@ -34,6 +34,10 @@ class FaultPlan:
             for f in faults
         ]
 
+    @property
+    def unanchored(self) -> bool:
+        return any(w.start is None for w in self.windows)
+
     def anchor_rollback(self, opened_at: datetime) -> None:
         for window in self.windows:
             if window.start is None:
@@ -52,6 +56,14 @@ class FaultPlan:
             for w in self.windows
             if w.start is not None
             for edge in (w.start, w.start + w.fault.duration)
+        ]
+
+    def spans(self) -> list[tuple[str, datetime, datetime]]:
+        """The faults that happened: kind, from, to."""
+        return [
+            (w.fault.kind, w.start, w.start + w.fault.duration)
+            for w in self.windows
+            if w.start is not None
         ]
 
     def near(self, at: datetime, after: timedelta) -> bool:

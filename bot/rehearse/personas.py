@@ -13,7 +13,7 @@ from bot.ids.rollback import RollbackAction
 from bot.ids.schedule import ScheduleAction
 from bot.local.render import Button
 from bot.playbook import Playbook, parse_duration
-from bot.rehearse.scenario import Behaviour
+from bot.rehearse.scenario import Behaviour, FeedbackLine, offset
 from storage.models import ChecklistState
 
 
@@ -27,6 +27,7 @@ class Action:
     what: str  # for the grade's "done by hand" list
     button: Button | None = None
     command: str = ""
+    feedback: FeedbackLine | None = None  # a beta user's, through the widget's endpoint
 
 
 class Personas:
@@ -35,6 +36,7 @@ class Personas:
         self.behaviour = behaviour
         self.engine = engine
         self._planned: set[tuple[str, str, str]] = set()  # (message ts, action id, user)
+        self._glass_pending = False  # on-call declared an incident: break glass on its request
 
     def member(self, role: str) -> str:
         members = self.playbook.roles.get(role) or []
@@ -55,6 +57,11 @@ class Personas:
                 command=f"/rollout launch {launch_text} -- rehearsal",
             )
         ]
+        for number, line in enumerate(self.behaviour.feedback, start=1):
+            at = launch_at + offset(line.at)
+            actions.append(
+                Action(at, f"beta-user-{number}", "beta user", "filed feedback", feedback=line)
+            )
         for flag in self.playbook.flags:
             actions.append(
                 Action(
@@ -80,9 +87,31 @@ class Personas:
                 actions.append(Action(seen_at + delay, user, role, what, button=button))
         return actions
 
+    def read(self, ts: str, text: str, thread_ts: str | None, seen_at: datetime) -> list[Action]:
+        """A war-room post that escalates an expired rollback to on-call (it mentions them
+        and names the incident command): on-call declares the incident, if the scenario
+        says so, once per post."""
+        role = self.playbook.schedule.oncall_role
+        user, after = self.member(role), self.behaviour.answer_escalation_after
+        if after is None or thread_ts or "/rollback incident" not in text:
+            return []
+        key = (ts, "escalation", user)
+        if f"<@{user}>" not in text or key in self._planned:
+            return []
+        self._planned.add(key)
+        self._glass_pending = True
+        reason = "still breaching after the rollback request expired unsigned"
+        command = f"/rollback incident 2 {reason}"
+        at = seen_at + parse_duration(after)
+        return [Action(at, user, role, "declared an incident after an escalation", command=command)]
+
     def _wants(self, button: Button) -> list[tuple[str, timedelta, str]]:
         b = self.behaviour
         action = button.action_id
+        if action == RollbackAction.BREAK_GLASS and self._glass_pending:
+            self._glass_pending = False
+            role = self.playbook.schedule.oncall_role
+            return [(role, timedelta(minutes=1), "broke glass on the incident's rollback")]
         if action == ScheduleAction.CHECKLIST_ACK and b.acknowledge_after:
             role = self._checklist_owner(button.value)
             return [(role, parse_duration(b.acknowledge_after), "acknowledged a checklist")]

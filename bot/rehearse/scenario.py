@@ -58,6 +58,21 @@ class Point(_Strict):
         return offset(self.at)
 
 
+class FeedbackLine(_Strict):
+    """Feedback from a beta user, as the checkout widget sends it (POST /api/feedback)."""
+
+    at: str  # an offset from T
+    text: str
+    rating: int = Field(3, ge=1, le=5)
+    category: Literal["bug", "product_request", "question", "praise"] | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        offset(value)
+        return value
+
+
 class Behaviour(_Strict):
     """How the people act. Delays are durations (`4m`); a role left out never acts."""
 
@@ -66,6 +81,10 @@ class Behaviour(_Strict):
     checkpoint: Literal["continue", "brake"] | None = "continue"
     vote: Literal["advance", "hold", "rollback"] | None = "advance"
     advance_at_council: bool = True  # the chair presses Advance when the vote says so
+    # when the bot escalates an expired critical rollback to on-call: on-call declares the
+    # incident this long after, and breaks glass on the request it opens a minute later
+    answer_escalation_after: str | None = None
+    feedback: list[FeedbackLine] = Field(default_factory=list)
 
 
 class Fault(_Strict):

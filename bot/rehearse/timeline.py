@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ CURVE_STEP = timedelta(minutes=5)
 @dataclass(frozen=True)
 class Entry:
     at: datetime
-    kind: str  # post | edit | ephemeral | click
+    kind: str  # post | reply (in a thread) | edit | ephemeral | click
     channel: str
     who: str
     lines: list[str]
@@ -42,11 +43,18 @@ class Timeline:
         edited = message.ts in self._shown
         self._shown[message.ts] = message.updated
         kind = "ephemeral" if message.ephemeral_to else ("edit" if edited else "post")
+        if kind == "post" and message.thread_ts:
+            kind = "reply"
         who = message.ephemeral_to or "warroom"
-        self.entries.append(Entry(at, kind, message.channel, who, lines))
+        shown = [html.unescape(line) for line in lines]  # Slack shows &gt; as >
+        self.entries.append(Entry(at, kind, message.channel, who, shown))
 
     def click(self, action: Action, at: datetime) -> None:
-        if action.command:
+        if action.feedback:
+            line = action.feedback
+            lines = [f"POST /api/feedback ({line.category or 'no category'}, {line.rating}/5)"]
+            lines.append(line.text)
+        elif action.command:
             lines = [action.command]
         else:
             label = action.button.label if action.button else "?"
@@ -78,11 +86,15 @@ class Timeline:
         return at.astimezone(self.playbook.zone).strftime("%a %H:%M:%S")
 
     def transcript(self) -> list[str]:
+        return self.render(self.entries)
+
+    def render(self, entries: list[Entry]) -> list[str]:
         lines: list[str] = []
-        for entry in sorted(self.entries, key=lambda e: e.at):
+        for entry in sorted(entries, key=lambda e: e.at):
             head = {
                 "post": f"[{entry.channel}] warroom",
                 "edit": f"[{entry.channel}] warroom (edited)",
+                "reply": f"[{entry.channel}] warroom, in the thread",
                 "ephemeral": f"(only {entry.who} sees this)",
                 "click": entry.who,
             }[entry.kind]

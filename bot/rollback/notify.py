@@ -35,6 +35,11 @@ class RollbackNotifier(Protocol):
 
     def postmortem_scheduled(self, view: RequestView, at: datetime) -> None: ...
 
+    def expired_unsigned(self, view: RequestView, missing: list[str], oncall: list[str]) -> None:
+        """A critical request expired without the `missing` roles' sign-off: `oncall` (user
+        or group ids) is told, in the thread and in the war room, how to break glass."""
+        ...
+
     def postmortem_due(self, view: RequestView, at: datetime, owners: list[str]) -> None:
         """In the thread and in the war room; `owners` are user ids to mention."""
         ...

@@ -317,7 +317,19 @@ class RollbackService:
         )
         if expired:
             self.display.refresh(request_id)
+            self._escalate_expired(request_id)
         return expired
+
+    def _escalate_expired(self, request_id: int) -> None:
+        """A critical request that expired unsigned goes to on-call: the launch is still at
+        risk, and break glass on a new request is what is left."""
+        view = self.store.view(request_id)
+        if not view.request.critical:
+            return
+        missing = [r for r in view.sign_off_roles if view.approval_for(r) is None]
+        oncall = list(self.playbook.roles.get(self.playbook.schedule.oncall_role, []))
+        log_event(log, "rollback.escalated", request=request_id, missing=missing)
+        self.display.say(request_id, lambda n, v: n.expired_unsigned(v, missing, oncall))
 
     def housekeeping(self) -> None:
         """Run every lease period by the runbook's watch: close expired requests (so their

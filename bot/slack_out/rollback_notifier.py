@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.rollback.model import MttrGoal, RequestView
 from bot.slack_out.messages import rollback as messages
 from bot.slack_out.messages.common import section
+from bot.slack_out.messages.schedule import mention
 from bot.slack_out.outbox import Outbox
 
 THREAD_LIMIT = 2900  # a section's text, with room under Slack's 3,000
@@ -53,6 +54,11 @@ class SlackRollbackNotifier:
 
     def postmortem_scheduled(self, view: RequestView, at: datetime) -> None:
         self._thread(view, messages.postmortem_scheduled_text(at, self.zone))
+
+    def expired_unsigned(self, view: RequestView, missing: list[str], oncall: list[str]) -> None:
+        in_thread, in_war_room = messages.expired_unsigned_texts(view, missing, mention(oncall))
+        self._thread(view, in_thread)
+        self._announce(in_war_room)
 
     def postmortem_due(self, view: RequestView, at: datetime, owners: list[str]) -> None:
         in_thread, in_war_room = messages.postmortem_due_texts(view, at, owners, self.zone)

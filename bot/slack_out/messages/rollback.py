@@ -254,6 +254,18 @@ def postmortem_due_texts(
     )
 
 
+def expired_unsigned_texts(view: RequestView, missing: list[str], oncall: str) -> tuple[str, str]:
+    """(in the thread, in the war room) when a critical request expires unsigned."""
+    r, roles = view.request, " and ".join(f"`{role}`" for role in missing) or "a role"
+    how = "declare the incident (`/rollback incident 2 REASON`) and *Break glass* on its request"
+    return (
+        f":rotating_light: Expired without the sign-off of {roles} while critical. {oncall}: "
+        f"if the rollback is still needed, {how}.",
+        f":rotating_light: Rollback #{r.id} ({user_text(r.reason, 200)}) expired without the "
+        f"sign-off of {roles}. Escalated to on-call {oncall}: {how}.",
+    )
+
+
 def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[Block]]:
     if not views:
         return "No rollback requests yet.", [SectionBlock(text="No rollback requests yet.")]
