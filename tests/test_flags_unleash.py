@@ -177,3 +177,19 @@ def test_a_flag_switched_off_in_unleash_is_seen_refused_and_never_switched_on(
     services.runbook.wait_idle()
     after = services.rollout.flags.get("SMART_PRICING")
     assert (after.percent, after.enabled) == (10, False)
+
+
+def test_who_and_when_a_flag_last_changed_come_from_unleash(
+    settings: Settings,
+    clock: FakeClock,
+    unleash_server: Unleash,  # noqa: F811
+) -> None:
+    reset_flags(unleash_server, LAUNCH_FLAGS)
+    services = unleash_services(settings, rollback_playbook(), clock, unleash_server)
+    services.rollout.set_flag(SRE, "SMART_PRICING", "25", "internal_beta,external_beta")
+    first = services.rollout.flags.get("SMART_PRICING")
+    assert first.updated_at is not None and first.updated_by  # the token's user in Unleash
+    behind_the_back(unleash_server, "SMART_PRICING", 50, EXTERNAL)
+    later = services.rollout.flags.get("SMART_PRICING")
+    assert later.updated_at is not None and later.updated_at >= first.updated_at
+    assert later.percent == 50

@@ -17,6 +17,8 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -56,7 +58,29 @@ class UnleashProvider:
         return [self.get(flag) for flag in self.known_flags]
 
     def get(self, flag: str) -> FlagView:
-        return self._view(flag, self._environment(flag))
+        view = self._view(flag, self._environment(flag))
+        at, by = self._last_change(flag)
+        return replace(view, updated_at=at, updated_by=by)
+
+    def _last_change(self, flag: str) -> tuple[datetime | None, str]:
+        """Who changed the flag in this environment last, and when, from Unleash's event log
+        (best effort: an older Unleash or a token without the right leaves them blank)."""
+        try:
+            answer = self._call(
+                "GET", f"/api/admin/events/{quote(flag, safe='')}", flag, attempts=1
+            )
+        except FlagProviderError:
+            return None, ""
+        mine = [
+            e
+            for e in answer.get("events") or []
+            if e.get("createdAt") and e.get("environment") in (None, self.settings.environment)
+        ]
+        if not mine:
+            return None, ""
+        last = max(mine, key=lambda e: str(e["createdAt"]))
+        at = datetime.fromisoformat(str(last["createdAt"]).replace("Z", "+00:00"))
+        return at, str(last.get("createdBy") or "")
 
     def set(
         self,

@@ -63,7 +63,8 @@ def observe(engine: Engine, provider: str, flags: list[FlagView], at: datetime) 
                 subject=flag.name,
                 before=before,
                 after=flag.as_record(),
-                reason=f"changed outside warroom (seen in {provider})",
+                reason=f"changed outside warroom (seen in {provider}"
+                + (f", last changed by {flag.updated_by})" if flag.updated_by else ")"),
             ),
             at,
         )
