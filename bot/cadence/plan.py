@@ -108,12 +108,17 @@ def _final_report(daily: list[Occurrence], end: datetime) -> list[Occurrence]:
     ]
 
 
+def milestone_key(book: Playbook, index: int) -> str:
+    """The stable key of a milestone's post (its scheduled run's `job_key`)."""
+    return f"milestone:{book.milestones[index].offset}"
+
+
 def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     found = []
     executive_at = parse_duration(book.schedule.executive_report_offset)
     for index, milestone in enumerate(book.milestones):
         offset = parse_duration(milestone.offset)
-        key = f"milestone:{milestone.offset}"
+        key = milestone_key(book, index)
         at = launch_at + offset
         found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
         if offset == executive_at:
