@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
+from bot.authz import SYSTEM_ACTOR
 from bot.clock import FakeClock
 from bot.errors import Refusal
 from bot.ids.schedule import ScheduleAction
@@ -104,11 +105,11 @@ def test_two_clicks_at_once_make_one_change(services: Services, clock: FakeClock
 def test_a_frozen_rollout_keeps_the_button_for_later(services: Services, clock: FakeClock) -> None:
     clock.set(local("2026-11-29 10:00"))
     services.rollout.launch(PRODUCT, "2026-12-01 10:00")
-    services.rollout.freeze(SRE, "pricing bug")
+    services.rollout.freeze(SYSTEM_ACTOR, "rollback #1: pricing bug")  # as a rollback does
     clock.set(local("2026-12-01 10:00"))
     services.schedule.tick()
     run = t_run(services)
-    with pytest.raises(Refusal, match="frozen"):
+    with pytest.raises(Refusal, match="frozen by the bot since .*: rollback #1"):
         services.milestones.apply_launch_target(run.id or 0, SRE)
     services.rollout.unfreeze(SRE, "fixed")
     services.milestones.apply_launch_target(run.id or 0, SRE)  # offered again, and applied
