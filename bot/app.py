@@ -102,7 +102,7 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
         app, rollout=s.rollout, planner=s.planner, playbook=s.playbook, kpis=s.kpi_lines
     )
     rollback.register(app, rollback=s.rollback, runbook=s.runbook, playbook=s.playbook)
-    schedule.register(app, checklists=s.checklists, council=s.council)
+    schedule.register(app, checklists=s.checklists, council=s.council, milestones=s.milestones)
     events.register(app)
     feedback.register(app, feedback=s.feedback, playbook=s.playbook)
     home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.authz import Authorizer
 from bot.cadence.checklists import ChecklistService
 from bot.cadence.council import CouncilService
+from bot.cadence.milestones import MilestoneService
 from bot.cadence.planner import Planner
 from bot.clock import Clock, SystemClock
 from bot.completion import CompletionService
@@ -40,6 +41,7 @@ from bot.tickets import TicketService
 from bot.wiring import core
 from bot.wiring import phase2 as readiness
 from bot.wiring.base import Background, base
+from bot.wiring.milestones import milestones
 from schedules.jobs import WarroomScheduler
 from schedules.runner import ScheduleRunner
 
@@ -61,6 +63,7 @@ class Services:
     planner: Planner
     checklists: ChecklistService
     council: CouncilService
+    milestones: MilestoneService
     schedule: ScheduleRunner
     evaluator: TriggerEvaluator
     feedback: FeedbackService
@@ -156,6 +159,7 @@ def build_services(
         planner=planner,
         checklists=checklists,
         council=council,
+        milestones=milestones(b, rollout),
         schedule=schedule,
         evaluator=core.evaluator(b, rollback),
         feedback=feedback,

@@ -1,5 +1,5 @@
-"""Interactions on the scheduled posts: checklist ticks and acknowledgement, the
-checkpoint, the council's vote."""
+"""Interactions on the scheduled posts: checklist ticks and acknowledgement, the launch
+target at T, the checkpoint and its freeze, the council's vote."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.cadence.checklists import AlreadyAcknowledged, ChecklistService
-from bot.cadence.council import CheckpointChoice, CouncilService
+from bot.cadence.council import CouncilService
+from bot.cadence.milestones import CheckpointChoice, MilestoneService
+from bot.cadence.notifier import MilestoneActed
 from bot.errors import Refusal
 from bot.ids.schedule import ScheduleAction
 from bot.slack_out.messages.common import who
-from handlers.replies import call_service, for_person
+from bot.slack_out.messages.milestones import milestone_reply
+from handlers.replies import call_service, ephemeral, for_person
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,8 @@ BUTTONS = (
     ScheduleAction.CHECKLIST_ACK,
     ScheduleAction.DECIDE_CONTINUE,
     ScheduleAction.DECIDE_BRAKE,
+    ScheduleAction.APPLY_TARGET,
+    ScheduleAction.FREEZE,
     ScheduleAction.COUNCIL_CLOSE,
     ScheduleAction.ADVANCE,
 )
@@ -40,9 +45,12 @@ def _first_option(body: dict[str, Any]) -> str:
 
 
 class ScheduleSurface:
-    def __init__(self, checklists: ChecklistService, council: CouncilService) -> None:
+    def __init__(
+        self, checklists: ChecklistService, council: CouncilService, milestones: MilestoneService
+    ) -> None:
         self.checklists = checklists
         self.council = council
+        self.milestones = milestones
 
     async def checklist_items(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
@@ -65,28 +73,32 @@ class ScheduleSurface:
     ) -> None:
         await ack()
         user, action_id, value = body["user"]["id"], action["action_id"], action["value"]
-        await for_person(
+        _, result = await for_person(
             respond,
             action_id,
             user,
             lambda: call_service(self._press, action_id, value, user),
             value=value,
         )
+        if isinstance(result, MilestoneActed):  # what was done, and any warning, to the clicker
+            await ephemeral(respond, *milestone_reply(self.milestones.playbook, result))
 
     def _press(self, action_id: str, value: str, user: str) -> object:
         """What each button does; every one acts on the run id it carries."""
         if action_id.startswith(f"{ScheduleAction.VOTE}."):
             run_id, choice = value.split(":", 1)
             return self.council.vote(int(run_id), user, choice)
-        run, council = int(value), self.council
+        run, council, milestones = int(value), self.council, self.milestones
         work: dict[ScheduleAction, Callable[[], object]] = {
             ScheduleAction.CHECKLIST_ACK: lambda: self._acknowledge(run, user),
-            ScheduleAction.DECIDE_CONTINUE: lambda: council.decide_checkpoint(
+            ScheduleAction.DECIDE_CONTINUE: lambda: milestones.decide_checkpoint(
                 run, user, CheckpointChoice.CONTINUE
             ),
-            ScheduleAction.DECIDE_BRAKE: lambda: council.decide_checkpoint(
+            ScheduleAction.DECIDE_BRAKE: lambda: milestones.decide_checkpoint(
                 run, user, CheckpointChoice.BRAKE
             ),
+            ScheduleAction.APPLY_TARGET: lambda: milestones.apply_launch_target(run, user),
+            ScheduleAction.FREEZE: lambda: milestones.freeze_after_brake(run, user),
             ScheduleAction.COUNCIL_CLOSE: lambda: council.close(run, user),
             ScheduleAction.ADVANCE: lambda: council.advance(run, user),
         }
@@ -99,8 +111,14 @@ class ScheduleSurface:
             raise Refusal(f"Already acknowledged by {who(exc.user)}.", "") from None
 
 
-def register(app: AsyncApp, *, checklists: ChecklistService, council: CouncilService) -> None:
-    surface = ScheduleSurface(checklists, council)
+def register(
+    app: AsyncApp,
+    *,
+    checklists: ChecklistService,
+    council: CouncilService,
+    milestones: MilestoneService,
+) -> None:
+    surface = ScheduleSurface(checklists, council, milestones)
     app.action(ScheduleAction.CHECKLIST_ITEMS)(surface.checklist_items)
     for action in BUTTONS:
         app.action(action)(surface.button)

@@ -75,11 +75,14 @@ def test_every_record_of_the_window_is_in_exactly_one_daily_report(
     assert "rollback.request" in {d["action"] for d in second["decisions"]}  # 21:37, day 1
 
 
-def test_a_final_daily_report_at_the_end_of_the_window(
+def test_a_final_daily_report_at_the_end_of_the_launch(
     services: Services, clock: FakeClock
 ) -> None:
+    """The window ends 2026-12-03 10:00 and the council meets after it (18:00–18:30): the
+    last daily report is made when the council closes, so its vote and the flags it moves
+    are reported too."""
     clock.set(local("2026-11-30 08:00"))
-    services.rollout.launch(PRODUCT, "2026-12-01 10:00")  # the window ends 2026-12-03 10:00
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
     for at in ("2026-12-01 18:00", "2026-12-02 18:00"):
         clock.set(local(at))
         services.schedule.tick()
@@ -87,10 +90,14 @@ def test_a_final_daily_report_at_the_end_of_the_window(
     services.feedback.submit(FeedbackIn(source="widget", rating=2, text="late at night"))
     clock.set(local("2026-12-03 09:00"))
     services.rollout.set_flag(SRE, "SMART_PRICING", "20", reason="last step")
-    clock.set(local("2026-12-03 09:59"))
-    services.schedule.tick()
     clock.set(local("2026-12-03 10:00"))
-    services.schedule.tick()
+    services.schedule.tick()  # the window's end: no report yet
+    clock.set(local("2026-12-03 18:00"))
+    services.schedule.tick()  # the council opens; nobody closes it
+    clock.set(local("2026-12-03 18:12"))
+    services.rollout.set_flag(SRE, "SMART_PRICING", "50", reason="a late step")
+    clock.set(local("2026-12-03 18:30"))
+    services.schedule.tick()  # the meeting's end closes the vote, then the last report
     with Session(services.engine) as session:
         reports = session.exec(
             select(Report).where(Report.kind == "daily").order_by(col(Report.id))
@@ -102,4 +109,8 @@ def test_a_final_daily_report_at_the_end_of_the_window(
     ]
     final = reports[-1].figures
     assert final["feedback"]["count"] == 1
-    assert [d["action"] for d in final["decisions"]] == ["rollout.set"]
+    assert [d["action"] for d in final["decisions"]] == [
+        "rollout.set",
+        "rollout.set",
+        "council.close",
+    ]

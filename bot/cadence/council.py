@@ -1,7 +1,6 @@
-"""The two decisions the cadence asks for: the checkpoint (continue or brake, on the
-playbook's checkpoint milestone) and the control council's vote (advance, hold or roll
-back), closed by its chair or at the end of the meeting. Each is taken once: a conditional
-transition of the run's status, recorded in the decision log in the same transaction."""
+"""The control council's vote (advance, hold or roll back), closed by its chair or at the
+end of the meeting, once: a conditional transition of the run's status, recorded in the
+decision log in the same transaction. (The checkpoint's decision is in milestones.py.)"""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from bot.cadence.runs import Due, Outcome, PostRef
 from bot.clock import Clock
 from bot.decision_log import Decision
 from bot.errors import Refusal
-from bot.playbook import Playbook, parse_duration
+from bot.playbook import Playbook
 from bot.rollout import RolloutService, Unchanged
 from bot.transitions import transition
 from storage.db import session_scope
@@ -30,23 +29,10 @@ UNDECIDED = (RunStatus.POSTED, RunStatus.LATE)
 SYSTEM = "warroom"  # the actor when the meeting's end closes the vote
 
 
-class CheckpointChoice(StrEnum):
-    CONTINUE = "continue"
-    BRAKE = "brake"
-
-
 class Vote(StrEnum):
     ADVANCE = "advance"
     HOLD = "hold"
     ROLLBACK = "rollback"
-
-
-def checkpoint_index(book: Playbook) -> int | None:
-    """The milestone whose post asks to continue or brake, if the playbook has it."""
-    offset = parse_duration(book.schedule.checkpoint_offset)
-    return next(
-        (i for i, m in enumerate(book.milestones) if parse_duration(m.offset) == offset), None
-    )
 
 
 def outcome_of(tally: Tally) -> Vote:
@@ -77,38 +63,6 @@ class CouncilService:
         self.authz = authz
         self.rollout = rollout
         self.notifier = notifier
-
-    # ---- the checkpoint ------------------------------------------------------------------
-    def decide_checkpoint(self, run_id: int, user: str, choice: str) -> None:
-        self.authz.require(user, "rollout.set")
-        decided = CheckpointChoice(choice)
-        now = self.clock.now()
-        with Session(self.engine) as session:
-            run = session.get(ScheduledRun, run_id)
-        if run is None or run.kind != Kind.MILESTONE:
-            # a button carrying another kind of run's id (a checklist's, a council's)
-            raise Refusal(f"There is no checkpoint #{run_id}.", "Nothing was changed.")
-        offset = self.playbook.schedule.checkpoint_offset
-        if not transition(
-            self.engine,
-            ScheduledRun,
-            run_id,
-            allowed=UNDECIDED,
-            values={"status": RunStatus.DECIDED, "decision": decided, "decided_by": user},
-            at=now,
-            decision=Decision(
-                actor=user,
-                action="checkpoint.decide",
-                subject=run.job_key,
-                before=None,
-                after={"decision": decided.value},
-                reason=f"T+{offset} checkpoint",
-            ),
-        ):
-            raise Refusal("This checkpoint is already decided.", "Nothing was changed.")
-        index, ref = checkpoint_index(self.playbook), _ref(run)
-        if index is not None and ref is not None:
-            self.notifier.checkpoint_decided(ref, index, run_id, decided, user, now)
 
     # ---- the council ---------------------------------------------------------------------
     def post(self, due: Due) -> Outcome:

@@ -57,13 +57,15 @@ def window_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
 def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     end = launch_at + timedelta(hours=book.monitoring_window_hours)
     found = [o for o in _daily(book, launch_at, end) if launch_at <= o.fire_at <= end]
+    council = _council(book, launch_at)
+    last = max(end, *(o.fire_at for o in council))  # the council may meet after the window
     return sorted(
         found
-        + _final_report(found, end)
+        + _final_report(found, last)
         + _syncs(book, launch_at, end)
         + _milestones(book, launch_at)
         + _snapshots(book, launch_at)
-        + _council(book, launch_at)
+        + council
     )
 
 
@@ -99,8 +101,10 @@ def _syncs(book: Playbook, launch_at: datetime, end: datetime) -> list[Occurrenc
 
 
 def _final_report(daily: list[Occurrence], end: datetime) -> list[Occurrence]:
-    """A last daily report at the window's end, so what happens after the last regular
-    report is reported too (none when a regular report is already at the end)."""
+    """A last daily report at the end of the launch — the window's end, or the control
+    council's close when it meets later (its vote and the flags it moves are reported too) —
+    so what happens after the last regular report is reported (none when a regular report
+    is already at that time). It sorts after the council's close at the same minute."""
     if any(o.kind == Kind.DAILY_REPORT and o.fire_at == end for o in daily):
         return []
     return [
@@ -108,12 +112,17 @@ def _final_report(daily: list[Occurrence], end: datetime) -> list[Occurrence]:
     ]
 
 
+def milestone_key(book: Playbook, index: int) -> str:
+    """The stable key of a milestone's post (its scheduled run's `job_key`)."""
+    return f"milestone:{book.milestones[index].offset}"
+
+
 def _milestones(book: Playbook, launch_at: datetime) -> list[Occurrence]:
     found = []
     executive_at = parse_duration(book.schedule.executive_report_offset)
     for index, milestone in enumerate(book.milestones):
         offset = parse_duration(milestone.offset)
-        key = f"milestone:{milestone.offset}"
+        key = milestone_key(book, index)
         at = launch_at + offset
         found.append(Occurrence(at, key, Kind.MILESTONE, milestone.title, {"milestone": index}))
         if offset == executive_at:

@@ -1,8 +1,9 @@
 """Alertmanager's webhook (payload version 4) in domain terms: every rule `warroom rules`
 writes is handled. Alerts labelled with the playbook's trigger drive the same fire/resolve
 as the bot's own evaluator; warning alerts (labelled with their metric) the same warning
-line. Alertmanager's `startsAt` is when the alert fired, after the rule's `for`: the breach
-began that long before."""
+line; an incident's alert (labelled with its id) at Sev2 or worse opens a critical rollback
+request, once per incident. Alertmanager's `startsAt` is when the alert fired, after the
+rule's `for`: the breach began that long before."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bot.metrics.prometheus import PrometheusReader
-from bot.metrics.rules import METRIC_LABEL, TRIGGER_LABEL
+from bot.metrics.rules import INCIDENT_LABEL, METRIC_LABEL, TRIGGER_LABEL
 
 
 class AmAlert(BaseModel):
@@ -63,6 +64,18 @@ class TriggerSink(Protocol):
         """The metric's warning line crossed (firing) or recovered; True if it was news."""
         ...
 
+    def incident_alert(
+        self,
+        incident: str,
+        severity: str,
+        started: datetime,
+        evidence: dict[str, Any],
+        firing: bool,
+    ) -> dict[str, Any]:
+        """An incident's alert: firing at Sev2 or worse opens a critical rollback request
+        (once per incident); resolved ends its episode. What was done, for the answer."""
+        ...
+
 
 def _value(alert: AmAlert) -> float | None:
     try:
@@ -76,38 +89,62 @@ def handle_alerts(
     alerts: Sequence[AmAlert | dict[str, Any]],
     active_at: Callable[[AmAlert], datetime | None] = lambda _: None,
 ) -> list[dict[str, Any]]:
-    """Fire or resolve each alert's trigger; what was done, one entry per trigger alert.
-    The breach start is the alert's `activeAt` when Prometheus tells it (`active_at`),
-    else `startsAt` less the rule's `for`."""
+    """Fire or resolve each alert's trigger, post each warning, open each incident's
+    rollback; what was done, one entry per alert the bot knows. The breach start is the
+    alert's `activeAt` when Prometheus tells it (`active_at`), else `startsAt` less the
+    rule's `for`."""
     handled: list[dict[str, Any]] = []
     for item in alerts:
         alert = item if isinstance(item, AmAlert) else AmAlert.model_validate(item)
         labels = alert.labels
         trigger, metric = labels.get(TRIGGER_LABEL), labels.get(METRIC_LABEL)
-        if metric and not trigger:
+        incident = labels.get(INCIDENT_LABEL)
+        if trigger:
+            handled.append(_trigger_alert(sink, alert, trigger, active_at))
+        elif metric:
             firing = alert.status == "firing"
             told = sink.warning_alert(metric, _value(alert), firing)
             handled.append({"warning": metric, "firing" if firing else "resolved": told})
-        if not trigger:
-            continue
-        if alert.status == "firing":
-            active = active_at(alert)
-            started = active or alert.startsAt - sink.hold(trigger)
+        elif incident:
             evidence = {
-                "breach_start": "prometheus activeAt" if active else "startsAt less for",
+                "incident": incident,
+                "severity_label": labels.get("severity", ""),
                 "alertname": labels.get("alertname", ""),
                 "source": "alertmanager",
                 "generatorURL": alert.generatorURL,
                 **alert.annotations,
             }
-            episode = sink.fire(
-                trigger, "alertmanager", started, evidence, fingerprint=alert.fingerprint
+            handled.append(
+                sink.incident_alert(
+                    incident,
+                    labels.get("severity", ""),
+                    alert.startsAt,
+                    evidence,
+                    alert.status == "firing",
+                )
             )
-            handled.append({"trigger": trigger, "fired": episode is not None})
-        else:
-            episode = sink.resolve(trigger)
-            handled.append({"trigger": trigger, "resolved": episode is not None})
     return handled
+
+
+def _trigger_alert(
+    sink: TriggerSink,
+    alert: AmAlert,
+    trigger: str,
+    active_at: Callable[[AmAlert], datetime | None],
+) -> dict[str, Any]:
+    if alert.status != "firing":
+        return {"trigger": trigger, "resolved": sink.resolve(trigger) is not None}
+    active = active_at(alert)
+    started = active or alert.startsAt - sink.hold(trigger)
+    evidence = {
+        "breach_start": "prometheus activeAt" if active else "startsAt less for",
+        "alertname": alert.labels.get("alertname", ""),
+        "source": "alertmanager",
+        "generatorURL": alert.generatorURL,
+        **alert.annotations,
+    }
+    episode = sink.fire(trigger, "alertmanager", started, evidence, fingerprint=alert.fingerprint)
+    return {"trigger": trigger, "fired": episode is not None}
 
 
 class PrometheusActiveAt:

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from bot.clock import Clock
 from bot.integrations import IntegrationError
 from bot.integrations.metrics import MetricsReader, Reading
+from bot.metrics import incidents
 from bot.metrics.triggers import Machine, breaching, step
 from bot.observability import log_event
 from bot.playbook import Alert, Playbook, Trigger, parse_duration
@@ -209,12 +210,14 @@ class TriggerEvaluator:
         evidence = self._with_graph(trigger, evidence)
         what, shown = self._describe(trigger, evidence)
         summary = f"{what}{shown}"
+        severity = evidence.get("incident_severity") if trigger.metric is None else None
         view = self.rollback.open_from_trigger(
             name,
-            f"{what} for {trigger.for_}{shown}",
+            f"{what} for {trigger.for_}{shown}" if trigger.metric else f"{what}{shown}",
             evidence,
             critical=True,
             breach_started_at=breach_started_at,
+            severity=severity if isinstance(severity, int) else None,
         )
         request_id = view.request.id or 0
         mttd = self.clock.now() - breach_started_at
@@ -273,11 +276,12 @@ class TriggerEvaluator:
     def _describe(self, trigger: Trigger, evidence: dict[str, Any]) -> tuple[str, str]:
         """What breached ("error_rate > 2"), and the value when there is one
         (" (now 5, as of 10:00:00)")."""
-        what = (
-            f"{trigger.metric} {trigger.op} {trigger.value:g}"
-            if trigger.metric
-            else f"incident Sev{trigger.incident_severity_at_most} or worse"
-        )
+        if trigger.metric:
+            what = f"{trigger.metric} {trigger.op} {trigger.value:g}"
+        elif "incident" in evidence:  # an incident's alert names it and its severity
+            what = f"Sev{evidence.get('incident_severity')} incident {evidence['incident']}"
+        else:
+            what = f"incident Sev{trigger.incident_severity_at_most} or worse"
         value = evidence.get("value")
         if not isinstance(value, float):
             return what, ""
@@ -316,6 +320,17 @@ class TriggerEvaluator:
             self.pager.resolve(f"warroom:{name}:{episode.id}")
         self.notifier.resolved(name, value, now)
         return episode
+
+    def incident_alert(
+        self,
+        incident: str,
+        severity: str,
+        started: datetime,
+        evidence: dict[str, Any],
+        firing: bool,
+    ) -> dict[str, Any]:
+        """An incident's alert: a critical rollback request once per incident (incidents.py)."""
+        return incidents.alert(self, incident, severity, started, evidence, firing)
 
     # ---- warning thresholds --------------------------------------------------------------
     def _warnings(self, readings: dict[str, Reading | None]) -> None:

@@ -11,6 +11,9 @@ from bot.playbook import Playbook
 
 TRIGGER_LABEL = "warroom_trigger"  # Alertmanager alerts are mapped back to triggers by it
 METRIC_LABEL = "warroom_metric"  # and warning alerts back to the metric's warning line
+# an incident's alert (from the incident tool, not from these rules): the incident's id, with
+# its `severity` label (sev1…sev5, or a name the incident trigger's alert_severities maps)
+INCIDENT_LABEL = "warroom_incident"
 
 
 def rules(book: Playbook) -> dict[str, Any]:

@@ -93,6 +93,11 @@ def _triggers_kpis_and_queries(book: Playbook, p: _Problems) -> None:
                 f"triggers[{i}] ({trigger.name}): needs either metric/op/value "
                 "or incident_severity_at_most"
             )
+        if trigger.alert_severities and trigger.incident_severity_at_most is None:
+            p.add(
+                f"triggers[{i}] ({trigger.name}): alert_severities belong to an incident "
+                "trigger (incident_severity_at_most)"
+            )
     for i, kpi in enumerate(book.kpis):
         p.need("metric", p.metrics, f"kpis[{i}].metric", kpi.metric)
     for name, metric in book.metrics.items():

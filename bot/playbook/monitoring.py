@@ -30,8 +30,19 @@ class Trigger(_Strict):
     value: float | None = None
     for_: str = Field("0s", alias="for")
     incident_severity_at_most: int | None = Field(None, ge=1, le=5)
+    # An incident alert's `severity` label → its Sev (e.g. critical: 1); `sev1`…`sev5` are
+    # read as written. Only on an incident trigger.
+    alert_severities: dict[str, int] = Field(default_factory=dict)
     # Without data from Prometheus: keep the state, treat as ok, or treat as breaching.
     no_data: Literal["keep", "ok", "breaching"] = "keep"
+
+    @field_validator("alert_severities")
+    @classmethod
+    def _valid_severities(cls, value: dict[str, int]) -> dict[str, int]:
+        for label, severity in value.items():
+            if not 1 <= severity <= 5:
+                raise ValueError(f"{label}: a severity is from 1 to 5, not {severity}")
+        return {label.lower(): severity for label, severity in value.items()}
 
     @field_validator("for_")
     @classmethod

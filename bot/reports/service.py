@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.cadence.plan import Occurrence, local_instant
+from bot.cadence.plan import Kind, Occurrence, local_instant, occurrences
 from bot.clock import Clock
 from bot.metrics.prometheus import PrometheusReader
 from bot.observability import log_event
@@ -28,6 +28,7 @@ from storage.db import session_scope
 from storage.models import Report
 from storage.status import ReportStatus
 
+FINAL = " (end of the window)"  # the period of the launch's last daily report ends so
 log = logging.getLogger(__name__)
 RETRY_FOR = timedelta(hours=12)  # a report Slack did not take is tried again this long…
 RETRY_AFTER = timedelta(minutes=1)  # …from a minute after the attempt that failed
@@ -92,21 +93,21 @@ class ReportService:
         )
 
     def daily_since(self, fire_at: datetime) -> datetime:
-        """Where the daily report made at `fire_at` starts: where the previous daily report
-        of the window ended (the day before, at the report time), or for the first one the
-        start of the window (the local midnight of T's day). So every record of the window up
-        to the last report is in exactly one daily report, those after 18:00 included."""
+        """Where the daily report made at `fire_at` starts: where the plan's previous daily
+        report ended, or for the first one the start of the window (the local midnight of
+        T's day). So every record from the window's start to the last report (the end of the
+        launch) is in exactly one daily report, those after 18:00 included."""
         zone = self.playbook.zone
-        at = parse_local_time(self.playbook.feedback.daily_report_at)
-        day = fire_at.astimezone(zone).date()
-        previous = local_instant(day, at, zone)  # the window's final report comes after it
-        if previous >= fire_at:
-            previous = local_instant(day - timedelta(days=1), at, zone)
         launch = self.rollout.launch_at()
         if launch is None:
-            return local_instant(day, time(0), zone)
+            return local_instant(fire_at.astimezone(zone).date(), time(0), zone)
+        earlier = [
+            o.fire_at
+            for o in occurrences(self.playbook, launch)
+            if o.kind == Kind.DAILY_REPORT and o.fire_at < fire_at
+        ]
         window_start = local_instant(launch.astimezone(zone).date(), time(0), zone)
-        return previous if previous >= launch else min(window_start, fire_at)
+        return max(earlier) if earlier else min(window_start, fire_at)
 
     def executive_figures(self) -> Figures:
         launch = self.rollout.launch_at()
@@ -125,11 +126,17 @@ class ReportService:
 
     # ---- the hooks -------------------------------------------------------------------------
     def on_daily(self, occurrence: Occurrence) -> tuple[str, str | None]:
-        at = occurrence.fire_at
+        at, final = occurrence.fire_at, bool(occurrence.data.get("final"))
         day = at.astimezone(self.playbook.zone).date()
-        figures = self.daily_figures(day, at, self.daily_since(at))
-        final = " (end of the window)" if occurrence.data.get("final") else ""
-        return self._produce("daily", f"{day.isoformat()}{final}", figures)
+        figures = self._daily_at(day, at, final)
+        return self._produce("daily", f"{day.isoformat()}{FINAL if final else ''}", figures)
+
+    def _daily_at(self, day: date, at: datetime, final: bool) -> Figures:
+        """The figures of the daily report made at `at`. The last one also takes what its
+        own minute brought (the council closing at the end of its meeting): no report
+        comes after it."""
+        until = at + timedelta(minutes=1) if final else at
+        return self.daily_figures(day, until, self.daily_since(at))
 
     def on_executive(self, occurrence: Occurrence) -> tuple[str, str | None]:
         return self._produce("executive", "T+24h", self.executive_figures())
@@ -245,12 +252,22 @@ class ReportService:
         if report.kind != "daily":
             figures = self.executive_figures()
             return ReportContent(report.kind, report.period, figures, propose(figures))
-        day = date.fromisoformat(report.period)
-        at = local_instant(
-            day, parse_local_time(self.playbook.feedback.daily_report_at), self.playbook.zone
+        final = report.period.endswith(FINAL)
+        day = date.fromisoformat(report.period.removesuffix(FINAL))
+        launch = self.rollout.launch_at()
+        last = [
+            o.fire_at
+            for o in (occurrences(self.playbook, launch) if launch else [])
+            if o.kind == Kind.DAILY_REPORT and o.data.get("final")
+        ]
+        at = (
+            last[0]
+            if final and last
+            else local_instant(
+                day, parse_local_time(self.playbook.feedback.daily_report_at), self.playbook.zone
+            )
         )
-        figures = self.daily_figures(day, at, self.daily_since(at))
-        return ReportContent(report.kind, report.period, figures, None)
+        return ReportContent(report.kind, report.period, self._daily_at(day, at, final), None)
 
     # ---- reading back ----------------------------------------------------------------------
     def latest(self, kind: str) -> Report | None:

@@ -89,16 +89,19 @@ class RollbackService:
         critical: bool,
         breach_started_at: datetime | None = None,
         flags: list[str] | None = None,
+        severity: int | None = None,
     ) -> RequestView:
-        """The entry point for the triggers (metrics, Alertmanager): same request, same message."""
-        return self._open(
-            f"trigger:{trigger}",
-            flags or list(self.playbook.flags),
-            reason,
-            evidence,
-            critical,
-            breach_started_at,
+        """The entry point for the triggers (metrics, Alertmanager, a declared incident):
+        same request, same message; an incident's `severity` is declared on it."""
+        actor = f"trigger:{trigger}"
+        view = self._open(
+            actor, flags or list(self.playbook.flags), reason, evidence, critical, breach_started_at
         )
+        if severity is None:
+            return view
+        self.store.declare(view.id, severity, critical, self.clock.now(), actor)
+        self.display.refresh(view.id)
+        return self.store.view(view.id)
 
     def _open(
         self,

@@ -11,10 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import decision_log
+from bot.authz import SYSTEM_ACTOR
 from bot.decision_log import Decision
 from bot.errors import Refusal
 from storage.db import session_scope
 from storage.models import DecisionRecord, RolloutState
+
+
+def person(actor: str) -> str:
+    """Who froze, as a refusal names them: a mention, or the bot (a rollback's freeze)."""
+    return "the bot" if actor == SYSTEM_ACTOR else f"<@{actor}>"
 
 
 def ensure_state_row(engine: Engine) -> None:
@@ -50,7 +56,7 @@ def freeze_in(
     row = locked_state(session)
     if row.frozen:
         raise Refusal(
-            f"Already frozen by <@{row.frozen_by}> since "
+            f"Already frozen by {person(row.frozen_by)} since "
             f"{local(row.frozen_at or now)}: {row.frozen_reason}",
             "Nothing was changed.",
         )

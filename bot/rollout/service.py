@@ -23,7 +23,7 @@ from bot.flags.base import FlagConflict, FlagProvider, FlagProviderError, FlagVi
 from bot.observability import log_event
 from bot.playbook import Playbook
 from bot.rollout import drift, inputs
-from bot.rollout.freeze import ensure_state_row, freeze_in, locked_state, unfreeze_in
+from bot.rollout.freeze import ensure_state_row, freeze_in, locked_state, person, unfreeze_in
 from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
 from bot.timeparse import parse_launch_time
 from storage.db import session_scope
@@ -135,7 +135,7 @@ class RolloutService:
         if freeze.frozen:
             since = self.local(freeze.at) if freeze.at else "?"
             raise Refusal(
-                f"The rollout is frozen by <@{freeze.by}> since {since}: {freeze.reason}",
+                f"The rollout is frozen by {person(freeze.by)} since {since}: {freeze.reason}",
                 "Nothing was changed. `/rollout unfreeze` lifts the freeze (sre or oncall).",
             )
 

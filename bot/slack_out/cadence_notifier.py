@@ -3,14 +3,13 @@ with the Block Kit builders and posted with the poster."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from slack_sdk.models.blocks import Block
 
-from bot.cadence.notifier import Tally
+from bot.cadence.notifier import MilestoneActed, Tally
 from bot.cadence.runs import PostNotes, PostRef
 from bot.playbook import Playbook, Shift
 from bot.slack_out.messages import schedule as messages
+from bot.slack_out.messages.milestones import milestone_message
 from bot.slack_out.outbox import Outbox, is_handle
 from storage.models import ChecklistState
 
@@ -54,14 +53,11 @@ class SlackCadenceNotifier:
         return self._post(messages.sync_message(self.playbook), notes)
 
     def milestone(self, index: int, run_id: int, notes: PostNotes) -> PostRef | None:
-        return self._post(messages.milestone_message(self.playbook, index, run_id), notes)
+        return self._post(milestone_message(self.playbook, index, run_id), notes)
 
-    def checkpoint_decided(
-        self, ref: PostRef, index: int, run_id: int, choice: str, user: str, at: datetime
-    ) -> None:
-        text, blocks = messages.milestone_message(self.playbook, index, run_id)
-        decided = messages.decided_note(choice, user, at, self.playbook.zone)
-        self.poster.update(ref.channel, ref.ts, text, blocks[:1] + [decided])
+    def milestone_acted(self, ref: PostRef, index: int, run_id: int, acted: MilestoneActed) -> None:
+        text, blocks = milestone_message(self.playbook, index, run_id, acted)
+        self.poster.update(ref.channel, ref.ts, text, blocks)
 
     def snapshot(self, minutes: int, values: dict[str, str], notes: PostNotes) -> PostRef | None:
         return self._post(messages.snapshot_message(self.playbook, minutes, values), notes)

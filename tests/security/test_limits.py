@@ -5,6 +5,7 @@ post would be lost. Built here with over-long texts, then checked by slack_sdk i
 from __future__ import annotations
 
 from bot.playbook import load_playbook
+from bot.slack_out.messages import milestones as milestone_messages
 from bot.slack_out.messages import schedule
 from bot.slack_out.messages.common import as_dicts
 from storage.models import ChecklistState
@@ -16,7 +17,7 @@ def test_long_playbook_titles_and_labels_still_make_valid_posts() -> None:
     milestones = [m.model_copy(update={"title": long_title}) for m in book.milestones]
     shifts = [s.model_copy(update={"name": long_title}) for s in book.shifts]
     book = book.model_copy(update={"milestones": milestones, "shifts": shifts})
-    text, blocks = schedule.milestone_message(book, 0, run_id=1)
+    text, blocks = milestone_messages.milestone_message(book, 0, run_id=1)
     built = as_dicts(blocks)  # slack_sdk validates every limit here
     sections = [b["text"]["text"] for b in built if b["type"] == "section"]
     assert sections and all(len(s) <= 3000 for s in sections) and sections[0].endswith("…")

@@ -19,7 +19,7 @@ from bot.cadence.runs import PostNotes
 from bot.errors import natural_list
 from bot.flags.health import HEALTH_PREFIX
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
-from bot.playbook import Playbook, Shift, parse_duration
+from bot.playbook import Playbook, Shift
 from bot.slack_out.messages.common import button_label, context, header, local_time, section, who
 from storage.models import ChecklistState
 
@@ -127,38 +127,6 @@ def sync_message(book: Playbook) -> tuple[str, list[Block]]:
         "metrics, blockers, rollout decisions."
     )
     return text, [section(f"{text}\n{owners_of(book, sync.attendees)}")]
-
-
-def milestone_message(book: Playbook, index: int, run_id: int) -> tuple[str, list[Block]]:
-    milestone = book.milestones[index]
-    actions = "\n".join(f"• {a}" for a in milestone.actions)
-    text = f"T{milestone.offset if milestone.offset.startswith('-') else '+' + milestone.offset}: {milestone.title}"
-    blocks: list[Block] = [section(f":round_pushpin: *{text}*\n{actions}")]
-    if parse_duration(milestone.offset) == parse_duration(book.schedule.checkpoint_offset):
-        blocks.append(
-            ActionsBlock(
-                block_id=ScheduleBlock.DECISION_ACTIONS,
-                elements=[
-                    ButtonElement(
-                        text="Continue",
-                        action_id=ScheduleAction.DECIDE_CONTINUE,
-                        value=str(run_id),
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        text="Brake",
-                        action_id=ScheduleAction.DECIDE_BRAKE,
-                        value=str(run_id),
-                        style="danger",
-                    ),
-                ],
-            )
-        )
-    return text, blocks
-
-
-def decided_note(choice: str, user: str, at: datetime, zone: ZoneInfo) -> Block:
-    return context(f"Decision: *{choice}* by {who(user)} at {local_time(at, zone, '%H:%M')}")
 
 
 def snapshot_message(
