@@ -1,4 +1,5 @@
-"""Block Kit rendered readably in a terminal; buttons get numbers you can `click`."""
+"""Block Kit rendered readably in a terminal; buttons and menus get numbers you can `click`
+or `choose` from, checkboxes numbered items you can `tick` (bot.local.controls)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import emoji
+
+from bot.local.controls import (
+    CHECKBOXES,
+    CHOICES,
+    Checkboxes,
+    Choice,
+    Control,
+    checkbox_lines,
+    choice_text,
+    options_of,
+)
 
 
 @dataclass(frozen=True)
@@ -37,13 +49,14 @@ def _text(obj: dict[str, Any] | str | None) -> str:
 
 @dataclass
 class _Renderer:
-    """One message's blocks as lines; each button gets the next number."""
+    """One message's blocks as lines; each button and menu gets the next number."""
 
     name_of: Callable[[str], str]
     next_number: Callable[[], int]
     channel: str
     ts: str
     buttons: list[Button]
+    controls: list[Control]
 
     def plain(self, obj: dict[str, Any] | str | None) -> str:
         return plain(_text(obj), self.name_of)
@@ -61,26 +74,66 @@ class _Renderer:
         self.buttons.append(button)
         return button
 
+    def checkboxes(self, element: dict[str, Any], block: dict[str, Any]) -> list[str]:
+        options = options_of(element)
+        group = Checkboxes(
+            element["action_id"],
+            block.get("block_id", ""),
+            options,
+            tuple(o.get("value", "") for o in element.get("initial_options") or []),
+            self.channel,
+            self.ts,
+        )
+        self.controls.append(group)
+        return checkbox_lines(group)
+
+    def choice(self, element: dict[str, Any], block: dict[str, Any]) -> str:
+        choice = Choice(
+            self.next_number(),
+            element["type"],
+            _text(element.get("placeholder")),
+            element["action_id"],
+            block.get("block_id", ""),
+            options_of(element),
+            self.channel,
+            self.ts,
+        )
+        self.controls.append(choice)
+        return choice_text(choice, element)
+
+    def elements(self, elements: list[dict[str, Any]], block: dict[str, Any]) -> list[str]:
+        """Buttons and menus on one line with what to type; checkbox items a line each."""
+        labels: list[str] = []
+        lines: list[str] = []
+        hints: dict[str, None] = {}
+        for element in elements:
+            kind = element.get("type")
+            if kind == "button":
+                button = self.button(element, block)
+                labels.append(f"[{button.number}] {button.label}")
+                hints["`click N`"] = None
+            elif kind in CHOICES:
+                labels.append(self.choice(element, block))
+                hints["`choose N OPTION`"] = None
+            elif kind == CHECKBOXES:
+                lines.extend(self.checkboxes(element, block))
+        if labels:
+            lines.append("  " + "   ".join(labels) + f"   (type {' or '.join(hints)})")
+        return lines
+
     def section(self, block: dict[str, Any]) -> list[str]:
         lines: list[str] = []
         if block.get("text"):
             lines.extend(self.plain(block["text"]).splitlines())
-        accessory = block.get("accessory") or {}
-        if accessory.get("type") == "button":  # e.g. App Home's Confirm
-            button = self.button(accessory, block)
-            lines.append(f"  [{button.number}] {button.label}   (type `click N`)")
+        if block.get("accessory"):  # e.g. App Home's Confirm
+            lines.extend(self.elements([block["accessory"]], block))
         if block.get("fields"):
             fields = (self.plain(f).replace("\n", ": ", 1) for f in block["fields"])
             lines.append("   ".join(fields))
         return lines
 
     def actions(self, block: dict[str, Any]) -> list[str]:
-        labels = []
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                button = self.button(element, block)
-                labels.append(f"[{button.number}] {button.label}")
-        return ["  " + "   ".join(labels) + "   (type `click N`)"]
+        return self.elements(block.get("elements", []), block)
 
     def block(self, block: dict[str, Any]) -> list[str]:
         kind = block.get("type")
@@ -105,9 +158,13 @@ def render_blocks(
     channel: str,
     ts: str,
     buttons: list[Button],
+    controls: list[Control] | None = None,
 ) -> list[str]:
-    """Lines for a terminal; the buttons found are appended to `buttons`."""
+    """Lines for a terminal; the buttons found are appended to `buttons`, the other
+    controls (checkboxes, selects, radio buttons, overflow menus) to `controls`."""
     if not blocks:
         return [plain(fallback, name_of)]
-    renderer = _Renderer(name_of, next_number, channel, ts, buttons)
+    renderer = _Renderer(
+        name_of, next_number, channel, ts, buttons, [] if controls is None else controls
+    )
     return [line for block in blocks for line in renderer.block(block)]

@@ -1,7 +1,8 @@
 """`warroom local`: the real app and handlers, an in-process Slack, a terminal.
 
 You type slash commands as a chosen user; the bot's posts and ephemeral replies are
-rendered readably; buttons are numbered and `click N` presses one. Nothing leaves the
+rendered readably; buttons and menus are numbered (`click N`, `choose N OPTION`) and
+checklist items ticked with `tick N`. Nothing leaves the
 machine: the Slack Web API is a loopback stand-in and the flags live in SQLite.
 """
 
@@ -11,7 +12,6 @@ import asyncio
 import json
 import re
 import secrets
-import shlex
 import time
 from datetime import timedelta
 from typing import Any, TextIO
@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from bot.app import build_app
 from bot.clock import OffsetClock
 from bot.local import payloads
+from bot.local.commands import Controls, Press
+from bot.local.controls import Control
 from bot.local.fake_slack import FakeSlack, Message
 from bot.local.forms import PromptedForm
 from bot.local.render import Button, render_blocks
@@ -33,12 +35,15 @@ from handlers.replies import close_shared_session
 
 INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
 Type /rollout help, /rollout status, /rollout set {launch_target}, /feedback, ...
-Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · home · help · quit"""
+Workspace commands: as ROLE|USER · whoami · click N · tick N · choose N OPTION · submit TEXT ·
+skip 4h · home · help · quit"""
 
 WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
   as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
   whoami         who you are and your roles
   click N        press button [N] of a message shown above
+  tick N         tick or untick item N of the last checklist shown (`tick 1 3` does both)
+  choose N OPT   pick option OPT (its number, value or label) of menu [N]
   submit TEXT    answer a one-field form a button opened (a form of several fields,
                  like /feedback's, asks each field in turn; `cancel` leaves it)
   skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due
@@ -78,7 +83,7 @@ class LocalWorkspace:
             self.fake.stop()
             raise ValueError(self._unknown_user(user))
         self.user = resolved
-        self.buttons: dict[int, Button] = {}
+        self.controls = Controls()  # the buttons, menus and checkboxes shown
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
         self.modal: dict[str, Any] | None = None
@@ -156,7 +161,7 @@ class LocalWorkspace:
             await self._home()
         elif line.startswith("as "):
             self._act_as(line[3:].strip())
-        elif line.startswith(("click", "skip", "submit")):
+        elif line.split()[0] in ("click", "tick", "choose", "skip", "submit"):
             await self._prefixed(line)
         else:
             self.say(f"error: unknown input `{line}`. Type `help`.")
@@ -164,7 +169,13 @@ class LocalWorkspace:
 
     async def _prefixed(self, line: str) -> None:
         if line.startswith("click"):
-            await self._click(line)
+            await self._press(self.controls.click(line))
+        elif line.startswith("tick"):
+            items = self.controls.tick(line)
+            for item in [items] if isinstance(items, str) else items:
+                await self._press(item if isinstance(item, str) else self.controls.toggle(item))
+        elif line.startswith("choose"):
+            await self._press(self.controls.choose(line))
         elif line.startswith("skip"):
             await self._skip(line.removeprefix("skip").strip())
         else:
@@ -195,22 +206,23 @@ class LocalWorkspace:
         body = payloads.slash_command(command, text.strip(), self.user, self.channel, response_url)
         await self._dispatch(body)
 
-    async def _click(self, line: str) -> None:
-        parts = shlex.split(line)
-        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) not in self.buttons:
-            shown = ", ".join(str(n) for n in sorted(self.buttons)) or "none shown yet"
-            self.say(f"error: say `click N` with a button number ({shown})")
+    async def _press(self, press: Press | str) -> None:
+        """Send what a Slack client sends when a control is used (or say what was wrong)."""
+        if isinstance(press, str):
+            self.say(press)
             return
-        button = self.buttons[int(parts[1])]
-        response_url = self.fake.response_url(button.channel, self.user, button.message_ts)
+        response_url = self.fake.response_url(press.channel, self.user, press.message_ts)
+        shown = next((m for m in self.fake.messages if m.ts == press.message_ts), None)
         body = payloads.block_actions(
             self.user,
-            button.channel,
-            button.message_ts,
-            button.action_id,
-            button.value,
-            button.block_id,
+            press.channel,
+            press.message_ts,
+            press.action["action_id"],
+            str(press.action.get("value", "")),
+            press.action["block_id"],
             response_url,
+            action=press.action,
+            message_blocks=shown.blocks if shown else None,
         )
         await self._dispatch(body)
 
@@ -345,6 +357,7 @@ class LocalWorkspace:
             if message.thread_ts:
                 head += " ↳ in thread"
         buttons: list[Button] = []
+        controls: list[Control] = []
         body = render_blocks(
             message.blocks,
             message.text,
@@ -353,8 +366,9 @@ class LocalWorkspace:
             message.channel,
             message.ts,
             buttons,
+            controls,
         )
-        self.buttons.update({b.number: b for b in buttons})
+        self.controls.shown(buttons, controls)
         self.say(head)
         self.say("\n".join("  " + line for line in body))
 
