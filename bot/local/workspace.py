@@ -28,6 +28,7 @@ from bot.local.controls import Control
 from bot.local.fake_slack import FakeSlack, Message
 from bot.local.forms import PromptedForm
 from bot.local.render import Button, render_blocks
+from bot.local.resume import resume
 from bot.playbook import parse_duration
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -74,6 +75,8 @@ class LocalWorkspace:
         )
         self.clock = OffsetClock()
         self.services: Services = build_services(local, clock=self.clock)
+        # a played database resumes its virtual clock: nothing posted is due again
+        self.clock_note = resume(self.clock, self.services.engine, self.services.playbook.zone)
         self.services.start_background(scheduler=False)
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
@@ -127,6 +130,7 @@ class LocalWorkspace:
         )
         database = make_url(self.services.settings.database_url)
         self.say(f"Database: {database.render_as_string(hide_password=True)}")
+        self.say(self.clock_note)
         while True:
             if prompt:
                 self.out.write(f"{self.user}> ")
