@@ -225,3 +225,33 @@ def test_the_start_up_hint_opens_the_launch_with_its_segments(db_url: str) -> No
     out = run_session(db_url, [])
     intro = next(line for line in out.splitlines() if line.startswith("Type /rollout help"))
     assert "/rollout set ADVANCED_CHECKOUT 25 internal_beta,external_beta," in intro
+
+
+def test_the_decision_log_reads_in_plain_words(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "/rollout freeze error_rate at 3 %",
+            "/rollout unfreeze",
+            "/rollout launch 2030-06-01 10:00",
+            "/rollout history 3",
+        ],
+    )
+    log = out.split("== DECISION LOG (LAST 3) ==")[1]
+    assert "frozen: no → frozen: yes — error_rate at 3 %" in log
+    assert "frozen: yes, reason: error_rate at 3 %, by: @U0SRE00001 (sre) → frozen: no" in log
+    assert "launch at: — → launch at: Sat 01 Jun 10:00 CEST" in log
+    for python in ("True", "False", "None", "+00:00", "'"):
+        assert python not in log, python
+
+
+def test_a_long_history_is_cut_between_entries_and_says_how_many_more(db_url: str) -> None:
+    filler = "dashboards green and support quiet " * 5
+    sets = [f"/rollout set SMART_PRICING {10 + i} -- {filler}end{i}." for i in range(1, 21)]
+    out = run_session(db_url, [*sets, "/rollout history 20"])
+    log = out.split("== DECISION LOG (LAST 20) ==")[1].strip().splitlines()
+    entries, more = log[:-1], log[-1]
+    assert entries and all(line.rstrip().endswith(".") for line in entries), entries
+    shown = [int(line.rsplit("end", 1)[1].rstrip(".")) for line in entries]
+    assert shown == list(range(20, 20 - len(shown), -1))  # newest first, none skipped
+    assert more.strip().startswith(f"…and {20 - len(shown)} more")
