@@ -52,6 +52,7 @@ class Dashboard:
     provider_health: str = ""  # "Flag provider (http): ✅ 2 of 2 launch flags"
     changed_outside: frozenset[str] = frozenset()  # flags changed outside warroom
     flags_problem: str = ""  # why the flags could not be read (the rest still shows)
+    launch_at: datetime | None = None  # T, when set
 
 
 class HomeService:
@@ -97,6 +98,7 @@ class HomeService:
             completion=self.completion.states(),
             roles=self.roles_of(user),
             provider_health=self.provider_health(),
+            launch_at=self.rollout.launch_at(),
         )
 
     def provider_health(self) -> str:
