@@ -255,3 +255,35 @@ def test_a_long_history_is_cut_between_entries_and_says_how_many_more(db_url: st
     shown = [int(line.rsplit("end", 1)[1].rstrip(".")) for line in entries]
     assert shown == list(range(20, 20 - len(shown), -1))  # newest first, none skipped
     assert more.strip().startswith(f"…and {20 - len(shown)} more")
+
+
+def test_skip_shows_each_post_with_its_time_and_where_a_long_skip_is(db_url: str) -> None:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(minutes=30)).astimezone(load_playbook().zone)
+    out = run_session(
+        db_url, [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "skip 13h"], user="product"
+    )
+
+    def shown_at(post: str) -> str:
+        found = re.search(rf"\[#phase1-war-room\] warroom · (.+)\n  {post}", out)
+        assert found, post
+        return found.group(1)
+
+    def minute(at: datetime) -> str:
+        return f"{at:%a %d %b %H:%M %Z}"
+
+    # the minute it fell due (or the next one, had the real clock's seconds rolled over)
+    launched = soon.replace(second=0, microsecond=0)
+    assert shown_at("📍 T\\+0h: Launch") in {
+        minute(launched),
+        minute(launched + timedelta(minutes=1)),
+    }
+    snapshot = launched + timedelta(minutes=15)
+    assert shown_at("📊 T\\+15 min snapshot") in {
+        minute(snapshot),
+        minute(snapshot + timedelta(minutes=1)),
+    }
+    assert "(6h of 13h)" in out or "(12h of 13h)" in out  # one of them, unless a post fell then
+    assert out.index("T+0h: Launch") < out.index("T+4h: First checkpoint") < out.index("it is now")

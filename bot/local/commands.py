@@ -1,5 +1,6 @@
-"""The workspace's `click`, `tick` and `choose`: from what was shown last to the action a
-Slack client would send (the workspace signs it and sends it through the app)."""
+"""The workspace's own commands: what they are (`help`), and `click`, `tick` and `choose`:
+from what was shown last to the action a Slack client would send (the workspace signs it
+and sends it through the app)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from typing import Any
 
 from bot.local.controls import Checkboxes, Choice, Control
 from bot.local.render import Button
+
+INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
+Type /rollout help, /rollout status, /rollout set {launch_target}, /feedback, ...
+Workspace commands: as ROLE|USER · whoami · click N · tick N · choose N OPTION · submit TEXT ·
+skip 4h · home · help · quit"""
+
+WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
+  as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
+  whoami         who you are and your roles
+  click N        press button [N] of a message shown above
+  tick N         tick or untick item N of the last checklist shown (`tick 1 3` does both)
+  choose N OPT   pick option OPT (its number, value or label) of menu [N]
+  submit TEXT    answer a one-field form a button opened (a form of several fields,
+                 like /feedback's, asks each field in turn; `cancel` leaves it)
+  skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due,
+                 each shown with its time (a long skip says where it is every 6h)
+  schedule       the upcoming posts (/rollout schedule)
+  home           your App Home tab: flags, KPIs, requests, checklists, completion
+  quit           leave (the database keeps what happened)"""
 
 
 @dataclass(frozen=True)

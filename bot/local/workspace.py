@@ -2,15 +2,14 @@
 
 You type slash commands as a chosen user; the bot's posts and ephemeral replies are
 rendered readably; buttons and menus are numbered (`click N`, `choose N OPTION`) and
-checklist items ticked with `tick N`. Nothing leaves the
-machine: the Slack Web API is a loopback stand-in and the flags live in SQLite.
+checklist items ticked with `tick N`. Nothing leaves the machine: the Slack Web API is a
+loopback stand-in and the flags live in SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
 import time
 from datetime import timedelta
@@ -23,42 +22,18 @@ from sqlalchemy.engine import make_url
 from bot.app import build_app
 from bot.clock import OffsetClock
 from bot.local import payloads
-from bot.local.commands import Controls, Press
+from bot.local.commands import INTRO, WORKSPACE_HELP, Controls, Press
 from bot.local.controls import Control
 from bot.local.fake_slack import FakeSlack, Message
 from bot.local.forms import PromptedForm
 from bot.local.render import Button, render_blocks
 from bot.local.resume import resume
-from bot.playbook import parse_duration
+from bot.local.timeskip import LONGEST, skip_duration, span_text, steps
+
+__all__ = ["LocalWorkspace", "skip_duration"]  # skip_duration: for the tests
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.replies import close_shared_session
-
-INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
-Type /rollout help, /rollout status, /rollout set {launch_target}, /feedback, ...
-Workspace commands: as ROLE|USER · whoami · click N · tick N · choose N OPTION · submit TEXT ·
-skip 4h · home · help · quit"""
-
-WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
-  as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
-  whoami         who you are and your roles
-  click N        press button [N] of a message shown above
-  tick N         tick or untick item N of the last checklist shown (`tick 1 3` does both)
-  choose N OPT   pick option OPT (its number, value or label) of menu [N]
-  submit TEXT    answer a one-field form a button opened (a form of several fields,
-                 like /feedback's, asks each field in turn; `cancel` leaves it)
-  skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due
-  schedule       the upcoming posts (/rollout schedule)
-  home           your App Home tab: flags, KPIs, requests, checklists, completion
-  quit           leave (the database keeps what happened)"""
-
-
-def skip_duration(text: str) -> timedelta:
-    """`30m`, `4h`, `1d`, or parts together as a clock shows them: `23h25m`, `1d 2h`."""
-    parts = re.findall(r"\d+[smhd]", text.replace(" ", ""))
-    if not parts or "".join(parts) != text.replace(" ", ""):
-        raise ValueError(f"expected a duration such as 30m, 4h or 23h25m, got {text!r}")
-    return sum((parse_duration(part) for part in parts), timedelta())
 
 
 class LocalWorkspace:
@@ -231,25 +206,31 @@ class LocalWorkspace:
         await self._dispatch(body)
 
     async def _skip(self, text: str) -> None:
-        """Move time forward minute by minute, posting what falls due on the way."""
+        """Move time forward minute by minute, showing each post as it is made, with its
+        time; a long skip says where it is every few hours."""
         try:
             delta = skip_duration(text)
         except ValueError:
             self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 23h25m`, `skip 1d`")
             return
-        if delta <= timedelta(0) or delta > timedelta(days=7):
+        if delta <= timedelta(0) or delta > LONGEST:
             self.say("error: skip forward, at most 7d")
             return
-        step = timedelta(minutes=1)
-        remaining = delta
-        while remaining > timedelta(0):
-            self.clock.skip(min(step, remaining))
-            remaining -= step
+        for move, done, progress in steps(delta):
+            self.clock.skip(move)
+            at = self._now_text()  # the tick's time: what it posts is posted at it
             await asyncio.to_thread(self.services.schedule.tick)
-        now = self.clock.now().astimezone(self.services.playbook.zone)
-        self.say(f"it is now {now:%a %d %b %H:%M %Z}")
+            if self._unseen():
+                await self._settle()
+                self._show_new(at)
+            elif progress:
+                self.say(f"  … {self._now_text()} ({span_text(done)} of {span_text(delta)})")
+        self.say(f"it is now {self._now_text()}")
         await self._settle()
         self._show_new()
+
+    def _now_text(self) -> str:
+        return f"{self.clock.now().astimezone(self.services.playbook.zone):%a %d %b %H:%M %Z}"
 
     async def _submit(self, text: str) -> None:
         """Submit the open modal: its single text input gets `text`."""
@@ -322,7 +303,17 @@ class LocalWorkspace:
         await asyncio.to_thread(self.services.runbook.wait_idle, timeout)
 
     # ---- output -------------------------------------------------------------------------
-    def _show_new(self) -> None:
+    def _unseen(self) -> list[Message]:
+        """The messages this person can see that are new or changed since last shown."""
+        return [
+            m
+            for m in list(self.fake.messages)
+            if self._seen.get(m.ts) != m.updated
+            and not (m.ephemeral_to and m.ephemeral_to != self.user)
+        ]
+
+    def _show_new(self, at: str = "") -> None:
+        """What changed since last shown; `at`, during a skip, is the time it was made."""
         home = self.fake.home_views.get(self.user)
         if home is not None and json.dumps(home) != self._home_shown:
             self._home_shown = json.dumps(home)
@@ -331,14 +322,10 @@ class LocalWorkspace:
             self.modal = self.fake.views[-1]
             self._views_seen = len(self.fake.views)
             self._show_form(self.modal)
-        for message in list(self.fake.messages):
-            if self._seen.get(message.ts) == message.updated:
-                continue
-            if message.ephemeral_to and message.ephemeral_to != self.user:
-                continue
+        for message in self._unseen():
             edited = message.ts in self._seen
             self._seen[message.ts] = message.updated
-            self._print_message(message, edited)
+            self._print_message(message, edited, at)
 
     def _show_form(self, modal: dict[str, Any]) -> None:
         inputs = [b["label"]["text"] for b in modal["blocks"] if b.get("type") == "input"]
@@ -353,13 +340,15 @@ class LocalWorkspace:
                 "  type `submit YOUR ANSWER` (or anything else to leave it)"
             )
 
-    def _print_message(self, message: Message, edited: bool) -> None:
+    def _print_message(self, message: Message, edited: bool, at: str = "") -> None:
         if message.ephemeral_to:
             head = "(only you can see this)"
         else:
             head = f"[{message.channel}] warroom" + (" (edited)" if edited else "")
             if message.thread_ts:
                 head += " ↳ in thread"
+            if at:
+                head += f" · {at}"
         buttons: list[Button] = []
         controls: list[Control] = []
         body = render_blocks(
