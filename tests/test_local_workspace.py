@@ -196,6 +196,23 @@ def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:
     assert shown == "🔔 shift A · 📝 notes · :not_a_shortcode:"
 
 
+def test_a_mention_followed_by_its_roles_is_not_given_them_twice(db_url: str) -> None:
+    from bot.local.render import plain
+
+    def name_of(user: str) -> str:
+        return f"{user} (product)"
+
+    assert (
+        plain("by <@U0PROD0001> (product) at 10:00", name_of) == "by @U0PROD0001 (product) at 10:00"
+    )
+    assert plain("<@U0PROD0001> (after execution)", name_of) == (
+        "@U0PROD0001 (product) (after execution)"
+    )
+    out = run_session(db_url, ["/rollback plan", "click 1", "home"], user="product")
+    assert "plan " in out and "signed by @U0PROD0001 (product) " in out
+    assert "(product) (product)" not in out
+
+
 def test_skip_accepts_durations_of_several_parts() -> None:
     from datetime import timedelta
 

@@ -33,8 +33,15 @@ class Button:
     message_ts: str
 
 
+def _mention(found: re.Match[str], name_of: Callable[[str], str]) -> str:
+    """`@U… (roles)`, unless the text already says the roles after the mention."""
+    user, after = found.group(1), found.group(2) or ""
+    named = name_of(user)
+    return f"@{user}{after}" if after and named.endswith(after) else f"@{named}{after}"
+
+
 def plain(text: str, name_of: Callable[[str], str]) -> str:
-    text = re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + name_of(m.group(1)), text)
+    text = re.sub(r"<@([UW][A-Z0-9]+)>( \([^)\n]*\))?", lambda m: _mention(m, name_of), text)
     text = re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", r"#\1", text)
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"\*([^*\n]+)\*", r"\1", text)  # mrkdwn bold
