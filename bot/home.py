@@ -55,6 +55,7 @@ class Dashboard:
     flags_problem: str = ""  # why the flags could not be read (the rest still shows)
     backlog: list[ItemView] = field(default_factory=list)  # Phase 2 backlog and its state
     risks: list[Risk] = field(default_factory=list)  # the risk register
+    launch_at: datetime | None = None  # T, when set
 
 
 class HomeService:
@@ -106,6 +107,7 @@ class HomeService:
             provider_health=self.provider_health(),
             backlog=self.backlog.items() if self.backlog else [],
             risks=self.risks.risks() if self.risks else [],
+            launch_at=self.rollout.launch_at(),
         )
 
     def provider_health(self) -> str:

@@ -15,6 +15,7 @@ from bot.playbook import Playbook
 from bot.rollout import Change, RolloutService, closest
 from bot.slack_out.messages import rollout as messages
 from bot.slack_out.messages.common import as_dicts, context
+from bot.slack_out.messages.decisions import history_message
 from bot.slack_out.messages.schedule import already_past_text, schedule_list
 from bot.slack_out.outbox import is_handle
 from handlers.replies import call_service, ephemeral, for_person
@@ -118,7 +119,7 @@ class RolloutSurface:
 
     async def _history(self, user: str, args: list[str], respond: AsyncRespond) -> None:
         records = await call_service(self.rollout.history, args[0] if args else None)
-        await ephemeral(respond, *messages.history_message(records, self.playbook.zone))
+        await ephemeral(respond, *history_message(records, self.playbook.zone))
 
     async def _set(self, user: str, args: list[str], respond: AsyncRespond) -> None:
         values, reason = split_reason(args)

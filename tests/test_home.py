@@ -150,3 +150,18 @@ def test_home_kpis_include_todays_satisfaction_and_tickets(
     shown = texts(open_home(live_bot, SRE))
     assert "⚠️ user_satisfaction: 3.67/5 (3 ratings today) — goal > 4" in shown
     assert "⚠️ support_tickets: 6 today — goal <= 5/day" in shown
+
+
+def test_after_the_window_home_says_it_is_over_not_to_set_t(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
+    services = live_bot.services
+    assert "set the launch time: `/rollout launch`" in texts(open_home(live_bot, SRE))
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    clock.set(services.rollout.launch_at() + timedelta(days=4))  # past the council
+    shown = texts(open_home(live_bot, SRE))
+    assert (
+        "*Next scheduled posts*\nnone left: the launch window of T (Tue 01 Dec 10:00 CET) is over"
+        in shown
+    )
+    assert "set the launch time" not in shown

@@ -196,6 +196,23 @@ def test_slack_shortcodes_render_as_emoji_from_the_library() -> None:
     assert shown == "🔔 shift A · 📝 notes · :not_a_shortcode:"
 
 
+def test_a_mention_followed_by_its_roles_is_not_given_them_twice(db_url: str) -> None:
+    from bot.local.render import plain
+
+    def name_of(user: str) -> str:
+        return f"{user} (product)"
+
+    assert (
+        plain("by <@U0PROD0001> (product) at 10:00", name_of) == "by @U0PROD0001 (product) at 10:00"
+    )
+    assert plain("<@U0PROD0001> (after execution)", name_of) == (
+        "@U0PROD0001 (product) (after execution)"
+    )
+    out = run_session(db_url, ["/rollback plan", "click 1", "home"], user="product")
+    assert "plan " in out and "signed by @U0PROD0001 (product) " in out
+    assert "(product) (product)" not in out
+
+
 def test_skip_accepts_durations_of_several_parts() -> None:
     from datetime import timedelta
 
@@ -225,3 +242,65 @@ def test_the_start_up_hint_opens_the_launch_with_its_segments(db_url: str) -> No
     out = run_session(db_url, [])
     intro = next(line for line in out.splitlines() if line.startswith("Type /rollout help"))
     assert "/rollout set ADVANCED_CHECKOUT 25 internal_beta,external_beta," in intro
+
+
+def test_the_decision_log_reads_in_plain_words(db_url: str) -> None:
+    out = run_session(
+        db_url,
+        [
+            "/rollout freeze error_rate at 3 %",
+            "/rollout unfreeze",
+            "/rollout launch 2030-06-01 10:00",
+            "/rollout history 3",
+        ],
+    )
+    log = out.split("== DECISION LOG (LAST 3) ==")[1]
+    assert "frozen: no → frozen: yes — error_rate at 3 %" in log
+    assert "frozen: yes, reason: error_rate at 3 %, by: @U0SRE00001 (sre) → frozen: no" in log
+    assert "launch at: — → launch at: Sat 01 Jun 10:00 CEST" in log
+    for python in ("True", "False", "None", "+00:00", "'"):
+        assert python not in log, python
+
+
+def test_a_long_history_is_cut_between_entries_and_says_how_many_more(db_url: str) -> None:
+    filler = "dashboards green and support quiet " * 5
+    sets = [f"/rollout set SMART_PRICING {10 + i} -- {filler}end{i}." for i in range(1, 21)]
+    out = run_session(db_url, [*sets, "/rollout history 20"])
+    log = out.split("== DECISION LOG (LAST 20) ==")[1].strip().splitlines()
+    entries, more = log[:-1], log[-1]
+    assert entries and all(line.rstrip().endswith(".") for line in entries), entries
+    shown = [int(line.rsplit("end", 1)[1].rstrip(".")) for line in entries]
+    assert shown == list(range(20, 20 - len(shown), -1))  # newest first, none skipped
+    assert more.strip().startswith(f"…and {20 - len(shown)} more")
+
+
+def test_skip_shows_each_post_with_its_time_and_where_a_long_skip_is(db_url: str) -> None:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(minutes=30)).astimezone(load_playbook().zone)
+    out = run_session(
+        db_url, [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "skip 13h"], user="product"
+    )
+
+    def shown_at(post: str) -> str:
+        found = re.search(rf"\[#phase1-war-room\] warroom · (.+)\n  {post}", out)
+        assert found, post
+        return found.group(1)
+
+    def minute(at: datetime) -> str:
+        return f"{at:%a %d %b %H:%M %Z}"
+
+    # the minute it fell due (or the next one, had the real clock's seconds rolled over)
+    launched = soon.replace(second=0, microsecond=0)
+    assert shown_at("📍 T\\+0h: Launch") in {
+        minute(launched),
+        minute(launched + timedelta(minutes=1)),
+    }
+    snapshot = launched + timedelta(minutes=15)
+    assert shown_at("📊 T\\+15 min snapshot") in {
+        minute(snapshot),
+        minute(snapshot + timedelta(minutes=1)),
+    }
+    assert "(6h of 13h)" in out or "(12h of 13h)" in out  # one of them, unless a post fell then
+    assert out.index("T+0h: Launch") < out.index("T+4h: First checkpoint") < out.index("it is now")

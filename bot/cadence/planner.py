@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from bot import decision_log
 from bot.cadence.plan import Kind, Occurrence, occurrences
 from bot.clock import Clock
 from bot.playbook import Playbook
+from storage.models import ScheduledRun
 
 
 def past_name(book: Playbook, occurrence: Occurrence) -> str:
@@ -62,8 +65,19 @@ class Planner:
         ]
 
     def upcoming(self, limit: int = 15) -> list[Occurrence]:
+        """The posts still to make: from now on, less any already made (or missed) — a
+        clock set back, as when a played local database is reopened, never offers again
+        what was posted."""
         now = self.clock.now()
-        return [o for o in self.plan() if o.fire_at >= now][:limit]
+        with Session(self.engine) as session:
+            made = {
+                (run.job_key, run.fire_at)
+                for run in session.exec(
+                    select(ScheduledRun).where(col(ScheduledRun.fire_at) >= now)
+                )
+            }
+        ahead = (o for o in self.plan() if o.fire_at >= now and (o.key, o.fire_at) not in made)
+        return list(islice(ahead, limit))
 
     def find(self, key: str, fire_at: datetime) -> Occurrence | None:
         """The occurrence in the current plan, or None when it belongs to an older T."""

@@ -1,17 +1,16 @@
 """`warroom local`: the real app and handlers, an in-process Slack, a terminal.
 
 You type slash commands as a chosen user; the bot's posts and ephemeral replies are
-rendered readably; buttons are numbered and `click N` presses one. Nothing leaves the
-machine: the Slack Web API is a loopback stand-in and the flags live in SQLite.
+rendered readably; buttons and menus are numbered (`click N`, `choose N OPTION`) and
+checklist items ticked with `tick N`. Nothing leaves the machine: the Slack Web API is a
+loopback stand-in and the flags live in SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
-import shlex
 import time
 from datetime import timedelta
 from typing import Any, TextIO
@@ -23,36 +22,18 @@ from sqlalchemy.engine import make_url
 from bot.app import build_app
 from bot.clock import OffsetClock
 from bot.local import payloads
+from bot.local.commands import INTRO, WORKSPACE_HELP, Controls, Press
+from bot.local.controls import Control
 from bot.local.fake_slack import FakeSlack, Message
 from bot.local.forms import PromptedForm
 from bot.local.render import Button, render_blocks
-from bot.playbook import parse_duration
+from bot.local.resume import resume
+from bot.local.timeskip import LONGEST, skip_duration, span_text, steps
+
+__all__ = ["LocalWorkspace", "skip_duration"]  # skip_duration: for the tests
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.replies import close_shared_session
-
-INTRO = """warroom local workspace — the real bot, a pretend Slack. You are {user} ({roles}).
-Type /rollout help, /rollout status, /rollout set {launch_target}, /feedback, ...
-Workspace commands: as ROLE|USER · whoami · click N · submit TEXT · skip 4h · home · help · quit"""
-
-WORKSPACE_HELP = """  /rollout …     a slash command, exactly as in Slack
-  as ROLE|USER   act as the first member of a role (sre, product, …) or a user ID
-  whoami         who you are and your roles
-  click N        press button [N] of a message shown above
-  submit TEXT    answer a one-field form a button opened (a form of several fields,
-                 like /feedback's, asks each field in turn; `cancel` leaves it)
-  skip 23h25m    move time forward (30m, 4h, 1d, 23h25m), making the scheduled posts that fall due
-  schedule       the upcoming posts (/rollout schedule)
-  home           your App Home tab: flags, KPIs, requests, checklists, completion
-  quit           leave (the database keeps what happened)"""
-
-
-def skip_duration(text: str) -> timedelta:
-    """`30m`, `4h`, `1d`, or parts together as a clock shows them: `23h25m`, `1d 2h`."""
-    parts = re.findall(r"\d+[smhd]", text.replace(" ", ""))
-    if not parts or "".join(parts) != text.replace(" ", ""):
-        raise ValueError(f"expected a duration such as 30m, 4h or 23h25m, got {text!r}")
-    return sum((parse_duration(part) for part in parts), timedelta())
 
 
 class LocalWorkspace:
@@ -69,6 +50,8 @@ class LocalWorkspace:
         )
         self.clock = OffsetClock()
         self.services: Services = build_services(local, clock=self.clock)
+        # a played database resumes its virtual clock: nothing posted is due again
+        self.clock_note = resume(self.clock, self.services.engine, self.services.playbook.zone)
         self.services.start_background(scheduler=False)
         self.app = build_app(self.services)
         self.channel = self.services.playbook.channels.war_room
@@ -78,7 +61,7 @@ class LocalWorkspace:
             self.fake.stop()
             raise ValueError(self._unknown_user(user))
         self.user = resolved
-        self.buttons: dict[int, Button] = {}
+        self.controls = Controls()  # the buttons, menus and checkboxes shown
         self._seen: dict[str, int] = {}  # message ts → update count already shown
         self._numbers = iter(range(1, 10**6))
         self.modal: dict[str, Any] | None = None
@@ -122,6 +105,7 @@ class LocalWorkspace:
         )
         database = make_url(self.services.settings.database_url)
         self.say(f"Database: {database.render_as_string(hide_password=True)}")
+        self.say(self.clock_note)
         while True:
             if prompt:
                 self.out.write(f"{self.user}> ")
@@ -156,7 +140,7 @@ class LocalWorkspace:
             await self._home()
         elif line.startswith("as "):
             self._act_as(line[3:].strip())
-        elif line.startswith(("click", "skip", "submit")):
+        elif line.split()[0] in ("click", "tick", "choose", "skip", "submit"):
             await self._prefixed(line)
         else:
             self.say(f"error: unknown input `{line}`. Type `help`.")
@@ -164,7 +148,13 @@ class LocalWorkspace:
 
     async def _prefixed(self, line: str) -> None:
         if line.startswith("click"):
-            await self._click(line)
+            await self._press(self.controls.click(line))
+        elif line.startswith("tick"):
+            items = self.controls.tick(line)
+            for item in [items] if isinstance(items, str) else items:
+                await self._press(item if isinstance(item, str) else self.controls.toggle(item))
+        elif line.startswith("choose"):
+            await self._press(self.controls.choose(line))
         elif line.startswith("skip"):
             await self._skip(line.removeprefix("skip").strip())
         else:
@@ -195,45 +185,52 @@ class LocalWorkspace:
         body = payloads.slash_command(command, text.strip(), self.user, self.channel, response_url)
         await self._dispatch(body)
 
-    async def _click(self, line: str) -> None:
-        parts = shlex.split(line)
-        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) not in self.buttons:
-            shown = ", ".join(str(n) for n in sorted(self.buttons)) or "none shown yet"
-            self.say(f"error: say `click N` with a button number ({shown})")
+    async def _press(self, press: Press | str) -> None:
+        """Send what a Slack client sends when a control is used (or say what was wrong)."""
+        if isinstance(press, str):
+            self.say(press)
             return
-        button = self.buttons[int(parts[1])]
-        response_url = self.fake.response_url(button.channel, self.user, button.message_ts)
+        response_url = self.fake.response_url(press.channel, self.user, press.message_ts)
+        shown = next((m for m in self.fake.messages if m.ts == press.message_ts), None)
         body = payloads.block_actions(
             self.user,
-            button.channel,
-            button.message_ts,
-            button.action_id,
-            button.value,
-            button.block_id,
+            press.channel,
+            press.message_ts,
+            press.action["action_id"],
+            str(press.action.get("value", "")),
+            press.action["block_id"],
             response_url,
+            action=press.action,
+            message_blocks=shown.blocks if shown else None,
         )
         await self._dispatch(body)
 
     async def _skip(self, text: str) -> None:
-        """Move time forward minute by minute, posting what falls due on the way."""
+        """Move time forward minute by minute, showing each post as it is made, with its
+        time; a long skip says where it is every few hours."""
         try:
             delta = skip_duration(text)
         except ValueError:
             self.say("error: say how far, e.g. `skip 30m`, `skip 4h`, `skip 23h25m`, `skip 1d`")
             return
-        if delta <= timedelta(0) or delta > timedelta(days=7):
+        if delta <= timedelta(0) or delta > LONGEST:
             self.say("error: skip forward, at most 7d")
             return
-        step = timedelta(minutes=1)
-        remaining = delta
-        while remaining > timedelta(0):
-            self.clock.skip(min(step, remaining))
-            remaining -= step
+        for move, done, progress in steps(delta):
+            self.clock.skip(move)
+            at = self._now_text()  # the tick's time: what it posts is posted at it
             await asyncio.to_thread(self.services.schedule.tick)
-        now = self.clock.now().astimezone(self.services.playbook.zone)
-        self.say(f"it is now {now:%a %d %b %H:%M %Z}")
+            if self._unseen():
+                await self._settle()
+                self._show_new(at)
+            elif progress:
+                self.say(f"  … {self._now_text()} ({span_text(done)} of {span_text(delta)})")
+        self.say(f"it is now {self._now_text()}")
         await self._settle()
         self._show_new()
+
+    def _now_text(self) -> str:
+        return f"{self.clock.now().astimezone(self.services.playbook.zone):%a %d %b %H:%M %Z}"
 
     async def _submit(self, text: str) -> None:
         """Submit the open modal: its single text input gets `text`."""
@@ -306,7 +303,17 @@ class LocalWorkspace:
         await asyncio.to_thread(self.services.runbook.wait_idle, timeout)
 
     # ---- output -------------------------------------------------------------------------
-    def _show_new(self) -> None:
+    def _unseen(self) -> list[Message]:
+        """The messages this person can see that are new or changed since last shown."""
+        return [
+            m
+            for m in list(self.fake.messages)
+            if self._seen.get(m.ts) != m.updated
+            and not (m.ephemeral_to and m.ephemeral_to != self.user)
+        ]
+
+    def _show_new(self, at: str = "") -> None:
+        """What changed since last shown; `at`, during a skip, is the time it was made."""
         home = self.fake.home_views.get(self.user)
         if home is not None and json.dumps(home) != self._home_shown:
             self._home_shown = json.dumps(home)
@@ -315,14 +322,10 @@ class LocalWorkspace:
             self.modal = self.fake.views[-1]
             self._views_seen = len(self.fake.views)
             self._show_form(self.modal)
-        for message in list(self.fake.messages):
-            if self._seen.get(message.ts) == message.updated:
-                continue
-            if message.ephemeral_to and message.ephemeral_to != self.user:
-                continue
+        for message in self._unseen():
             edited = message.ts in self._seen
             self._seen[message.ts] = message.updated
-            self._print_message(message, edited)
+            self._print_message(message, edited, at)
 
     def _show_form(self, modal: dict[str, Any]) -> None:
         inputs = [b["label"]["text"] for b in modal["blocks"] if b.get("type") == "input"]
@@ -337,14 +340,17 @@ class LocalWorkspace:
                 "  type `submit YOUR ANSWER` (or anything else to leave it)"
             )
 
-    def _print_message(self, message: Message, edited: bool) -> None:
+    def _print_message(self, message: Message, edited: bool, at: str = "") -> None:
         if message.ephemeral_to:
             head = "(only you can see this)"
         else:
             head = f"[{message.channel}] warroom" + (" (edited)" if edited else "")
             if message.thread_ts:
                 head += " ↳ in thread"
+            if at:
+                head += f" · {at}"
         buttons: list[Button] = []
+        controls: list[Control] = []
         body = render_blocks(
             message.blocks,
             message.text,
@@ -353,8 +359,9 @@ class LocalWorkspace:
             message.channel,
             message.ts,
             buttons,
+            controls,
         )
-        self.buttons.update({b.number: b for b in buttons})
+        self.controls.shown(buttons, controls)
         self.say(head)
         self.say("\n".join("  " + line for line in body))
 

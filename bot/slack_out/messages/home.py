@@ -80,7 +80,10 @@ def _checklists(d: Dashboard, zone: ZoneInfo) -> str:
 
 def _upcoming(d: Dashboard, zone: ZoneInfo) -> str:
     lines = [f"{local_time(o.fire_at, zone)} — {o.title}" for o in d.upcoming]
-    empty = "nothing scheduled (set the launch time: `/rollout launch`)"
+    if d.launch_at is None:
+        empty = "nothing scheduled (set the launch time: `/rollout launch`)"
+    else:  # T is set and every post of its window is made: the launch's plan is played
+        empty = f"none left: the launch window of T ({local_time(d.launch_at, zone)}) is over"
     return _listing("Next scheduled posts", lines, empty)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -20,6 +19,7 @@ from bot.flags.base import FlagView
 from bot.ids.rollout import RolloutAction, RolloutBlock
 from bot.rollout import FreezeState, RolloutStatus
 from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
+from bot.slack_out.messages.decisions import segments_text, state_text
 from storage.models import DecisionRecord
 
 HELP = """*`/rollout` — control the staged launch*
@@ -30,18 +30,6 @@ HELP = """*`/rollout` — control the staged launch*
 • `/rollout history [N]` — the last N decisions (default 10)
 • `/rollout schedule` — the upcoming scheduled posts, in local time
 • `/rollout help` — this text"""
-
-
-def _segments(segments: list[str]) -> str:
-    return ", ".join(segments) if segments else "none"
-
-
-def _state(data: dict[str, Any] | None) -> str:
-    if not data:
-        return "—"
-    if "percent" in data:
-        return f"{data['percent']} % ({_segments(data.get('segments') or [])})"
-    return ", ".join(f"{k}: {v}" for k, v in data.items())
 
 
 def _freeze_block(freeze: FreezeState, zone: ZoneInfo) -> Block:
@@ -74,7 +62,7 @@ def _flag_blocks(
                     text=f"*{flag.name}*\n{flag.percent} %"
                     + (" · :no_entry: *switched off*" if flag.switched_off else "")
                 ),
-                MarkdownTextObject(text=f"*Segments*\n{_segments(flag.segments)}"),
+                MarkdownTextObject(text=f"*Segments*\n{segments_text(flag.segments)}"),
             ]
         ),
         context(f"{change}{rules}"),
@@ -109,15 +97,15 @@ def status_message(
         blocks.append(section("*KPIs*\n" + "\n".join(kpis)))
     blocks.append(DividerBlock())
     blocks.append(_launch_context(status, zone, next_post))
-    lines = [f"{f.name} {f.percent} % ({_segments(f.segments)})" for f in status.flags]
+    lines = [f"{f.name} {f.percent} % ({segments_text(f.segments)})" for f in status.flags]
     text = ("FROZEN. " if status.freeze.frozen else "") + "; ".join(lines)
     return text, blocks
 
 
 def flag_changed_message(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, list[Block]]:
     text = (
-        f"{who(record.actor)} set *{record.subject}*: {_state(record.before)} → "
-        f"*{_state(record.after)}*"
+        f"{who(record.actor)} set *{record.subject}*: {state_text(record.before, zone)} → "
+        f"*{state_text(record.after, zone)}*"
     )
     blocks: list[Block] = [section(f":triangular_flag_on_post: {text}")]
     why = f"Why: {user_text(record.reason)} · " if record.reason else ""
@@ -183,27 +171,6 @@ def freeze_lifted_note(record: DecisionRecord, zone: ZoneInfo) -> tuple[str, lis
     return text, [
         section(f":sunny: {text}"),
         context(f"decision #{record.seq}"),
-    ]
-
-
-def history_message(records: list[DecisionRecord], zone: ZoneInfo) -> tuple[str, list[Block]]:
-    if not records:
-        return "No decisions recorded yet.", [SectionBlock(text="No decisions recorded yet.")]
-    lines = []
-    for r in records:
-        change = f"{_state(r.before)} → {_state(r.after)}" if (r.before or r.after) else ""
-        failed = " *FAILED*" if r.outcome != "applied" else ""
-        why = f" — {user_text(r.reason, 200)}" if r.reason else ""
-        lines.append(
-            f"`#{r.seq}` {local_time(r.at, zone, '%d %b %H:%M')} {who(r.actor)} "
-            f"*{r.action}* {r.subject} {change}{failed}{why}"
-        )
-    text = "\n".join(lines)
-    if len(text) > 2900:  # a section holds 3,000 characters
-        text = text[:2900] + "\n…"
-    return f"Last {len(records)} decisions", [
-        header(f"Decision log (last {len(records)})"),
-        section(text),
     ]
 
 
