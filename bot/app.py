@@ -17,7 +17,17 @@ from bot.observability import log_event
 from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, Ofrep, build_web
-from handlers import events, fallback, feedback, home, middleware, rollback, rollout, schedule
+from handlers import (
+    comms,
+    events,
+    fallback,
+    feedback,
+    home,
+    middleware,
+    rollback,
+    rollout,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +102,7 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
     )
     rollback.register(app, rollback=s.rollback, runbook=s.runbook, playbook=s.playbook)
     schedule.register(app, checklists=s.checklists, council=s.council)
+    comms.register(app, calendar=s.comms, staffing=s.staffing)
     events.register(app)
     feedback.register(app, feedback=s.feedback, playbook=s.playbook)
     home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)

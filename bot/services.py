@@ -17,6 +17,8 @@ from bot.cadence.checklists import ChecklistService
 from bot.cadence.council import CouncilService
 from bot.cadence.planner import Planner
 from bot.clock import Clock, SystemClock
+from bot.comms.calendar import CommsCalendar
+from bot.comms.staffing import StaffingService
 from bot.completion import CompletionService
 from bot.edge import forget_old_deliveries
 from bot.feedback import FeedbackService
@@ -34,8 +36,8 @@ from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
 from bot.slack_out.poster import Poster
-from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.tickets import TicketService
+from bot.wiring import comms as gtm
 from bot.wiring import core
 from bot.wiring.base import Background, base
 from schedules.jobs import WarroomScheduler
@@ -66,6 +68,8 @@ class Services:
     reports: ReportService
     completion: CompletionService
     home: HomeService
+    comms: CommsCalendar
+    staffing: StaffingService
     background: Background = field(default_factory=Background)
     ofrep: OfrepStore | None = None  # the embedded store served over OFREP (embedded only)
 
@@ -120,18 +124,17 @@ def build_services(
         upgrade_db,
     )
     rollout, ofrep = core.rollout(b)
-    rollback, runbook = core.rollback(b, rollout, sleep)
-    planner, checklists, council, posts = core.cadence(b, rollout)
+    calendar, staffing = gtm.comms(b, rollout)
+    rollback, runbook = core.rollback(b, rollout, sleep, calendar.pause_for_rollback)
+    cadence = core.cadence(b, rollout)
+    planner, checklists, council, _ = cadence
     feedback = FeedbackService(
         b.engine, b.playbook, b.clock, SlackFeedbackNotifier(b.poster, b.playbook), b.authz
     )
-    tickets = TicketService(
-        b.engine, b.playbook, b.clock, SlackTicketNotifier(b.poster, b.playbook)
-    )
-    reports = core.reports(b, rollout)
-    schedule = core.runner(
-        b, planner, checklists, council, posts, feedback, tickets, reports, rollback.housekeeping
-    )
+    tickets = gtm.tickets(b, staffing)
+    reports = core.reports(b, rollout, calendar.report)
+    more = gtm.handlers(calendar, staffing), gtm.periodic(calendar, staffing)
+    schedule = core.runner(b, cadence, feedback, tickets, reports, rollback.housekeeping, more)
     completion = CompletionService(
         b.engine, b.playbook, b.clock, b.authz, rollout, rollback, reports, b.reader is not None
     )
@@ -158,6 +161,8 @@ def build_services(
         reports=reports,
         completion=completion,
         home=core.home(b, rollout, rollback, completion, planner),
+        comms=calendar,
+        staffing=staffing,
         background=b.background,
         ofrep=ofrep,
     )

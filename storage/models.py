@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.status import ReportStatus, RollbackStatus, StepStatus, TriggerStatus
+from storage.status import CommStatus, ReportStatus, RollbackStatus, StepStatus, TriggerStatus
 
 
 class DecisionRecord(SQLModel, table=True):
@@ -344,3 +344,50 @@ class Report(SQLModel, table=True):
     channel: str = Field(default="", max_length=64)
     message_ts: str = Field(default="", max_length=32)
     chart_file_id: str = Field(default="", max_length=32)
+
+
+class CommunicationState(SQLModel, table=True):
+    """One launch communication of one launch time T (the playbook's key and its due time):
+    its notice, who marked it sent with which link, its follow-ups, a rollback's pause."""
+
+    __tablename__ = "communication"
+    __table_args__ = (UniqueConstraint("key", "due_at", name="uq_communication_due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    due_at: datetime = Field(index=True)
+    status: str = Field(default=CommStatus.SCHEDULED, max_length=16)  # a CommStatus
+    run_id: int | None = None  # the notice's scheduled run
+    channel: str = Field(default="", max_length=64)
+    message_ts: str = Field(default="", max_length=32)
+    sent_by: str = Field(default="", max_length=64)
+    sent_at: datetime | None = None
+    sent_link: str = Field(default="", max_length=512)
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    paused_at: datetime | None = None
+    paused_by: str = Field(default="", max_length=32)  # "rollback#7"
+
+
+class StaffingCheck(SQLModel, table=True):
+    """The pre-launch support staffing check: how many agents it asks for, when enough said
+    they are on duty, its follow-up."""
+
+    __tablename__ = "staffing_check"
+
+    run_id: int = Field(foreign_key="scheduled_run.id", primary_key=True)
+    required: int
+    confirmed_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
+class StaffingDuty(SQLModel, table=True):
+    """One agent on duty for one staffing check: the unique key makes a second click a no-op."""
+
+    __tablename__ = "staffing_duty"
+    __table_args__ = (UniqueConstraint("run_id", "user", name="uq_staffing_duty"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="staffing_check.run_id", index=True)
+    user: str = Field(max_length=64)
+    at: datetime

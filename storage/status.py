@@ -64,3 +64,13 @@ class ReportStatus(StrEnum):
     POSTING = "posting"
     POSTED = "posted"
     UNPOSTED = "unposted"
+
+
+class CommStatus(StrEnum):
+    """A launch communication: scheduled → posted (its owner has the notice) → sent (marked,
+    with the link to what went out); scheduled | posted → paused (a rollback began)."""
+
+    SCHEDULED = "scheduled"
+    POSTED = "posted"
+    SENT = "sent"
+    PAUSED = "paused"

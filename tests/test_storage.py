@@ -14,7 +14,7 @@ from storage.db import make_engine
 def test_upgrade_creates_the_models_schema_with_nothing_left_over(db_url: str) -> None:
     engine = make_engine(db_url)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0008"
+    assert migrate.current_revision(engine) == "0009_comms"
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []

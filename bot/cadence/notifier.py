@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.cadence.runs import PostNotes, PostRef
@@ -43,6 +43,11 @@ class CadenceNotifier(Protocol):
     def snapshot(
         self, minutes: int, values: dict[str, str], notes: PostNotes
     ) -> PostRef | None: ...
+
+    def phase2_step(self, index: int, first_day: date, notes: PostNotes) -> PostRef | None:
+        """A step of the playbook's `phase2_timeline` (its first day's local date), in the
+        product channel."""
+        ...
 
     def council(self, run_id: int, tally: Tally, notes: PostNotes) -> PostRef | None: ...
 

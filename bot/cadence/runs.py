@@ -43,6 +43,7 @@ class Outcome:
     status: RunStatus
     message_ts: str = ""
     note: str = ""
+    channel: str = ""  # where the post went, when not the war room
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Due:
         """The outcome of a post: failed without a ref, else posted or late."""
         if ref is None:
             return Outcome(RunStatus.FAILED, "", "Slack did not accept the post")
-        return Outcome(RunStatus.LATE if self.late else RunStatus.POSTED, ref.ts, note)
+        status = RunStatus.LATE if self.late else RunStatus.POSTED
+        return Outcome(status, ref.ts, note, ref.channel)
 
 
 Handler = Callable[[Due], Outcome]

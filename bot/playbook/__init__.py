@@ -25,6 +25,7 @@ from bot.playbook.cadence import (
     Shift,
     Snapshots,
 )
+from bot.playbook.comms import Communication, Communications, SupportStaffing, TimelineStep
 from bot.playbook.feedback import Feedback, FeedbackKeywords, FeedbackRouting
 from bot.playbook.loading import BUNDLED_PLAYBOOK, PlaybookError, load_playbook, parse_playbook
 from bot.playbook.model import Channels, Playbook
@@ -48,6 +49,8 @@ __all__ = [
     "SLACK_MEMBER",
     "Alert",
     "Channels",
+    "Communication",
+    "Communications",
     "CompletionItem",
     "Council",
     "DailySync",
@@ -75,6 +78,8 @@ __all__ = [
     "ScheduleSettings",
     "Shift",
     "Snapshots",
+    "SupportStaffing",
+    "TimelineStep",
     "Trigger",
     "load_playbook",
     "parse_duration",

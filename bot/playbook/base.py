@@ -19,6 +19,8 @@ ACTIONS = (
     "rollback.operate",  # retry a failed step, finish one by hand, confirm metrics
     "rollback.incident",  # declare the incident severity on a request
     "feedback.file",  # file beta feedback from Slack (the /feedback form, the shortcut)
+    "comms.mark_sent",  # record that a launch communication went out, with its link
+    "staffing.confirm",  # say "I'm on duty" on the pre-launch support staffing check
 )
 
 FLAG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")

@@ -71,6 +71,8 @@ class Figures:
     open_episodes: list[str]
     error_rate: list[tuple[str, float]]  # (local HH:MM, value) through the period
     metrics_note: str = ""
+    # the launch communications as the report's end saw them (bot.comms.calendar.report)
+    communications: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
