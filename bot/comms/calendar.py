@@ -147,7 +147,11 @@ class CommsCalendar:
             action="comms.sent",
             subject=f"comms:{view.item.key}",
             before={"status": view.state.status},
-            after={"status": CommStatus.SENT, "link": link, "due_at": view.state.due_at},
+            after={
+                "status": CommStatus.SENT,
+                "link": link,
+                "due_at": view.state.due_at.isoformat(),
+            },
             reason=view.item.title,
         )
         values = {"status": CommStatus.SENT, "sent_by": user, "sent_at": now, "sent_link": link}

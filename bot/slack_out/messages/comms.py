@@ -115,7 +115,7 @@ def paused_message(
 ) -> tuple[str, list[Block]]:
     count = len(views)
     head = (
-        f":double_vertical_bar: Rollback #{request_id}: {count} communication"
+        f"Rollback #{request_id}: {count} communication"
         f"{'s' if count != 1 else ''} not sent yet {'are' if count != 1 else 'is'} paused"
     )
     lines = [
@@ -123,7 +123,7 @@ def paused_message(
         for v in views
     ]
     blocks: list[Block] = [
-        section(f"*{head}.*\n" + "\n".join(lines)),
+        section(f":double_vertical_bar: *{head}.*\n" + "\n".join(lines)),
         context(
             "They will not be posted or reminded. A new launch time (`/rollout launch`) "
             "schedules them again."
