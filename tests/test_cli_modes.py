@@ -124,7 +124,7 @@ def test_warroom_schedule_prints_the_posts_for_a_launch_time(tmp_path: Path) -> 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     result = _cli("db", "upgrade", env=env, cwd=tmp_path)
-    assert result.returncode == 0 and "revision 0008" in result.stdout
+    assert result.returncode == 0 and "revision 0009_comms" in result.stdout
 
 
 @pytest.mark.parametrize(
