@@ -132,3 +132,32 @@ def test_the_daily_report_lists_the_communications(
     ]
     post = next(m for m in fake_slack.channel_messages() if m.text.startswith("Daily report"))
     assert "*Communications*" in str(post.blocks) and "✅ Launch email" in str(post.blocks)
+
+
+def test_a_bad_go_to_market_section_is_refused_with_every_problem() -> None:
+    import yaml
+
+    from bot.playbook import BUNDLED_PLAYBOOK, PlaybookError, parse_playbook
+
+    def problems(data: dict) -> str:
+        with pytest.raises(PlaybookError) as refused:
+            parse_playbook(yaml.safe_dump(data))
+        return "\n".join(refused.value.problems)
+
+    good = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
+    data = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
+    data["communications"]["items"][1]["approved_text"] = "see the doc"
+    data["support_staffing"]["confirm_by"] = "-2h"
+    found = problems(data)
+    assert "communications.items[1].approved_text = 'see the doc': expected an http(s)" in found
+    assert "support_staffing = " in found and "confirm_by must come after offset" in found
+    data = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
+    data["communications"]["items"][2]["key"] = "banner"
+    assert ": each communication needs a key of its own" in problems(data)
+    data = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
+    data["communications"]["items"][0]["owner"] = "marketing"
+    data["phase2_timeline"][0]["owners"] = ["ops"]
+    found = problems(data)
+    assert "communications.items[0].owner = 'marketing': unknown role" in found
+    assert "phase2_timeline[0].owners[0] = 'ops': unknown role" in found
+    assert parse_playbook(yaml.safe_dump(good)).communications.items[0].key == "help_center"
