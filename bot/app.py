@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.slack_out.clients import async_client
 from bot.web import ApiTokens, Ofrep, build_web
 from handlers import (
+    comms,
     events,
     fallback,
     feedback,
@@ -103,6 +104,7 @@ def register_surfaces(app: AsyncApp, s: Services) -> None:
     )
     rollback.register(app, rollback=s.rollback, runbook=s.runbook, playbook=s.playbook)
     schedule.register(app, checklists=s.checklists, council=s.council, milestones=s.milestones)
+    comms.register(app, calendar=s.comms, staffing=s.staffing)
     events.register(app)
     feedback.register(app, feedback=s.feedback, playbook=s.playbook)
     home.register(app, home=s.home, completion=s.completion, playbook=s.playbook, clock=s.clock)

@@ -18,6 +18,8 @@ from bot.cadence.council import CouncilService
 from bot.cadence.milestones import MilestoneService
 from bot.cadence.planner import Planner
 from bot.clock import Clock, SystemClock
+from bot.comms.calendar import CommsCalendar
+from bot.comms.staffing import StaffingService
 from bot.completion import CompletionService
 from bot.edge import forget_old_deliveries
 from bot.feedback import FeedbackService
@@ -36,8 +38,8 @@ from bot.rollout import RolloutService
 from bot.settings import Settings
 from bot.slack_out.feedback_notifier import SlackFeedbackNotifier
 from bot.slack_out.outbox import Outbox
-from bot.slack_out.ticket_notifier import SlackTicketNotifier
 from bot.tickets import TicketService
+from bot.wiring import comms as gtm
 from bot.wiring import core
 from bot.wiring import phase2 as readiness
 from bot.wiring.base import Background, base
@@ -74,6 +76,8 @@ class Services:
     backlog: BacklogService
     risks: RiskService
     lessons: LessonService
+    comms: CommsCalendar
+    staffing: StaffingService
     background: Background = field(default_factory=Background)
     ofrep: OfrepStore | None = None  # the embedded store served over OFREP (embedded only)
 
@@ -129,18 +133,17 @@ def build_services(
         upgrade_db,
     )
     rollout, ofrep = core.rollout(b)
-    rollback, runbook = core.rollback(b, rollout, sleep)
-    planner, checklists, council, posts = core.cadence(b, rollout)
+    calendar, staffing = gtm.comms(b, rollout)
+    rollback, runbook = core.rollback(b, rollout, sleep, calendar.pause_for_rollback)
+    cadence = core.cadence(b, rollout)
+    planner, checklists, council, _ = cadence
     feedback = FeedbackService(
         b.engine, b.playbook, b.clock, SlackFeedbackNotifier(b.poster, b.playbook), b.authz
     )
-    tickets = TicketService(
-        b.engine, b.playbook, b.clock, SlackTicketNotifier(b.poster, b.playbook)
-    )
-    reports = core.reports(b, rollout)
-    schedule = core.runner(
-        b, planner, checklists, council, posts, feedback, tickets, reports, rollback.housekeeping
-    )
+    tickets = gtm.tickets(b, staffing)
+    reports = core.reports(b, rollout, calendar.report)
+    more = gtm.handlers(calendar, staffing), gtm.periodic(calendar, staffing)
+    schedule = core.runner(b, cadence, feedback, tickets, reports, rollback.housekeeping, more)
     backlog, risks, lessons = readiness.phase2(b)
     completion = core.completion(b, rollout, rollback, reports, backlog, lessons)
     return Services(
@@ -170,6 +173,8 @@ def build_services(
         backlog=backlog,
         risks=risks,
         lessons=lessons,
+        comms=calendar,
+        staffing=staffing,
         background=b.background,
         ofrep=ofrep,
     )

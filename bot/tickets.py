@@ -5,7 +5,8 @@ room once when one is still unanswered after the support SLA (4 h by default).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -37,27 +38,55 @@ class TicketEvent(BaseModel):
     at: AwareDatetime | None = None  # when it happened at the helpdesk; default: now
 
 
+@dataclass(frozen=True)
+class Duty:
+    """Who said they are on duty for the support SLA (the staffing check), and how many
+    agents it asks for."""
+
+    on_duty: list[str]
+    required: int
+
+
+WhoIsOnDuty = Callable[[], Duty | None]  # None: no staffing check was posted
+
+
+def nobody_known() -> Duty | None:
+    return None
+
+
 class UnknownTicket(ValueError):
     """An answered/solved event for a ticket the bot never saw created."""
 
 
 class TicketNotifier(Protocol):
     def overdue(
-        self, ticket: Ticket, waited: timedelta, sla_hours: float, owners_roles: Sequence[str]
+        self,
+        ticket: Ticket,
+        waited: timedelta,
+        sla_hours: float,
+        owners_roles: Sequence[str],
+        duty: Duty | None,
     ) -> bool:
-        """Tells the war room a ticket is past the support SLA; False when Slack did not
-        take the post (a later tick tries again)."""
+        """Tells the war room a ticket is past the support SLA, and who is on duty; False
+        when Slack did not take the post (a later tick tries again)."""
         ...
 
 
 class TicketService:
     def __init__(
-        self, engine: Engine, playbook: Playbook, clock: Clock, notifier: TicketNotifier
+        self,
+        engine: Engine,
+        playbook: Playbook,
+        clock: Clock,
+        notifier: TicketNotifier,
+        who_is_on_duty: WhoIsOnDuty = nobody_known,
     ) -> None:
+        """`who_is_on_duty`: the staffing check's answer, said in every SLA flag."""
         self.engine = engine
         self.playbook = playbook
         self.clock = clock
         self.notifier = notifier
+        self.who_is_on_duty = who_is_on_duty
 
     def record(self, event: TicketEvent) -> Ticket | None:
         """Applies the event; None when the ticket is not tagged for the beta. Replayed
@@ -112,12 +141,14 @@ class TicketService:
         UPDATE, so several replicas ticking together post it once; released again when
         Slack does not take the post."""
         flagged = []
-        for ticket in self.unflagged_overdue(now):
+        overdue = self.unflagged_overdue(now)
+        duty = self.who_is_on_duty() if overdue else None
+        for ticket in overdue:
             where = [col(Ticket.id) == ticket.id, col(Ticket.sla_flagged_at).is_(None)]
             if not claim(self.engine, Ticket, where, {"sla_flagged_at": now}):
                 continue
             sla = self.playbook.feedback.support_sla_hours
-            if not self.notifier.overdue(ticket, now - ticket.created_at, sla, ["support"]):
+            if not self.notifier.overdue(ticket, now - ticket.created_at, sla, ["support"], duty):
                 # Slack did not take it: release the flag so a later tick posts it
                 claim(self.engine, Ticket, [col(Ticket.id) == ticket.id], {"sla_flagged_at": None})
                 log_event(log, "ticket.sla", ticket=ticket.external_id, outcome="retry later")

@@ -107,6 +107,7 @@ class ScheduleRunner:
             row = session.get(ScheduledRun, run.id)
             assert row is not None
             row.status, row.message_ts, row.note = outcome.status, outcome.message_ts, outcome.note
+            row.channel = outcome.channel or row.channel
             session.add(row)
         log_event(
             log, "schedule.post", key=occurrence.key, outcome=row.status, late_s=row.late_seconds

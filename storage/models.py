@@ -8,6 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# the go-to-market tables (communications, support staffing) live beside, registered with these
+from storage.comms_models import CommunicationState as CommunicationState
+from storage.comms_models import StaffingCheck as StaffingCheck
+from storage.comms_models import StaffingDuty as StaffingDuty
+
 # Phase 2 readiness and lessons learned: their tables live beside, registered with these
 from storage.phase2_models import BacklogEntry as BacklogEntry
 from storage.phase2_models import Lesson as Lesson

@@ -105,3 +105,13 @@ class PublicationStatus(StrEnum):
     POSTING = "posting"
     POSTED = "posted"
     PARTIAL = "partial"
+
+
+class CommStatus(StrEnum):
+    """A launch communication: scheduled → posted (its owner has the notice) → sent (marked,
+    with the link to what went out); scheduled | posted → paused (a rollback began)."""
+
+    SCHEDULED = "scheduled"
+    POSTED = "posted"
+    SENT = "sent"
+    PAUSED = "paused"

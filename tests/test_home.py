@@ -49,7 +49,7 @@ def test_home_shows_the_war_room_at_a_glance(live_bot: LiveBot, clock: FakeClock
     assert "✅ support_tickets: 0 today — goal <= 5/day" in shown
     assert "• #1 open — checkout errors climbing (sign-off 0/2)" in shown
     assert "none posted yet today" in shown
-    assert "• Tue 01 Dec 10:00 CET — Launch" in shown  # the next posts, in local time
+    assert "• Mon 30 Nov 22:00 CET — Program external targeting" in shown  # local time
     assert "⬜ *Rollback runbook validated*" in shown
     assert "waiting for the product and support sign-off (`/rollback plan`)" in shown
     # the backlog and the lessons tick from their records: nobody vouches for them

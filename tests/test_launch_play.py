@@ -168,21 +168,39 @@ TO_50 = "25 % (internal_beta, external_beta) → *50 % (internal_beta, external_
 # every message the play left in Slack's channels, in order: (local time, where, how it starts)
 POSTED = [
     ("Mon 09:00", WAR, f"<@{PRODUCT}> set the launch time T to *Tue 01 Dec 2026 10:00 CET*"),
-    ("Mon 09:30", WAR, SYNC),  # Day −1
+    ("Mon 09:30", WAR, SYNC),
     ("Mon 10:00", WAR, "T-24h: Final check with all leads"),
     ("Mon 11:00", SUPPORT_CH, ":speech_balloon: Beta feedback #1 (survey, question) 4/5"),
     ("Mon 22:00", WAR, "T-12h: Program external targeting"),
+    ("Tue 08:00", WAR, "Communication due Tue 01 Dec 09:00 (T−1h): Help-center artic"),
+    ("Tue 09:00", WAR, "Communication due Tue 01 Dec 10:00 (T+0h): Dashboard banner"),
+    ("Tue 09:00", WAR, "Communication due Tue 01 Dec 10:00 (T+0h): Launch email to e"),
+    ("Tue 09:00", WAR, "Communication due Tue 01 Dec 10:00 (T+0h): In-app message: a"),
     ("Tue 09:00", WAR, "T-1h: Open the war room"),
+    ("Tue 09:00", SUPPORT_CH, "Support staffing: 2 agents on duty for the 4 h beta SLA? (0/"),
+    ("Tue 09:15", THREAD, ":bell: <@U0GTM00001> Help-center article and FAQ (feedback f"),
     ("Tue 09:30", WAR, SYNC),
+    ("Tue 09:45", PRODUCT_CH, "Phase 2 Day 0–1: Refine the Phase 2 backlog: epics and tasks"),
     ("Tue 10:00", WAR, "T+0h: Launch"),
-    ("Tue 10:02", WAR, f"<@{SRE}> set *ADVANCED_CHECKOUT*: {TO_25}"),  # Apply the launch target
+    ("Tue 10:00", THREAD, ":rotating_light: <@U0PROD0001> <@U0PROD0002> Help-center art"),
+    ("Tue 10:00", THREAD, ":warning: <@U0SUPP0001> <@U0SUPP0002> <@U0ONCL0001> support "),
+    ("Tue 10:02", WAR, f"<@{SRE}> set *ADVANCED_CHECKOUT*: {TO_25}"),
     ("Tue 10:02", WAR, f"<@{SRE}> set *SMART_PRICING*: {TO_25}"),
     ("Tue 10:15", WAR, "T+15 min snapshot"),
+    ("Tue 10:15", THREAD, ":bell: <@U0GTM00001> Dashboard banner was due at 10:00 and i"),
+    ("Tue 10:15", THREAD, ":bell: <@U0GTM00001> Launch email to external beta users was"),
+    ("Tue 10:15", THREAD, ":bell: <@U0GTM00001> In-app message: advanced checkout and s"),
     ("Tue 10:30", WAR, "T+30 min snapshot"),
     ("Tue 10:45", WAR, "T+45 min snapshot"),
     ("Tue 11:00", WAR, "T+60 min snapshot"),
+    ("Tue 11:00", THREAD, ":rotating_light: <@U0PROD0001> <@U0PROD0002> Dashboard banne"),
+    ("Tue 11:00", THREAD, ":rotating_light: <@U0PROD0001> <@U0PROD0002> Launch email to"),
+    ("Tue 11:00", THREAD, ":rotating_light: <@U0PROD0001> <@U0PROD0002> In-app message:"),
+    ("Tue 13:00", WAR, "Communication due Tue 01 Dec 14:00 (T+4h): In-app reminder: "),
     ("Tue 13:00", WAR, "SRE shift B — 13:00 checklist"),
     ("Tue 14:00", WAR, "T+4h: First checkpoint"),
+    ("Tue 14:15", THREAD, ":bell: <@U0GTM00001> In-app reminder: ask for feedback was d"),
+    ("Tue 15:00", THREAD, ":rotating_light: <@U0PROD0001> <@U0PROD0002> In-app reminder"),
     ("Tue 15:00", WAR, ":speech_balloon: Beta feedback #2 (survey, bug) 2/5"),
     ("Tue 17:00", WAR, "SRE shift C — 17:00 checklist"),
     (
@@ -195,6 +213,7 @@ POSTED = [
     ("Tue 21:00", WAR, "On-call — 21:00 checklist"),
     ("Tue 21:37", WAR, "Rollback #1 (open): checkout errors at night"),
     ("Tue 21:42", WAR, "the bot *froze the rollout*: rollback #1: checkout errors at night"),
+    ("Tue 21:42", WAR, "Rollback #1: 5 communications not sent yet are paused."),
     ("Tue 21:42", THREAD, "e2e `"),
     ("Tue 21:42", WAR, ":rotating_light: Rollback #1 executed: SMART_PRICING back to 10 %"),
     ("Tue 21:42", THREAD, "Post-mortem scheduled for 2026-12-02 21:00 CET."),
@@ -202,6 +221,7 @@ POSTED = [
     ("Tue 22:30", PRODUCT_CH, ":speech_balloon: Beta feedback #3 (survey, product_request) 3/5"),
     ("Wed 09:00", WAR, "SRE shift A — 09:00 checklist"),
     ("Wed 09:30", WAR, SYNC),
+    ("Wed 09:45", PRODUCT_CH, "Phase 2 Day 1–2: Define the success KPIs and the test plan ("),
     ("Wed 10:00", WAR, "Executive report — first 24 h of the external beta"),
     ("Wed 10:00", WAR, "T+24h: Executive report"),
     ("Wed 11:30", WAR, f"<@{SRE}> *lifted the freeze* (was: rollback #1: checkout errors"),
@@ -216,10 +236,11 @@ POSTED = [
     ("Thu 09:00", WAR, "SRE shift A — 09:00 checklist"),
     ("Thu 09:05", PRODUCT_CH, ":speech_balloon: Beta feedback #4 (survey, product_request) 5/5"),
     ("Thu 09:30", WAR, SYNC),
+    ("Thu 09:45", PRODUCT_CH, "Phase 2 Day 2–3: Align the infrastructure dependencies (new "),
     ("Thu 18:00", WAR, "Control council"),
-    ("Thu 18:12", WAR, f"<@{SRE}> set *ADVANCED_CHECKOUT*: {TO_50}"),  # the council's advance
+    ("Thu 18:12", WAR, f"<@{SRE}> set *ADVANCED_CHECKOUT*: {TO_50}"),
     ("Thu 18:12", WAR, f"<@{SRE}> set *SMART_PRICING*: {TO_50}"),
-    ("Thu 18:30", WAR, "Daily report — Thu 03 Dec 2026"),  # the last: the council's close
+    ("Thu 18:30", WAR, "Daily report — Thu 03 Dec 2026"),
 ]
 
 
@@ -248,7 +269,8 @@ def every_post_once_on_time(services: Services) -> None:
     with Session(services.engine) as session:
         runs = session.exec(select(ScheduledRun).order_by(col(ScheduledRun.fire_at))).all()
     outcomes = {r.job_key: (r.status, r.decision) for r in runs}
-    assert len(outcomes) == len(runs) == len(services.schedule.plan())
+    due = [o for o in services.schedule.plan() if o.fire_at <= services.clock.now()]
+    assert len(outcomes) == len(runs) == len(due)  # Phase 2's Day 3 comes after the council
     acted = {
         "milestone:0h": ("decided", "launch_target"),
         "milestone:4h": ("decided", "continue"),

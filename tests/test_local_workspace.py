@@ -142,7 +142,8 @@ def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
         user="product",
     )
     assert "== UPCOMING POSTS ==" in out and "Open the war room" in out
-    assert "next post: Open the war room at" in out
+    # at T−1h, first of their minute: the notices of the communications due at T
+    assert "next post: Communication due T+0h: Dashboard banner at" in out
     assert "T-1h: Open the war room" in out and "T+0h: Launch" in out
     assert "error: say how far" in out and "error: skip forward, at most 7d" in out
     assert "Posted late" not in out  # minute steps: every post on time

@@ -64,9 +64,11 @@ def test_the_48h_window_posts_everything_once_at_its_local_time(
     t = local(launch)
     clock.set(t - timedelta(days=3))
     services.rollout.launch(PRODUCT, launch)
-    posts = run_window(services, clock, t - timedelta(hours=25), t + timedelta(hours=58))
+    end = t + timedelta(hours=58)
+    posts = run_window(services, clock, t - timedelta(hours=25), end)
     keys = Counter(key for _, key, _ in posts)
-    expected = {o.key for o in occurrences(services.playbook, t)}
+    # all but the Phase 2 timeline's Day 3 step, after the run's end
+    expected = {o.key for o in occurrences(services.playbook, t) if o.fire_at <= end}
     assert set(keys) == expected and all(n == 1 for n in keys.values())
     assert {status for _, _, status in posts} <= {"posted", "skipped"}  # reports: later issues
     shifts = [(at.astimezone(MADRID), key) for at, key, _ in posts if key.startswith("shift:")]
@@ -83,7 +85,9 @@ def test_the_48h_window_posts_everything_once_at_its_local_time(
     assert len(checklists) == 8
     # nobody acknowledged: each got one reminder and one escalation, in its thread
     follow_ups = Counter(m.thread_ts for m in fake_slack.channel_messages() if m.thread_ts)
-    assert follow_ups == {m.ts: 2 for m in checklists}
+    assert {ts: n for ts, n in follow_ups.items() if ts in {m.ts for m in checklists}} == {
+        m.ts: 2 for m in checklists
+    }
 
 
 def test_a_night_shift_in_the_hour_the_clocks_repeat_or_skip(

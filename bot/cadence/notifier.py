@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.cadence.runs import PostNotes, PostRef
@@ -78,6 +78,11 @@ class CadenceNotifier(Protocol):
     def snapshot(
         self, minutes: int, values: dict[str, str], notes: PostNotes
     ) -> PostRef | None: ...
+
+    def phase2_step(self, index: int, first_day: date, notes: PostNotes) -> PostRef | None:
+        """A step of the playbook's `phase2_timeline` (its first day's local date), in the
+        product channel."""
+        ...
 
     def council(self, run_id: int, tally: Tally, notes: PostNotes) -> PostRef | None: ...
 

@@ -27,6 +27,9 @@ class Kind(StrEnum):
     COUNCIL_CLOSE = "council_close"
     DAILY_REPORT = "daily_report"
     EXECUTIVE_REPORT = "executive_report"
+    PHASE2_STEP = "phase2_step"  # a step of the Phase 2 timeline, in the product channel
+    COMMUNICATION = "communication"  # a launch communication, posted to its owner
+    STAFFING_CHECK = "staffing_check"  # support confirms the extra agents are on duty
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +69,9 @@ def occurrences(book: Playbook, launch_at: datetime) -> list[Occurrence]:
         + _milestones(book, launch_at)
         + _snapshots(book, launch_at)
         + council
+        + _phase2_timeline(book, launch_at)
+        + _communications(book, launch_at)
+        + _staffing(book, launch_at)
     )
 
 
@@ -160,3 +166,51 @@ def _council(book: Playbook, launch_at: datetime) -> list[Occurrence]:
         Occurrence(at, "council", Kind.COUNCIL, "Control council"),
         Occurrence(end, "council_close", Kind.COUNCIL_CLOSE, "Control council closes"),
     ]
+
+
+def _phase2_timeline(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    """Each step at its local time on its first day; Day 0 is T's local date."""
+    first = launch_at.astimezone(book.zone).date()
+    return [
+        Occurrence(
+            local_instant(first + timedelta(days=step.from_day), step.local_time, book.zone),
+            f"phase2:{index}",
+            Kind.PHASE2_STEP,
+            f"Phase 2 {step.days}: {step.title}",
+            {"step": index},
+        )
+        for index, step in enumerate(book.phase2_timeline)
+    ]
+
+
+def communication_due(book: Playbook, index: int, launch_at: datetime) -> datetime:
+    return launch_at + parse_duration(book.communications.items[index].offset)
+
+
+def _communications(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    """Each communication's notice, `notice_minutes` before it is due."""
+    notice = timedelta(minutes=book.communications.notice_minutes)
+    return [
+        Occurrence(
+            communication_due(book, index, launch_at) - notice,
+            f"comm:{item.key}",
+            Kind.COMMUNICATION,
+            f"Communication due T{_signed(item.offset)}: {item.title}",
+            {"comm": index},
+        )
+        for index, item in enumerate(book.communications.items)
+    ]
+
+
+def _staffing(book: Playbook, launch_at: datetime) -> list[Occurrence]:
+    staffing = book.support_staffing
+    if staffing is None:
+        return []
+    at = launch_at + parse_duration(staffing.offset)
+    title = f"Support staffing check: {staffing.agents} agents on duty for the SLA"
+    return [Occurrence(at, "staffing", Kind.STAFFING_CHECK, title)]
+
+
+def _signed(offset: str) -> str:
+    """'4h' → '+4h', '-1h' → '−1h'."""
+    return offset.replace("-", "−") if offset.startswith("-") else f"+{offset}"

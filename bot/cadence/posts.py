@@ -1,4 +1,5 @@
-"""The plain scheduled posts: the daily sync, the milestones, the first-hour snapshots."""
+"""The plain scheduled posts: the daily sync, the milestones, the first-hour snapshots, the
+Phase 2 timeline's steps."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ class CadencePosts:
         values = self.snapshot_values(self.playbook.first_hour_snapshots.metrics)
         minutes = due.occurrence.data["minutes"]
         return due.posted(self.notifier.snapshot(minutes, values, due.notes()))
+
+    def phase2_step(self, due: Due) -> Outcome:
+        """In the product channel, to the step's owners."""
+        index, zone = due.occurrence.data["step"], self.playbook.zone
+        first_day = due.occurrence.fire_at.astimezone(zone).date()
+        return due.posted(self.notifier.phase2_step(index, first_day, due.notes()))

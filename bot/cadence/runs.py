@@ -47,6 +47,7 @@ class Outcome:
     status: RunStatus
     message_ts: str = ""
     note: str = ""
+    channel: str = ""  # where the post went, when not the war room
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class Due:
             return Outcome(RunStatus.FAILED, "", "Slack did not accept the post")
         if ref.queued:
             note = f"{note}; {QUEUED_NOTE}" if note else QUEUED_NOTE
-        return Outcome(RunStatus.LATE if self.late else RunStatus.POSTED, ref.ts, note)
+        status = RunStatus.LATE if self.late else RunStatus.POSTED
+        return Outcome(status, ref.ts, note, ref.channel)
 
 
 Handler = Callable[[Due], Outcome]

@@ -25,6 +25,7 @@ from bot.playbook.cadence import (
     Shift,
     Snapshots,
 )
+from bot.playbook.comms import Communication, Communications, SupportStaffing, TimelineStep
 from bot.playbook.feedback import Feedback, FeedbackKeywords, FeedbackRouting
 from bot.playbook.loading import BUNDLED_PLAYBOOK, PlaybookError, load_playbook, parse_playbook
 from bot.playbook.model import Channels, Playbook
@@ -59,6 +60,8 @@ __all__ = [
     "Alert",
     "BacklogItem",
     "Channels",
+    "Communication",
+    "Communications",
     "CompletionItem",
     "Council",
     "DailySync",
@@ -91,6 +94,8 @@ __all__ = [
     "ScheduleSettings",
     "Shift",
     "Snapshots",
+    "SupportStaffing",
+    "TimelineStep",
     "Trigger",
     "load_playbook",
     "parse_duration",

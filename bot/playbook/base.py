@@ -25,6 +25,8 @@ ACTIONS = (
     "phase2.risk",  # add a risk to the register or update one
     "lessons.add",  # capture a lesson learned (/lesson, the shortcut), move or remove one
     "lessons.publish",  # post the lessons document to the channels
+    "comms.mark_sent",  # record that a launch communication went out, with its link
+    "staffing.confirm",  # say "I'm on duty" on the pre-launch support staffing check
 )
 
 FLAG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")

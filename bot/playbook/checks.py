@@ -129,6 +129,19 @@ def _phase2_and_lessons(book: Playbook, p: _Problems) -> None:
             p.add(f"completion[{i}].check = 'backlog_approved': phase2.backlog is empty")
 
 
+def _go_to_market(book: Playbook, p: _Problems) -> None:
+    comms = book.communications
+    for i, item in enumerate(comms.items):
+        p.need("role", p.roles, f"communications.items[{i}].owner", item.owner)
+    if comms.items:
+        p.need("role", p.roles, "communications.escalate_to", comms.escalate_to)
+    if book.support_staffing is not None:
+        escalate = book.support_staffing.escalate_to
+        p.need("role", p.roles, "support_staffing.escalate_to", escalate)
+    for i, step in enumerate(book.phase2_timeline):
+        p.roles_in(f"phase2_timeline[{i}].owners", step.owners)
+
+
 def cross_references(book: Playbook) -> list[str]:
     """Every problem that spans sections, in the order of the playbook's sections."""
     problems = _Problems(book)
@@ -138,4 +151,5 @@ def cross_references(book: Playbook) -> list[str]:
     _triggers_kpis_and_queries(book, problems)
     _cadence_and_feedback(book, problems)
     _phase2_and_lessons(book, problems)
+    _go_to_market(book, problems)
     return problems.items

@@ -16,6 +16,7 @@ from bot.playbook.cadence import (
     Shift,
     Snapshots,
 )
+from bot.playbook.comms import Communications, SupportStaffing, TimelineStep
 from bot.playbook.feedback import Feedback
 from bot.playbook.flags import FlagProviderSettings
 from bot.playbook.monitoring import Alert, EvaluationSettings, Kpi, Metric, Trigger
@@ -56,6 +57,9 @@ class Playbook(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     completion: list[CompletionItem] = Field(default_factory=list)
+    communications: Communications = Communications()
+    support_staffing: SupportStaffing | None = None
+    phase2_timeline: list[TimelineStep] = Field(default_factory=list)
     flag_provider: FlagProviderSettings = Field(default_factory=FlagProviderSettings)
     phase2: Phase2 = Phase2()
     lessons: Lessons = Lessons()

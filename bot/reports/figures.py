@@ -73,6 +73,8 @@ class Figures:
     error_rate: list[tuple[str, float]]  # (local HH:MM, value) through the period
     metrics_note: str = ""
     risks: list[RiskRow] = field(default_factory=list)  # the Phase 2 risk register, as it stands
+    # the launch communications as the report's end saw them (bot.comms.calendar.report)
+    communications: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

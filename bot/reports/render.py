@@ -4,6 +4,7 @@ never colour alone."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.phase2 import matrix_lines, risk_line
@@ -78,6 +79,30 @@ def risk_lines(f: Figures) -> list[str]:
     return [risk_line(r) for r in f.risks] or ["no risks in the register"]
 
 
+def _local(iso: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%a %H:%M") if iso else "—"
+
+
+def communication_lines(f: Figures, zone: ZoneInfo) -> list[str]:
+    """Each launch communication: ✅ sent (by whom, when, the link) · ⏸ paused by a
+    rollback · ⏰ past its time and not marked sent · 🕒 still to come."""
+    lines = []
+    for c in f.communications:
+        head = f"{c['title']} ({c['channel']}, owner {c['owner']}, due {_local(c['due'], zone)})"
+        if c["status"] == "sent":
+            lines.append(
+                f"✅ {head}: sent, marked by {c['sent_by']} at {_local(c['sent_at'], zone)} "
+                f"<{c['link']}>"
+            )
+        elif c["status"] == "paused":
+            lines.append(f"⏸ {head}: paused by {c['paused_by'].replace('#', ' #')}")
+        elif c["overdue"]:
+            lines.append(f"⏰ {head}: not marked sent")
+        else:
+            lines.append(f"🕒 {head}: scheduled")
+    return lines or ["no communications planned"]
+
+
 def ticket_goal(f: Figures) -> float | None:
     return next((k.goal for k in f.kpis if k.metric == "support_tickets"), None)
 
@@ -100,6 +125,7 @@ def markdown(f: Figures, zone: ZoneInfo, proposal: tuple[str, list[str]] | None 
     out += ["", "## Feedback", ""]
     out += [f"  - {x.strip()}" if x.startswith(" ") else f"- {x}" for x in feedback_lines(f)]
     out += ["", "## Support tickets", "", f"- {ticket_line(f, ticket_goal(f))}"]
+    out += ["", "## Communications", ""] + [f"- {c}" for c in communication_lines(f, zone)]
     out += ["", "## Actions taken (decision log)", ""] + [f"- {d}" for d in decision_lines(f)]
     if f.risks:
         out += ["", "## Phase 2 risk register", "", "```", *matrix_lines(f.risks), "```", ""]

@@ -6,9 +6,10 @@ call returns the stored one and posts nothing)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,14 @@ class ReportPublisher(Protocol):
         ...
 
 
+# the launch communications and their state at a time, one dict each (bot.comms.calendar)
+Communications = Callable[[datetime], list[dict[str, Any]]]
+
+
+def no_communications(at: datetime) -> list[dict[str, Any]]:
+    return []
+
+
 class ReportService:
     def __init__(
         self,
@@ -70,6 +79,7 @@ class ReportService:
         publisher: ReportPublisher,
         rollout: RolloutService,
         reader: PrometheusReader | None,
+        communications: Communications = no_communications,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -77,6 +87,7 @@ class ReportService:
         self.publisher = publisher
         self.rollout = rollout
         self.reader = reader
+        self.communications = communications
 
     # ---- the figures -----------------------------------------------------------------------
     def daily_figures(
@@ -88,9 +99,10 @@ class ReportService:
         end = until or min(
             self.clock.now(), local_instant(day, time(0), self.playbook.zone) + timedelta(days=1)
         )
-        return collect(
-            self.engine, self.playbook, self.reader, f"Daily report — {day:%a %d %b %Y}", start, end
-        )
+        title = f"Daily report — {day:%a %d %b %Y}"
+        figures = collect(self.engine, self.playbook, self.reader, title, start, end)
+        figures.communications = self.communications(end)
+        return figures
 
     def daily_since(self, fire_at: datetime) -> datetime:
         """Where the daily report made at `fire_at` starts: where the plan's previous daily
@@ -115,14 +127,11 @@ class ReportService:
             raise ValueError("no launch time is set (/rollout launch)")
         span = parse_duration(self.playbook.schedule.executive_report_offset)
         after = f"{span.total_seconds() / 3600:g} h"
-        return collect(
-            self.engine,
-            self.playbook,
-            self.reader,
-            f"Executive report — first {after} of the external beta",
-            launch,
-            min(launch + span, max(self.clock.now(), launch + timedelta(minutes=1))),
-        )
+        end = min(launch + span, max(self.clock.now(), launch + timedelta(minutes=1)))
+        title = f"Executive report — first {after} of the external beta"
+        figures = collect(self.engine, self.playbook, self.reader, title, launch, end)
+        figures.communications = self.communications(end)
+        return figures
 
     # ---- the hooks -------------------------------------------------------------------------
     def on_daily(self, occurrence: Occurrence) -> tuple[str, str | None]:

@@ -42,7 +42,10 @@ class RollbackService:
         clock: Clock,
         rollout: RolloutService,
         start_runbook: Callable[[int], None],
+        pause_communications: Callable[[int], object] = lambda request_id: None,
     ) -> None:
+        """`start_runbook` runs a signed request's runbook; `pause_communications` is told
+        once a request starts executing (the launch communications not sent are paused)."""
         self.store = store
         self.display = display
         self.playbook = playbook
@@ -50,6 +53,7 @@ class RollbackService:
         self.clock = clock
         self.rollout = rollout
         self.start_runbook = start_runbook
+        self.pause_communications = pause_communications
 
     # ---- reading -------------------------------------------------------------------------
     def view(self, request_id: int) -> RequestView:
@@ -284,6 +288,14 @@ class RollbackService:
         )
         if target == Status.EXECUTING:
             self.start_runbook(request_id)
+            self._pause_communications(request_id)
+
+    def _pause_communications(self, request_id: int) -> None:
+        """Never in the way of the rollback: a failure here is logged, the runbook runs."""
+        try:
+            self.pause_communications(request_id)
+        except Exception:  # noqa: BLE001 - the rollback matters more than the pause
+            log.exception("rollback.pause_communications", extra={"fields": {"id": request_id}})
 
     @staticmethod
     def _decision(

@@ -3,12 +3,15 @@ with the Block Kit builders and posted with the poster."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from slack_sdk.models.blocks import Block
 
 from bot.cadence.notifier import MilestoneActed, Tally
 from bot.cadence.runs import PostNotes, PostRef
 from bot.playbook import Playbook, Shift
 from bot.slack_out.messages import schedule as messages
+from bot.slack_out.messages.comms import phase2_step_message
 from bot.slack_out.messages.milestones import milestone_message
 from bot.slack_out.outbox import Outbox, is_handle
 from storage.models import ChecklistState
@@ -61,6 +64,12 @@ class SlackCadenceNotifier:
 
     def snapshot(self, minutes: int, values: dict[str, str], notes: PostNotes) -> PostRef | None:
         return self._post(messages.snapshot_message(self.playbook, minutes, values), notes)
+
+    def phase2_step(self, index: int, first_day: date, notes: PostNotes) -> PostRef | None:
+        text, blocks = phase2_step_message(self.playbook, index, first_day)
+        channel = self.playbook.channels.product
+        ts = self.poster.post(channel, text, blocks + messages.late_note(notes, self.playbook.zone))
+        return PostRef(channel, ts) if ts else None
 
     def council(self, run_id: int, tally: Tally, notes: PostNotes) -> PostRef | None:
         return self._post(

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from bot.playbook import Playbook
 from bot.slack_out.messages.common import link, user_text
+from bot.slack_out.messages.comms import duty_text
 from bot.slack_out.messages.schedule import owners_of
 from bot.slack_out.outbox import Outbox
+from bot.tickets import Duty
 from storage.models import Ticket
 
 
@@ -18,7 +20,12 @@ class SlackTicketNotifier:
         self.playbook = playbook
 
     def overdue(
-        self, ticket: Ticket, waited: timedelta, sla_hours: float, owners_roles: Sequence[str]
+        self,
+        ticket: Ticket,
+        waited: timedelta,
+        sla_hours: float,
+        owners_roles: Sequence[str],
+        duty: Duty | None,
     ) -> bool:
         hours, minutes = divmod(int(waited.total_seconds()) // 60, 60)
         title = ticket.subject or ticket.external_id
@@ -27,5 +34,5 @@ class SlackTicketNotifier:
             f":hourglass: Beta ticket {user_text(ticket.external_id, 64)} unanswered for {hours} h "
             f"{minutes:02d} min (support SLA {sla_hours:g} h): {subject}. "
             f"{owners_of(self.playbook, list(owners_roles))}"
-        )
+        ) + duty_text(self.playbook, duty)
         return self.poster.post(self.playbook.channels.war_room, text, []) is not None

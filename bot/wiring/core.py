@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from bot.cadence.checklists import ChecklistService
@@ -23,7 +23,7 @@ from bot.integrations.pagerduty import PagerDuty
 from bot.metrics.evaluator import TriggerEvaluator
 from bot.metrics.kpis import kpi_lines, live_values
 from bot.phase2 import BacklogService, LessonService, RiskService
-from bot.reports.service import ReportService
+from bot.reports.service import Communications, ReportService
 from bot.rollback.display import RequestDisplay
 from bot.rollback.model import MttrGoal
 from bot.rollback.runner import RunbookRunner
@@ -38,7 +38,7 @@ from bot.slack_out.rollback_notifier import SlackRollbackNotifier
 from bot.slack_out.rollout_announcer import WarRoomAnnouncer
 from bot.tickets import TicketService
 from bot.wiring.base import Base
-from schedules.runner import ScheduleRunner
+from schedules.runner import Periodic, ScheduleRunner
 
 
 def flag_provider(b: Base) -> tuple[FlagProvider, OfrepStore | None]:
@@ -65,7 +65,10 @@ def rollout(b: Base) -> tuple[RolloutService, OfrepStore | None]:
 
 
 def rollback(
-    b: Base, rollout: RolloutService, sleep: Callable[[float], None]
+    b: Base,
+    rollout: RolloutService,
+    sleep: Callable[[float], None],
+    pause_communications: Callable[[int], object],
 ) -> tuple[RollbackService, RunbookRunner]:
     """The runner first, so the service is handed its `start` at construction."""
     store = RequestStore(b.engine, b.playbook)
@@ -86,7 +89,14 @@ def rollback(
         lease_seconds=b.settings.warroom_runbook_lease_seconds,
     )
     rollback = RollbackService(
-        store, display, b.playbook, b.authz, b.clock, rollout, start_runbook=runbook.start
+        store,
+        display,
+        b.playbook,
+        b.authz,
+        b.clock,
+        rollout,
+        start_runbook=runbook.start,
+        pause_communications=pause_communications,
     )
     return rollback, runbook
 
@@ -105,9 +115,11 @@ def evaluator(b: Base, rollback: RollbackService) -> TriggerEvaluator:
     )
 
 
-def reports(b: Base, rollout: RolloutService) -> ReportService:
+def reports(b: Base, rollout: RolloutService, communications: Communications) -> ReportService:
     publisher = SlackReportPublisher(b.poster, b.playbook.channels.war_room, b.playbook.zone)
-    return ReportService(b.engine, b.playbook, b.clock, publisher, rollout, b.reader)
+    return ReportService(
+        b.engine, b.playbook, b.clock, publisher, rollout, b.reader, communications
+    )
 
 
 def cadence(
@@ -138,15 +150,16 @@ def cadence(
 
 def runner(
     b: Base,
-    planner: Planner,
-    checklists: ChecklistService,
-    council: CouncilService,
-    posts: CadencePosts,
+    cadence: tuple[Planner, ChecklistService, CouncilService, CadencePosts],
     feedback: FeedbackService,
     tickets: TicketService,
     reports: ReportService,
     housekeeping: Callable[[], None],
+    more: tuple[Mapping[str, Handler], Sequence[Periodic]],
 ) -> ScheduleRunner:
+    """`more`: the scheduled kinds and the follow-ups of the other parts."""
+    planner, checklists, council, posts = cadence
+    more_handlers, more_periodic = more
     handlers: dict[str, Handler] = {
         Kind.SHIFT: checklists.post,
         Kind.SYNC: posts.sync,
@@ -156,6 +169,8 @@ def runner(
         Kind.COUNCIL_CLOSE: council.close_at_end,
         Kind.DAILY_REPORT: report_handler(reports.on_daily),
         Kind.EXECUTIVE_REPORT: report_handler(reports.on_executive),
+        Kind.PHASE2_STEP: posts.phase2_step,
+        **more_handlers,
     }
     periodic = [
         checklists.follow_up,
@@ -165,6 +180,7 @@ def runner(
         reports.retry_unposted,
         lambda _now: housekeeping(),  # rollback expiry, post-mortem reminders: on the clock
         lambda _now: b.poster.send_soon(),  # posts Slack did not take yet
+        *more_periodic,
     ]
     return ScheduleRunner(
         b.engine, b.playbook, b.clock, planner, handlers, periodic, replica_id=b.replica

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 from bot.phase2 import matrix_lines
 from bot.reports.figures import Figures
 from bot.reports.render import (
+    communication_lines,
     decision_lines,
     feedback_lines,
     kpi_line,
@@ -34,6 +35,7 @@ def blocks(
     out.append(section(f"*KPIs*\n{kpis}"))
     out.append(section("*Feedback*\n" + "\n".join(feedback_lines(f))[:2900]))
     out.append(section(f"*Support tickets*\n{ticket_line(f, ticket_goal(f))}"))
+    out.append(section("*Communications*\n" + "\n".join(communication_lines(f, zone))))
     actions = decision_lines(f)
     shown = "\n".join(actions[:15]) + (
         f"\n…and {len(actions) - 15} more" if len(actions) > 15 else ""
