@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -69,6 +70,7 @@ class CompletionService:
         alerts_configured: bool,
         backlog: BacklogService,
         lessons: LessonService,
+        communications: Callable[[datetime], list[dict[str, Any]]] = lambda _at: [],
     ) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -80,6 +82,7 @@ class CompletionService:
         self.alerts_configured = alerts_configured
         self.backlog = backlog
         self.lessons = lessons
+        self.communications = communications
         self.checks: dict[str, Callable[[], tuple[bool, list[Evidence]]]] = {
             "runbook_validated": self._runbook_validated,
             "shifts_live": self._shifts_live,
@@ -192,7 +195,27 @@ class CompletionService:
             (f"{f.name} {f.percent} % {', '.join(f.segments)}",) for f in flags
         ]
         running = all(f.percent >= target.percent and external & set(f.segments) for f in flags)
-        return running, evidence
+        # the launch's own communications (due by T) must be marked sent, with their link
+        launch_at = self.rollout.launch_at()
+        due_by_t = [
+            c
+            for c in self.communications(self.clock.now())
+            if launch_at and datetime.fromisoformat(c["due"]) <= launch_at
+        ]
+        for c in due_by_t:
+            if c["status"] == "sent":
+                evidence.append(
+                    (
+                        f"{c['title']}: sent by ",
+                        Person(c["sent_by"]),
+                        " ",
+                        Link(c["link"], "what went out"),
+                    )
+                )
+            else:
+                evidence.append((f"{c['title']}: not marked sent ({c['status']})",))
+        sent = all(c["status"] == "sent" for c in due_by_t)
+        return running and sent, evidence
 
     def _first_report(self) -> tuple[bool, list[Evidence]]:
         report = self.reports.latest("executive")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -56,6 +57,7 @@ class Dashboard:
     backlog: list[ItemView] = field(default_factory=list)  # Phase 2 backlog and its state
     risks: list[Risk] = field(default_factory=list)  # the risk register
     launch_at: datetime | None = None  # T, when set
+    communications: list[dict[str, Any]] = field(default_factory=list)  # the launch comms
 
 
 class HomeService:
@@ -72,6 +74,7 @@ class HomeService:
         roles_of: Callable[[str], set[str]],
         backlog: BacklogService | None = None,
         risks: RiskService | None = None,
+        communications: Callable[[datetime], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -84,6 +87,7 @@ class HomeService:
         self.roles_of = roles_of
         self.backlog = backlog
         self.risks = risks
+        self.communications = communications
 
     def dashboard(self, user: str) -> Dashboard:
         try:
@@ -108,6 +112,7 @@ class HomeService:
             backlog=self.backlog.items() if self.backlog else [],
             risks=self.risks.risks() if self.risks else [],
             launch_at=self.rollout.launch_at(),
+            communications=self.communications(self.clock.now()) if self.communications else [],
         )
 
     def provider_health(self) -> str:

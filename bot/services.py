@@ -145,7 +145,7 @@ def build_services(
     more = gtm.handlers(calendar, staffing), gtm.periodic(calendar, staffing)
     schedule = core.runner(b, cadence, feedback, tickets, reports, rollback.housekeeping, more)
     backlog, risks, lessons = readiness.phase2(b)
-    completion = core.completion(b, rollout, rollback, reports, backlog, lessons)
+    completion = core.completion(b, rollout, rollback, reports, backlog, lessons, calendar.report)
     return Services(
         settings=b.settings,
         playbook=b.playbook,
@@ -169,7 +169,7 @@ def build_services(
         tickets=tickets,
         reports=reports,
         completion=completion,
-        home=core.home(b, rollout, rollback, completion, planner, backlog, risks),
+        home=core.home(b, rollout, rollback, completion, planner, backlog, risks, calendar.report),
         backlog=backlog,
         risks=risks,
         lessons=lessons,

@@ -14,6 +14,7 @@ from bot.ids.comms import CommsAction, CommsBlock, CommsView
 from bot.local import payloads
 from bot.local.fake_slack import Message
 from bot.playbook import Playbook
+from bot.slack_out.messages.home import home_view
 from bot.tickets import TicketEvent
 from storage.models import CommunicationState, DecisionRecord, ScheduledRun
 from storage.status import CommStatus, RollbackStatus
@@ -87,6 +88,13 @@ def test_mark_sent_is_role_checked_and_records_the_link(live_bot: LiveBot, clock
     clock.set(local("2026-12-01 11:30"))  # long past its time: sent, so no follow-up
     live_bot.services.schedule.tick()
     assert not [m for m in live_bot.fake.channel_messages() if m.thread_ts == notice.ts]
+    # App Home shows the calendar as the records say: this one sent, the others overdue
+    zone = live_bot.services.playbook.zone
+    home = str(home_view(live_bot.services.home.dashboard(GTM), zone, "x", clock.now()))
+    assert "✅ Launch email to external beta users (email, owner gtm, due Tue 10:00): sent" in home
+    assert (
+        "⏰ Dashboard banner (dashboard_banner, owner gtm, due Tue 10:00): not marked sent" in home
+    )
 
 
 def test_a_rollback_pauses_the_communications_not_sent(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]

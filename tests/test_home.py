@@ -5,12 +5,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.ids.home import HomeAction
 from bot.local import payloads
+from bot.playbook import Playbook, load_playbook
 from bot.services import Services
 from bot.slack_out.messages.home import evidence_text
 from tests.conftest import GTM, PRODUCT, SRE, SUPPORT, LiveBot
+
+
+@pytest.fixture
+def playbook() -> Playbook:
+    """A playbook where people still vouch for the external rollout (a Confirm button, as a
+    team may choose) and no communications are planned: the button's rules are tested
+    here; the bundled playbook ticks the item from the records (test at the end)."""
+    book = load_playbook()
+    completion = [
+        i.model_copy(update={"confirm_roles": ["gtm", "product"]})
+        if i.key == "external_rollout"
+        else i
+        for i in book.completion
+    ]
+    comms = book.communications.model_copy(update={"items": []})
+    return book.model_copy(update={"completion": completion, "communications": comms})
 
 
 def open_home(bot: LiveBot, user: str) -> dict:
@@ -165,3 +184,29 @@ def test_after_the_window_home_says_it_is_over_not_to_set_t(
         in shown
     )
     assert "set the launch time" not in shown
+
+
+@pytest.mark.parametrize("playbook", [load_playbook()])
+def test_the_external_rollout_ticks_when_the_flags_are_out_and_the_messages_sent(
+    services: Services, clock: FakeClock
+) -> None:
+    def state():  # type: ignore[no-untyped-def]
+        return next(s for s in services.completion.states() if s.item.key == "external_rollout")
+
+    assert not state().needs_confirmation  # no button: the bot sees the evidence
+    services.rollout.launch(PRODUCT, "2026-12-01 10:00")
+    for flag in services.playbook.flags:
+        services.rollout.set_flag(SRE, flag, "25", "internal_beta,external_beta")
+    assert not state().done
+    assert "Launch email to external beta users: not marked sent" in str(state().evidence)
+    launch_at = services.rollout.launch_at()
+    assert launch_at is not None
+    for hours in (2, 1):  # the notices reach their owners an hour before each is due
+        clock.set(launch_at - timedelta(hours=hours))
+        services.schedule.tick()
+    due_by_t = [v for v in services.comms.current() if v.state.due_at <= launch_at]
+    for view in due_by_t:
+        services.comms.mark_sent(view.state.id or 0, GTM, "https://mail.example/launch")
+    assert state().done
+    lines = [evidence_text(e) for e in state().evidence]
+    assert sum("sent by <@U0GTM00001>" in line for line in lines) == len(due_by_t) == 4

@@ -5,6 +5,7 @@ never colour alone."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.phase2 import matrix_lines, risk_line
@@ -84,10 +85,14 @@ def _local(iso: str, zone: ZoneInfo) -> str:
 
 
 def communication_lines(f: Figures, zone: ZoneInfo) -> list[str]:
+    return communications_text(f.communications, zone)
+
+
+def communications_text(communications: list[dict[str, Any]], zone: ZoneInfo) -> list[str]:
     """Each launch communication: ✅ sent (by whom, when, the link) · ⏸ paused by a
     rollback · ⏰ past its time and not marked sent · 🕒 still to come."""
     lines = []
-    for c in f.communications:
+    for c in communications:
         head = f"{c['title']} ({c['channel']}, owner {c['owner']}, due {_local(c['due'], zone)})"
         if c["status"] == "sent":
             lines.append(

@@ -194,6 +194,7 @@ def completion(
     reports: ReportService,
     backlog: BacklogService,
     lessons: LessonService,
+    communications: Communications,
 ) -> CompletionService:
     return CompletionService(
         b.engine,
@@ -206,6 +207,7 @@ def completion(
         b.reader is not None,
         backlog,
         lessons,
+        communications,
     )
 
 
@@ -217,6 +219,7 @@ def home(
     planner: Planner,
     backlog: BacklogService | None = None,
     risks: RiskService | None = None,
+    communications: Communications | None = None,
 ) -> HomeService:
     reader, playbook = b.reader, b.playbook
     return HomeService(
@@ -231,4 +234,5 @@ def home(
         b.authz.roles_of,
         backlog,
         risks,
+        communications,
     )

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from bot.completion import Evidence, Link, Person
 from bot.home import Dashboard
 from bot.ids.home import HomeAction
+from bot.reports.render import communications_text
 from bot.slack_out.messages.common import context, header, local_time, section, user_text, who
 from bot.slack_out.messages.phase2 import MARK, epic_text, risk_register
 
@@ -94,6 +95,16 @@ def _backlog(d: Dashboard) -> str:
     return _listing(title, lines, "none in the playbook")
 
 
+def _communications(d: Dashboard, zone: ZoneInfo) -> list[Block]:
+    if not d.communications:
+        return []
+    return [
+        section(
+            "*Launch communications*\n" + "\n".join(communications_text(d.communications, zone))
+        )
+    ]
+
+
 def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
     blocks: list[Block] = [
         header("War room"),
@@ -106,6 +117,7 @@ def home_view(d: Dashboard, zone: ZoneInfo, name: str, now: datetime) -> View:
         section(_upcoming(d, zone)),
         section(_backlog(d)),
         *risk_register(d.risks),
+        *_communications(d, zone),
         DividerBlock(),
         header("Completion checklist"),
     ]
