@@ -45,15 +45,18 @@ def run_window(
     clock: FakeClock,
     start: datetime,
     end: datetime,
-    step: timedelta = timedelta(minutes=1),
+    step: timedelta = timedelta(minutes=5),
 ) -> list[tuple[datetime, str, str]]:
-    """Tick every `step` like the watchdog; returns (clock at post, key, status) of each post."""
+    """Tick like the watchdog: at every scheduled post's exact time, and every `step`
+    between them; returns (clock at post, key, status) of each post."""
     posts = []
     clock.set(start)
     while clock.now() <= end:
         for run in services.schedule.tick():
             posts.append((clock.now(), run.job_key, run.status))
-        clock.advance(step)
+        now = clock.now()
+        following = (o.fire_at for o in services.schedule.plan() if o.fire_at > now)
+        clock.set(min(now + step, min(following, default=now + step)))
     return posts
 
 

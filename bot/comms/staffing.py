@@ -154,9 +154,13 @@ class StaffingService:
         deadline = (
             run.fire_at + parse_duration(settings.confirm_by) - parse_duration(settings.offset)
         )
-        staffing = self.load(run.id or 0)
-        if now < deadline or staffing.confirmed_at is not None:
+        if now < deadline:
             return
+        with Session(self.engine) as session:  # a read on every tick; a claim only once
+            check = session.get(StaffingCheck, run.id)
+        if check is None or check.reminded_at is not None or check.confirmed_at is not None:
+            return
+        staffing = self.load(run.id or 0)
         where = [
             col(StaffingCheck.run_id) == run.id,
             col(StaffingCheck.reminded_at).is_(None),
