@@ -24,6 +24,9 @@ def test_a_second_advance_click_changes_and_records_nothing(live_bot: LiveBot, c
     send(live_bot, SRE, council, button(council, ScheduleAction.ADVANCE))
     flags = live_bot.services.rollout.flags
     live_bot.fake.wait_for(lambda f: {x.percent for x in flags.list_flags()} == {50})
+    live_bot.fake.wait_for(  # both flags' announcements are in (the second may trail)
+        lambda f: sum("50 %" in m.text and " set " in m.text for m in f.channel_messages()) == 2
+    )
     sets, posts = records(live_bot, "rollout.set"), len(live_bot.fake.channel_messages())
 
     send(live_bot, SRE, council, button(council, ScheduleAction.ADVANCE))
