@@ -99,25 +99,20 @@ class SlackTransport:
     def find(self, channel: str, key: int, thread_ts: str | None) -> tuple[str, str] | None:
         """The post carrying this outbox key, if an earlier attempt made it: among the
         channel's (or the thread's) latest 200 messages."""
-        if thread_ts:
-            response = self._call(
-                "slack.history",
-                channel,
-                self.client.conversations_replies,
-                channel=channel,
-                ts=thread_ts,
-                limit=200,
-                include_all_metadata=True,
-            )
-        else:
-            response = self._call(
-                "slack.history",
-                channel,
-                self.client.conversations_history,
-                channel=channel,
-                limit=200,
-                include_all_metadata=True,
-            )
+        # a thread's replies, or the channel's top-level messages: the same answer's shape
+        where = {"ts": thread_ts} if thread_ts else {}
+        history = (
+            self.client.conversations_replies if thread_ts else self.client.conversations_history
+        )
+        response = self._call(
+            "slack.history",
+            channel,
+            history,
+            channel=channel,
+            limit=200,
+            include_all_metadata=True,
+            **where,
+        )
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
