@@ -17,8 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
@@ -26,6 +24,7 @@ from bot.observability import log_event
 from storage.batch import GroupCommitWriter
 from storage.db import session_scope
 from storage.models import ProcessedSlackEvent
+from storage.writes import insert_if_new, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +179,10 @@ class DeliveryLog:
 
     def _write(self, keys: list[str]) -> list[bool]:
         table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         now = self.clock.now()
         with session_scope(self.engine) as session:
             return [
-                session.execute(  # type: ignore[attr-defined]
-                    insert(table).values(event_id=key, received_at=now).on_conflict_do_nothing()
-                ).rowcount
-                == 1
-                for key in keys
+                insert_if_new(session, table, {"event_id": key, "received_at": now}) for key in keys
             ]
 
 
@@ -200,11 +194,10 @@ DELIVERY_MEMORY = timedelta(hours=1)
 def forget_old_deliveries(engine: Engine, clock: Clock) -> int:
     """Delete the delivery keys no replay or retry can match any more; how many went."""
     table = ProcessedSlackEvent.__table__  # type: ignore[attr-defined]
-    with engine.begin() as connection:
-        result = connection.execute(
-            table.delete().where(table.c.received_at < clock.now() - DELIVERY_MEMORY)
+    with session_scope(engine) as session:
+        return rows_changed(
+            session, table.delete().where(table.c.received_at < clock.now() - DELIVERY_MEMORY)
         )
-    return int(result.rowcount or 0)
 
 
 class SlackGate:

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bot import decision_log
 from bot.decision_log import Decision
 from storage.db import session_scope
+from storage.writes import rows_changed
 
 
 def transition_in(
@@ -29,12 +30,12 @@ def transition_in(
 ) -> bool:
     """Inside the caller's transaction: True for the one caller whose UPDATE changed the row."""
     table: Any = model  # SQLModel's columns are plain attributes to mypy
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(model)
         .where(table.id == row_id, table.status.in_(list(allowed)))
-        .values(dict(values))
+        .values(dict(values)),
     )
-    changed = cast(CursorResult[Any], result).rowcount
     if changed and decision is not None:
         decision_log.append_in(session, decision, at)
     return bool(changed)

@@ -1,16 +1,17 @@
 """Claim-once: a conditional UPDATE that only one caller can win (its WHERE holds for one
-of them; the others see rowcount 0). How replicas agree on who posts a reminder, flags a
+of them; the others change no row). How replicas agree on who posts a reminder, flags a
 ticket or closes a request, without a lock service."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
 from storage.db import session_scope
+from storage.writes import rows_changed
 
 
 def claim(
@@ -18,7 +19,4 @@ def claim(
 ) -> bool:
     """True for the one caller whose UPDATE changed the row."""
     with session_scope(engine) as session:
-        result = cast(
-            CursorResult[Any], session.execute(update(model).where(*where).values(values))
-        )
-        return result.rowcount == 1
+        return rows_changed(session, update(model).where(*where).values(values)) == 1

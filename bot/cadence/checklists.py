@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.cadence.notifier import CadenceNotifier
@@ -20,6 +19,7 @@ from bot.playbook import Playbook, Shift
 from storage.claims import claim
 from storage.db import session_scope
 from storage.models import ChecklistEvent, ChecklistState, ScheduledRun
+from storage.writes import rows_changed
 
 LiveLines = Callable[[list[str]], list[str]]  # metric names → lines shown on the checklist
 FlagHealth = Callable[[], str]  # the flag provider's health, one line (bot.flags.health)
@@ -132,15 +132,16 @@ class ChecklistService:
         self._require_owner(self._load(run_id)[1], user, "checklist.acknowledge")
         now = self.clock.now()
         with session_scope(self.engine) as session:
-            result = session.execute(
+            result = rows_changed(
+                session,
                 update(ChecklistState)
                 .where(
                     col(ChecklistState.run_id) == run_id,
                     col(ChecklistState.acknowledged_at).is_(None),
                 )
-                .values(acknowledged_by=user, acknowledged_at=now)
+                .values(acknowledged_by=user, acknowledged_at=now),
             )
-            if not cast(CursorResult[Any], result).rowcount:
+            if not result:
                 row = session.get(ChecklistState, run_id)
                 raise AlreadyAcknowledged(row.acknowledged_by if row else "")
             session.add(

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,6 +27,7 @@ from storage.claims import claim
 from storage.db import session_scope
 from storage.models import ScheduledRun, StaffingCheck, StaffingDuty
 from storage.status import RunStatus
+from storage.writes import rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +106,16 @@ class StaffingService:
 
     def _confirm(self, staffing: Staffing, now: datetime) -> None:
         with session_scope(self.engine) as session:
-            result = session.execute(
+            result = rows_changed(
+                session,
                 update(StaffingCheck)
                 .where(
                     col(StaffingCheck.run_id) == staffing.run_id,
                     col(StaffingCheck.confirmed_at).is_(None),
                 )
-                .values(confirmed_at=now)
+                .values(confirmed_at=now),
             )
-            if cast(CursorResult[Any], result).rowcount:
+            if result:
                 decision = Decision(
                     actor="warroom",
                     action="staffing.confirmed",

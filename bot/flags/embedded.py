@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.flags.base import FlagConflict, FlagProviderError, FlagView, ProviderHealth
 from storage.db import session_scope
 from storage.models import FlagState, FlagUserRule
+from storage.writes import rows_changed
 
 
 class EmbeddedFlagProvider:
@@ -96,12 +97,12 @@ class EmbeddedFlagProvider:
 
     def clear_user_rules(self, flag: str, segments: list[str], actor: str) -> int:
         with session_scope(self._engine) as session:
-            result = session.exec(
+            return rows_changed(
+                session,
                 delete(FlagUserRule).where(
                     col(FlagUserRule.flag) == flag, col(FlagUserRule.segment).in_(segments)
-                )
+                ),
             )
-            return result.rowcount or 0
 
     def health(self, flags: Sequence[str]) -> ProviderHealth:
         try:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import or_, update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from bot.transitions import transition
 from storage.db import session_scope
 from storage.models import BacklogEntry
 from storage.status import BacklogStatus
+from storage.writes import rows_changed
 
 CLAIM_FOR = timedelta(minutes=5)  # an epic claim older than this was left by a dead caller
 EPIC = "phase2.epic"
@@ -249,7 +250,8 @@ class BacklogService:
         now = self.clock.now()
         table: Any = BacklogEntry
         with session_scope(self.engine) as session:
-            result = session.execute(
+            result = rows_changed(
+                session,
                 update(BacklogEntry)
                 .where(
                     table.id == row_id,
@@ -260,9 +262,9 @@ class BacklogService:
                         table.epic_claimed_at < now - CLAIM_FOR,
                     ),
                 )
-                .values(epic_claimed_at=now)
+                .values(epic_claimed_at=now),
             )
-            return bool(cast(CursorResult[Any], result).rowcount)
+            return bool(result)
 
     def _store_epic(self, view: ItemView, user: str, key: str, url: str, by_hand: bool) -> None:
         now = self.clock.now()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,7 @@ from bot.playbook import LessonHeading, Playbook
 from storage.db import session_scope
 from storage.models import DecisionRecord, Lesson, LessonPublication
 from storage.status import PublicationStatus
+from storage.writes import rows_changed
 
 PUBLISH = "lessons.publish"
 TEXT_LIMIT = 4000
@@ -282,7 +283,8 @@ class LessonService:
             pass  # this content was published, or is being published
         table: Any = LessonPublication
         with session_scope(self.engine) as session:
-            result = session.execute(
+            result = rows_changed(
+                session,
                 update(LessonPublication)
                 .where(
                     table.digest == doc.digest,
@@ -294,9 +296,9 @@ class LessonService:
                         ),
                     ),
                 )
-                .values(status=PublicationStatus.POSTING, claimed_at=now)
+                .values(status=PublicationStatus.POSTING, claimed_at=now),
             )
-            claimed = bool(cast(CursorResult[Any], result).rowcount)
+            claimed = bool(result)
             row = session.exec(
                 select(LessonPublication).where(LessonPublication.digest == doc.digest)
             ).one()

@@ -4,10 +4,10 @@ soon as it is known, and the one person confirming the metrics."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot import decision_log
@@ -16,6 +16,7 @@ from bot.rollback.model import ActionOutcome, with_action
 from storage.db import session_scope
 from storage.models import RunbookStep
 from storage.status import StepStatus
+from storage.writes import rows_changed
 
 
 class StepRows:
@@ -56,14 +57,15 @@ class StepRows:
         """waiting → pending for the one caller that finds the step still waiting, with its
         confirmation and ONE decision in the same transaction (fifty clicks, one record)."""
         with session_scope(self.engine) as session:
-            result = session.execute(
+            result = rows_changed(
+                session,
                 update(RunbookStep)
                 .where(
                     col(RunbookStep.id) == step_id, col(RunbookStep.status) == StepStatus.WAITING
                 )
-                .values(status=StepStatus.PENDING)
+                .values(status=StepStatus.PENDING),
             )
-            if not cast(CursorResult[Any], result).rowcount:
+            if not result:
                 return False
             step = session.get(RunbookStep, step_id)
             assert step is not None

@@ -35,6 +35,7 @@ from storage.claims import claim
 from storage.db import read_scope, session_scope
 from storage.models import OutboxMessage
 from storage.status import OutboxKind, OutboxStatus
+from storage.writes import rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class Outbox:
                 post = update(OutboxMessage).where(
                     col(OutboxMessage.id) == target, col(OutboxMessage.attempts) == 0, *waiting
                 )
-                if session.execute(post.values(values)).rowcount:  # type: ignore[attr-defined]
+                if rows_changed(session, post.values(values)):
                     return True
             merge = update(OutboxMessage).where(
                 col(OutboxMessage.kind) == OutboxKind.UPDATE,
@@ -169,7 +170,7 @@ class Outbox:
                 col(OutboxMessage.channel) == channel,
                 *waiting,
             )
-            return bool(session.execute(merge.values(values)).rowcount)  # type: ignore[attr-defined]
+            return bool(rows_changed(session, merge.values(values)))
 
     def send_soon(self) -> None:
         """With a sender running, wake it; without, send what is due now, in this thread."""
