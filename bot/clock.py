@@ -39,16 +39,18 @@ class FakeClock:
 
 
 class OffsetClock:
-    """The system clock moved forward by `skip`: the local workspace's way to watch a day
-    of scheduled posts in minutes."""
+    """A clock (the system's, unless another is given) moved forward by `skip`: the local
+    workspace's way to watch a day of scheduled posts in minutes. Tests give it a FakeClock,
+    so what a session shows does not depend on the hour it runs at."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Clock | None = None) -> None:
+        self.base: Clock = base or SystemClock()
         self.offset = timedelta(0)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
-            return datetime.now(UTC) + self.offset
+            return self.base.now() + self.offset
 
     def skip(self, delta: timedelta) -> None:
         with self._lock:

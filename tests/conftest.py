@@ -4,6 +4,7 @@ and the real app served over a real socket by uvicorn."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -14,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from pydantic import SecretStr
+from starlette.testclient import TestClient
 
 from bot.app import build_asgi
 from bot.clock import FakeClock
@@ -25,6 +28,8 @@ from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
+from storage import migrate
+from storage.db import make_engine
 
 TOKEN = "xoxb-test-token-1234567890-abcdefghij"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -44,35 +49,117 @@ def playbook() -> Playbook:
     return load_playbook()
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
+@pytest.fixture(scope="session")
+def _slack_server() -> Iterator[FakeSlack]:
+    """One loopback Slack Web API server for the whole session (per xdist worker)."""
     fake = FakeSlack().start()
     yield fake
     fake.stop()
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'warroom.db'}"
+def fake_slack(_slack_server: FakeSlack) -> FakeSlack:
+    """The session's loopback Slack, emptied: no call, message, fault or view of an earlier
+    test is seen."""
+    return _slack_server.reset()
 
 
 PG_ADMIN_URL = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes `db_url` runs on SQLite and on PostgreSQL; a test marked
+    `sqlite_only` (its point is not storage: an external client, a process) runs once."""
+    chosen = any(
+        "db_url" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")
+    )  # a test that names its database itself keeps its choice
+    if "db_url" in metafunc.fixturenames and not chosen:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("db_url", ["sqlite"] if only else DATABASES, indirect=True)
+
+
+def _pg_admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}")
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _unique(prefix: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once per worker)."""
+    path = tmp_path_factory.mktemp("template") / "warroom.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as connection:  # one file to copy: the WAL folded in
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that each test's database is created from."""
+    admin = _pg_admin()
+    name = _unique("warroom_tmpl")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_pg_url(name))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield name
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of the test's own, SQLite or PostgreSQL (the parameter)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        path = tmp_path / "warroom.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("_pg_template")
+    admin = _pg_admin()
+    name = _unique("warroom_test")
+    # FILE_COPY: a copy of a small database in ~0.1 s (WAL_LOG takes twice as long)
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    try:
+        yield _pg_url(name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=DATABASES)
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, SQLite or PostgreSQL: for the tests of the migrations themselves."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'blank.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test; skipped, with the reason, when none runs."""
-    import psycopg
-
-    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}")
+    """A fresh, empty PostgreSQL database for one test (replicas migrate it themselves)."""
+    admin = _pg_admin()
+    name = _unique("warroom_test")
     admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield _pg_url(name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture
@@ -86,8 +173,10 @@ def settings(db_url: str, fake_slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, playbook: Playbook, clock: FakeClock) -> Services:
-    return build_services(settings, playbook, clock)
+def services(settings: Settings, playbook: Playbook, clock: FakeClock) -> Iterator[Services]:
+    built = build_services(settings, playbook, clock)
+    yield built
+    built.engine.dispose()  # its connections go before the database does
 
 
 @dataclass
@@ -97,7 +186,7 @@ class LiveBot:
     url: str
     services: Services
     fake: FakeSlack
-    http: httpx.Client
+    http: httpx.Client  # a TestClient in process, or a client of the served socket
 
     def post(
         self,
@@ -132,6 +221,19 @@ def free_socket() -> socket.socket:
 
 @pytest.fixture
 def live_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
+    """The real ASGI app (signature check, delivery log, Bolt, every route) in process:
+    requests go through Starlette's TestClient, whose event loop lives as long as the test,
+    so what the app starts after acking runs to its end as under a server."""
+    with TestClient(
+        build_asgi(services), base_url="http://warroom.test", raise_server_exceptions=False
+    ) as http:
+        yield LiveBot(str(http.base_url).rstrip("/"), services, fake_slack, http)
+
+
+@pytest.fixture
+def served_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
+    """The same app served by uvicorn on a loopback socket: for what only a socket shows
+    (a peer process or server calling it, raw HTTP, connection limits)."""
     web = build_asgi(services)
     sock = free_socket()
     server = uvicorn.Server(

@@ -59,8 +59,8 @@ def episode_start(bot: LiveBot) -> datetime:
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
-def test_webhook_refuses_without_the_token_and_bad_payloads(live_bot: LiveBot) -> None:
-    url = f"{live_bot.url}/hooks/alertmanager"
+def test_webhook_refuses_without_the_token_and_bad_payloads(served_bot: LiveBot) -> None:
+    url = f"{served_bot.url}/hooks/alertmanager"
     assert httpx.post(url, json={"version": "4", "alerts": []}).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
     assert httpx.post(url, json={"version": "4", "alerts": []}, headers=wrong).status_code == 401
@@ -74,50 +74,50 @@ def test_webhook_refuses_without_the_token_and_bad_payloads(live_bot: LiveBot) -
 
 
 def test_prometheus_rules_through_alertmanager_open_one_rollback(
-    live_bot: LiveBot, exporter: Exporter, playbook: Playbook, tmp_path: Path
+    served_bot: LiveBot, exporter: Exporter, playbook: Playbook, tmp_path: Path
 ) -> None:
-    alertmanager = Alertmanager(tmp_path, f"{live_bot.url}/hooks/alertmanager", TOKEN)
+    alertmanager = Alertmanager(tmp_path, f"{served_bot.url}/hooks/alertmanager", TOKEN)
     prometheus = Prometheus(tmp_path, exporter.port, rules_yaml(playbook), alertmanager.url)
     try:
         prometheus.wait_for_sample("warroom_test_error_rate")
         # the bot reads this Prometheus: the breach start is the alert's activeAt there
-        live_bot.services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
+        served_bot.services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
         exporter.error_rate.set(8)
         truth = datetime.now(UTC)
         deadline = time.monotonic() + 45
-        while time.monotonic() < deadline and not live_bot.services.rollback.recent():
+        while time.monotonic() < deadline and not served_bot.services.rollback.recent():
             time.sleep(0.3)
-        requests = live_bot.services.rollback.recent()
+        requests = served_bot.services.rollback.recent()
         assert len(requests) == 1, (tmp_path / "alertmanager.log").read_text()
         assert requests[0].request.evidence["source"] == "alertmanager"
         assert requests[0].request.evidence["breach_start"] == "prometheus activeAt"
         # MTTD from the breach: within a scrape and an evaluation (1 s each) of the truth
-        started = episode_start(live_bot)
+        started = episode_start(served_bot)
         assert -0.5 <= (started - truth).total_seconds() <= 3.5, (started, truth)
         # the warning rule (error_rate > 1.5) is posted from Alertmanager, before any
         # evaluation by the bot itself
-        live_bot.fake.wait_for(
+        served_bot.fake.wait_for(
             lambda f: any("`error_rate` is 8" in m.text for m in f.channel_messages()), timeout=20
         )
         # the bot's evaluator sees the same breach: no second rollback
-        reader_services = live_bot.services
+        reader_services = served_bot.services
         reader_services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
         for _ in range(12):
             reader_services.evaluator.evaluate()
             time.sleep(0.3)
-        assert len(live_bot.services.rollback.recent()) == 1
-        firing = [m.text for m in live_bot.fake.channel_messages() if "firing" in m.text]
+        assert len(served_bot.services.rollback.recent()) == 1
+        firing = [m.text for m in served_bot.fake.channel_messages() if "firing" in m.text]
         assert len(firing) == 1 and "(alertmanager)" in firing[0]
         exporter.error_rate.set(0.5)
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and not any(
-            "resolved" in m.text for m in live_bot.fake.channel_messages()
+            "resolved" in m.text for m in served_bot.fake.channel_messages()
         ):
             reader_services.evaluator.evaluate()
             time.sleep(0.3)
         assert any(
             "Trigger `error_rate_critical` resolved" in m.text
-            for m in live_bot.fake.channel_messages()
+            for m in served_bot.fake.channel_messages()
         )
     finally:
         prometheus.stop()

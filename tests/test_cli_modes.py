@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
+from sqlmodel import Session, select
 
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from storage import migrate
 from storage.db import make_engine
+from storage.models import FlagState
 from tests.conftest import SECRET, SRE, TOKEN
 
 
@@ -28,14 +30,15 @@ def _port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[str]:
+def served(tmp_path: Path, fake_slack: FakeSlack, db_url: str) -> Iterator[str]:
+    """`warroom serve` as a process, on SQLite or PostgreSQL (db_url's parameter)."""
     port = _port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "DATABASE_URL": db_url,
     }
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -86,6 +89,37 @@ def test_serve_answers_signed_status_within_the_deadline_and_refuses_bad_ones(
     assert "warroom_slack_requests_total" in httpx.get(f"{served}/metrics").text
     health = httpx.get(f"{served}/healthz").json()
     assert health["scheduler"] == {"running": True, "next_run": None, "missed_last_24h": []}
+
+
+def test_serve_changes_a_flag_on_a_signed_set_and_answers(
+    served: str, fake_slack: FakeSlack, db_url: str
+) -> None:
+    """The first thing a replica on PostgreSQL must do: a signed `/rollout set` is taken
+    once (not dropped as a replay), the flag changes, the channel and the user hear it."""
+    channel = "#phase1-war-room"
+
+    def command(text: str) -> None:
+        body = payloads.slash_command(
+            "/rollout", text, SRE, channel, fake_slack.response_url(channel, SRE)
+        )
+        answer = httpx.post(
+            f"{served}/slack/events", content=body, headers=payloads.signed_headers(SECRET, body)
+        )
+        assert answer.status_code == 200, answer.text
+
+    command("set SMART_PRICING 25 internal_beta,external_beta -- dashboards green")
+    done = fake_slack.wait_for(lambda f: f.ephemerals(SRE), timeout=15)[0]
+    assert "Done: decision #3 recorded" in done.text, done.text
+    posted = fake_slack.wait_for(
+        lambda f: [m for m in f.channel_messages() if "SMART_PRICING" in m.text], timeout=15
+    )
+    assert "10 % (internal_beta) → *25 % (internal_beta, external_beta)*" in posted[0].text
+    command("status")
+    status = fake_slack.wait_for(lambda f: f.ephemerals(SRE)[1:], timeout=15)[0]
+    assert "SMART_PRICING 25 %" in status.text, status.text
+    with Session(make_engine(db_url)) as session:
+        kept = session.exec(select(FlagState).where(FlagState.name == "SMART_PRICING")).one()
+    assert kept.percent == 25
 
 
 def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

@@ -67,8 +67,12 @@ def test_database_refuses_update_and_delete(engine: Engine) -> None:
 
 def _tamper(engine: Engine, sql: str) -> None:
     """Someone with raw access drops the guard and edits history."""
+    guard = {
+        "sqlite": "DROP TRIGGER decision_log_no_update",
+        "postgresql": "DROP TRIGGER decision_log_append_only ON decision_log",
+    }[engine.dialect.name]
     with engine.begin() as connection:
-        connection.execute(text("DROP TRIGGER decision_log_no_update"))
+        connection.execute(text(guard))
         connection.execute(text(sql))
 
 

@@ -361,7 +361,9 @@ def runbook_as_recorded(services: Services, play: Play) -> None:
         b["text"]["text"] for b in message.blocks if b.get("type") == "section" and "text" in b
     )
     with Session(services.engine) as session:
-        steps = session.exec(select(RunbookStep).where(RunbookStep.request_id == 1)).all()
+        steps = session.exec(
+            select(RunbookStep).where(RunbookStep.request_id == 1).order_by(RunbookStep.position)
+        ).all()
     assert len(steps) == len(STEP_TITLES)
     not_done = []
     for step in steps:

@@ -3,7 +3,7 @@ the Block Kit the bot posts, used with `tick N` and `choose N OPTION`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -16,11 +16,11 @@ from bot.playbook import load_playbook
 from bot.services import build_services
 from bot.settings import Settings
 from storage.models import ChecklistEvent
-from tests.test_local_workspace import run_session
+from tests.test_local_workspace import REAL_NOW, run_session
 
 
 def test_a_shift_checklist_shows_its_items_and_its_owner_ticks_them(db_url: str) -> None:
-    soon = (datetime.now(UTC) + timedelta(minutes=10)).astimezone(load_playbook().zone)
+    soon = (REAL_NOW + timedelta(minutes=10)).astimezone(load_playbook().zone)
     out = run_session(
         db_url,
         [

@@ -3,12 +3,12 @@ virtual clock, and never offers again as "next" a post already made."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.clock import FakeClock
 from bot.playbook import load_playbook
 from bot.services import Services
-from tests.test_local_workspace import run_session
+from tests.test_local_workspace import LATE_MORNING, run_session
 from tests.test_schedules import local
 
 
@@ -29,13 +29,16 @@ def test_the_planner_never_offers_again_a_post_already_made(
 
 def test_a_reopened_database_resumes_its_virtual_clock_and_says_so(db_url: str) -> None:
     zone = load_playbook().zone
-    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(zone)
+    soon = (LATE_MORNING + timedelta(hours=2)).astimezone(zone)
     first = run_session(
-        db_url, [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "skip 3h"], user="product"
+        db_url,
+        [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "skip 3h"],
+        user="product",
+        now=LATE_MORNING,
     )
     assert "Clock: real time, " in first
     assert "T+0h: Launch" in first and "T+60 min snapshot" in first  # posted in the skip
-    again = run_session(db_url, ["/rollout status", "schedule"])
+    again = run_session(db_url, ["/rollout status", "schedule"], now=LATE_MORNING)
     clock_line = next(line for line in again.splitlines() if line.startswith("Clock: "))
     resumed = (soon + timedelta(hours=1)).strftime("%a %d %b %H:%M")  # the T+60 min post
     assert clock_line.startswith(f"Clock: virtual, resumed at {resumed}"), clock_line

@@ -7,16 +7,26 @@ import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import FakeClock, OffsetClock
 from bot.local.workspace import LocalWorkspace
 from bot.playbook import load_playbook
 from bot.settings import Settings
 
+# Where a session's clock stands: a fixed instant, so what a session shows never depends on
+# the hour, the weekday or the time zone the suite runs in (a Tuesday morning in Madrid).
+REAL_NOW = datetime(2026, 12, 1, 8, 20, tzinfo=UTC)
+# 11:40 in Madrid: launched two hours on, nothing else falls due before T−1h (the 09:30
+# sync is past, the 13:00 shift comes after), and after T+1h the first post is T+4h's notice.
+LATE_MORNING = datetime(2026, 12, 1, 10, 40, tzinfo=UTC)
 
-def run_session(db_url: str, lines: list[str], user: str = "sre") -> str:
+
+def run_session(db_url: str, lines: list[str], user: str = "sre", now: datetime = REAL_NOW) -> str:
     out = io.StringIO()
-    workspace = LocalWorkspace(Settings(database_url=db_url), out, user=user)
+    clock = OffsetClock(FakeClock(now))
+    workspace = LocalWorkspace(Settings(database_url=db_url), out, user=user, clock=clock)
     asyncio.run(workspace.run(io.StringIO("\n".join(lines) + "\n"), prompt=False))
     return out.getvalue()
 
@@ -126,9 +136,9 @@ def test_a_signed_rollback_runs_its_runbook_in_the_terminal(db_url: str) -> None
 
 
 def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(load_playbook().zone)
+    soon = (LATE_MORNING + timedelta(hours=2)).astimezone(load_playbook().zone)
     out = run_session(
         db_url,
         [
@@ -140,10 +150,12 @@ def test_skip_makes_the_scheduled_posts_fall_due(db_url: str) -> None:
             "skip 9d",
         ],
         user="product",
+        now=LATE_MORNING,
     )
     assert "== UPCOMING POSTS ==" in out and "Open the war room" in out
-    # at T−1h, first of their minute: the notices of the communications due at T
-    assert "next post: Communication due T+0h: Dashboard banner at" in out
+    # launched two hours ahead: the first post is the notice of the communication due at
+    # T−1h, an hour before it (now); then at T−1h the war room opens
+    assert "next post: Communication due T−1h: Help-center article and FAQ" in out
     assert "T-1h: Open the war room" in out and "T+0h: Launch" in out
     assert "error: say how far" in out and "error: skip forward, at most 7d" in out
     assert "Posted late" not in out  # minute steps: every post on time
@@ -275,9 +287,9 @@ def test_a_long_history_is_cut_between_entries_and_says_how_many_more(db_url: st
 
 def test_skip_shows_each_post_with_its_time_and_where_a_long_skip_is(db_url: str) -> None:
     import re
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    soon = (datetime.now(UTC) + timedelta(minutes=30)).astimezone(load_playbook().zone)
+    soon = (REAL_NOW + timedelta(minutes=30)).astimezone(load_playbook().zone)
     out = run_session(
         db_url, [f"/rollout launch {soon:%Y-%m-%d %H:%M}", "skip 13h"], user="product"
     )

@@ -237,16 +237,15 @@ def test_a_report_slack_did_not_take_is_posted_on_a_later_tick_once(
     assert stored is not None and services.poster.ts_of(stored.message_ts) == reports[0].ts
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_claim_columns_are_backfilled_from_the_old_message_ts_values(
-    backend: str, db_url: str, request: pytest.FixtureRequest
+    blank_db_url: str,
 ) -> None:
     from sqlalchemy import text
 
     from storage import migrate
     from storage.db import make_engine
 
-    engine = make_engine(request.getfixturevalue("pg_url") if backend == "postgresql" else db_url)
+    engine = make_engine(blank_db_url)
     migrate.upgrade(engine, "0006")
     at = "2026-12-01 18:00:00"
     with engine.begin() as connection:

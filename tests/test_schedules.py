@@ -240,11 +240,8 @@ def test_playbook_type_is_still_a_playbook(playbook: Playbook) -> None:
     assert playbook.schedule.grace_minutes == 10
 
 
-@pytest.mark.parametrize("database", ["db_url", "pg_url"])
-def test_migration_0007_moves_the_decisions_out_of_the_note(
-    request: pytest.FixtureRequest, database: str
-) -> None:
-    engine = make_engine(request.getfixturevalue(database))
+def test_migration_0007_moves_the_decisions_out_of_the_note(blank_db_url: str) -> None:
+    engine = make_engine(blank_db_url)
     migrate.upgrade(engine, "0006")
     at = datetime(2026, 12, 1, 14, tzinfo=UTC)
     run = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -12,8 +13,8 @@ from storage import migrate
 from storage.db import make_engine
 
 
-def test_upgrade_creates_the_models_schema_with_nothing_left_over(db_url: str) -> None:
-    engine = make_engine(db_url)
+def test_upgrade_creates_the_models_schema_with_nothing_left_over(blank_db_url: str) -> None:
+    engine = make_engine(blank_db_url)
     migrate.upgrade(engine)
     heads = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_heads()
     assert len(heads) == 1, f"one line of migrations, not {heads}"
@@ -24,6 +25,7 @@ def test_upgrade_creates_the_models_schema_with_nothing_left_over(db_url: str) -
     migrate.upgrade(engine)  # idempotent
 
 
+@pytest.mark.sqlite_only("the pragmas are SQLite's")
 def test_sqlite_pragmas_on_every_connection(db_url: str) -> None:
     engine = make_engine(db_url)
     for _ in range(2):

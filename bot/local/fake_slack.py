@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -88,6 +88,20 @@ class FakeSlack:
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+        return self
+
+    def reset(self) -> FakeSlack:
+        """Forget every call, message, fault, view and setting, as a new server would; the
+        socket stays (one server serves a whole test session)."""
+        with self._cond:
+            for spec in fields(self):
+                if spec.default_factory is not MISSING:
+                    setattr(self, spec.name, spec.default_factory())
+                elif spec.default is not MISSING:
+                    setattr(self, spec.name, spec.default)
+            server, self._server = self._server, None
+            self.__post_init__()
+            self._server = server
         return self
 
     def stop(self) -> None:

@@ -65,7 +65,7 @@ def _aware(value: datetime | str) -> datetime:
 def resume(clock: OffsetClock, engine: Engine, zone: ZoneInfo) -> str:
     """Moves `clock` to the database's latest time when that is ahead of real time; the
     line that says which clock is in use."""
-    real = datetime.now(UTC)
+    real = clock.base.now()
     last = last_recorded(engine)
     shown = "%a %d %b %H:%M %Z"
     if last is None or last <= real:

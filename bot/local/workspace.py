@@ -37,7 +37,13 @@ from handlers.replies import close_shared_session
 
 
 class LocalWorkspace:
-    def __init__(self, settings: Settings, out: TextIO, user: str = "sre") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        out: TextIO,
+        user: str = "sre",
+        clock: OffsetClock | None = None,
+    ) -> None:
         self.out = out
         self.fake = FakeSlack().start()
         self.secret = secrets.token_hex(16)
@@ -48,7 +54,7 @@ class LocalWorkspace:
                 "slack_api_url": self.fake.api_url,
             }
         )
-        self.clock = OffsetClock()
+        self.clock = clock or OffsetClock()  # the system clock unless given one
         self.services: Services = build_services(local, clock=self.clock)
         # a played database resumes its virtual clock: nothing posted is due again
         self.clock_note = resume(self.clock, self.services.engine, self.services.playbook.zone)

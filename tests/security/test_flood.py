@@ -23,20 +23,20 @@ def settings(settings):  # type: ignore[no-untyped-def]
 
 
 def test_big_unsigned_bodies_get_413_and_the_log_stays_small(
-    live_bot: LiveBot, caplog: pytest.LogCaptureFixture
+    served_bot: LiveBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     body = b"payload=" + b"A" * (MIB + 7)
     for route in ("/slack/events", "/api/feedback", "/hooks/alertmanager", "/api/tickets"):
         for _ in range(5):
-            answer = live_bot.http.post(live_bot.url + route, content=body)
+            answer = served_bot.http.post(served_bot.url + route, content=body)
             assert answer.status_code == 413
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: Transfer-Encoding chunked
         for _ in range(40):
             yield b"B" * 65536
 
-    chunked = live_bot.http.post(live_bot.url + "/slack/events", content=chunks())
+    chunked = served_bot.http.post(served_bot.url + "/slack/events", content=chunks())
     assert chunked.status_code == 413
     server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
     logged = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in server)
@@ -46,14 +46,14 @@ def test_big_unsigned_bodies_get_413_and_the_log_stays_small(
     assert 1 <= len(refusals) <= 2  # rate-limited: one line per reason in a while
 
 
-def test_a_body_under_the_cap_still_reaches_the_route(live_bot: LiveBot) -> None:
+def test_a_body_under_the_cap_still_reaches_the_route(served_bot: LiveBot) -> None:
     body = b"x" * (MAX_BODY_BYTES - 10)
-    answer = live_bot.http.post(live_bot.url + "/slack/events", content=body)
+    answer = served_bot.http.post(served_bot.url + "/slack/events", content=body)
     assert answer.status_code == 401  # read, then refused for its missing signature
 
 
-def test_a_slow_drip_client_is_cut_off(live_bot: LiveBot) -> None:
-    url = urlparse(live_bot.url)
+def test_a_slow_drip_client_is_cut_off(served_bot: LiveBot) -> None:
+    url = urlparse(served_bot.url)
     with socket.create_connection((url.hostname, url.port), timeout=20) as sock:
         sock.sendall(
             b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n"

@@ -44,16 +44,16 @@ def settings(settings, hanging_slack: str):  # type: ignore[no-untyped-def]
     return settings.model_copy(update={"slack_api_url": hanging_slack})
 
 
-def test_freeze_gate_and_healthz_answer_while_slack_hangs(live_bot: LiveBot) -> None:
-    channel = live_bot.services.playbook.channels.war_room
+def test_freeze_gate_and_healthz_answer_while_slack_hangs(served_bot: LiveBot) -> None:
+    channel = served_bot.services.playbook.channels.war_room
     for n in range(16):  # each command's Slack calls hang on a pool thread
         body = payloads.slash_command(
-            "/rollout", f"freeze hold {n}", SRE, channel, live_bot.fake.response_url(channel, SRE)
+            "/rollout", f"freeze hold {n}", SRE, channel, served_bot.fake.response_url(channel, SRE)
         )
         headers = payloads.signed_headers(SECRET, body)
-        assert live_bot.http.post(f"{live_bot.url}/slack/events", content=body, headers=headers)
-    live_bot.services.rollout.freeze_state()  # the commands have been taken
+        assert served_bot.http.post(f"{served_bot.url}/slack/events", content=body, headers=headers)
+    served_bot.services.rollout.freeze_state()  # the commands have been taken
     quick = httpx.Client(timeout=1.0)  # a generous bound: milliseconds are expected
     for _ in range(3):
-        assert quick.get(f"{live_bot.url}/api/freeze").status_code in (200, 423)
-        assert quick.get(f"{live_bot.url}/healthz").json()["status"] == "ok"
+        assert quick.get(f"{served_bot.url}/api/freeze").status_code in (200, 423)
+        assert quick.get(f"{served_bot.url}/healthz").json()["status"] == "ok"
