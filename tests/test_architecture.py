@@ -1,5 +1,6 @@
 """The shape the code keeps: every module of bot/ sits in a layer of the import contracts
-(so a new module cannot slip past `lint-imports`), and modules and functions stay small."""
+(so a new module cannot slip past `lint-imports`), every package is named in the
+architecture doc, and modules and functions stay small."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ def test_every_module_of_bot_is_in_a_layer() -> None:
         if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
     }
     assert top - layered == set(), "add these modules to a layer in pyproject.toml"
+
+
+def test_every_package_is_named_in_the_architecture_doc() -> None:
+    """Each package of the code (a folder with an `__init__.py`) is named in
+    docs/architecture.md by its path, as `bot/rollback/steps/`."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    packages = {
+        f"{init.parent.relative_to(ROOT).as_posix()}/"
+        for package in PACKAGES
+        for init in (ROOT / package).rglob("__init__.py")
+    }
+    assert packages, "no packages found"
+    named = {p for p in packages if re.search(re.escape(p) + r"(?![\w/])", doc)}
+    assert packages - named == set(), "name these in docs/architecture.md"
 
 
 def _sources() -> list[Path]:

@@ -5,18 +5,24 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.local import payloads
+from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook
 from bot.rollback.display import RequestDisplay
+from bot.rollback.model import RequestView
 from bot.rollback.requests import TRANSITIONS, sources
 from bot.rollback.service import RollbackService
 from bot.rollback.store import RequestStore
 from bot.services import build_services
 from bot.settings import Settings
+from bot.slack_out.outbox import Outbox
+from bot.slack_out.poster import SlackTransport
+from bot.slack_out.rollback_notifier import SlackRollbackNotifier
 from storage.status import ROLLBACK_CLOSED, RollbackStatus
 from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, LiveBot
 from tests.rollback_support import PRODUCT2, buttons, click, request_message, rollback_playbook
@@ -280,43 +286,114 @@ def test_the_request_state_machine() -> None:
     assert all(not TRANSITIONS[closed] for closed in ROLLBACK_CLOSED)
 
 
-class GatedNotifier:
-    """Every Slack call waits until the gate opens, as a slow Slack would."""
+class GatedTransport:
+    """Slack's side of the outbox, where every post and update waits until the gate opens,
+    as a slow Slack would."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: SlackTransport) -> None:
+        self.transport = transport
         self.gate = threading.Event()
-        self.calls: list[str] = []
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        def call(*args: object) -> None:
-            self.gate.wait(10)
-            self.calls.append(name)
+    def post(self, *args: Any) -> tuple[str, str]:
+        self.gate.wait(30)
+        return self.transport.post(*args)
 
-        return call
+    def update(self, *args: Any) -> None:
+        self.gate.wait(30)
+        self.transport.update(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
-def test_an_approve_click_does_not_wait_on_slack(settings: Settings, clock) -> None:
+def test_an_approve_click_does_not_wait_on_slack(
+    settings: Settings, clock, fake_slack: FakeSlack
+) -> None:
     services = build_services(settings, rollback_playbook(), clock)
-    store, notifier, started = RequestStore(services.engine, services.playbook), GatedNotifier(), []
-    display = RequestDisplay(store, notifier)  # type: ignore[arg-type]
+    transport = GatedTransport(services.poster.transport)
+    outbox = Outbox(services.engine, transport, clock, "r1")  # type: ignore[arg-type]
+    store, started = RequestStore(services.engine, services.playbook), []
+    playbook = services.playbook
+    notifier = SlackRollbackNotifier(outbox, playbook.zone, playbook.channels.war_room)
     rollback = RollbackService(
         store,
-        display,
-        services.playbook,
+        RequestDisplay(store, notifier),
+        playbook,
         services.authz,
         clock,
         services.rollout,
         start_runbook=started.append,
     )
-    notifier.gate.set()
-    rollback.open(SRE, ["checkout", "broken"])  # the request's message is posted at once
-    assert notifier.calls == ["refresh"]
-    notifier.gate.clear()
-    before = time.monotonic()
-    rollback.approve(1, PRODUCT)
-    view = rollback.approve(1, SUPPORT)
-    assert time.monotonic() - before < 5  # the message updates wait on the gate, not the clicks
-    assert view.request.status == RollbackStatus.EXECUTING and started == [1]
-    notifier.gate.set()
-    assert display.drain(10)
-    assert notifier.calls.count("refresh") in (2, 3)  # a queued refresh shows the later state too
+    stopping = threading.Event()
+    outbox.start(stopping)
+    try:
+        rollback.open(SRE, ["checkout", "broken"])  # Slack slow: its message waits in the outbox
+        before = time.monotonic()
+        rollback.approve(1, PRODUCT)
+        view = rollback.approve(1, SUPPORT)
+        assert time.monotonic() - before < 5  # the clicks wrote rows; they did not wait on Slack
+        assert view.request.status == RollbackStatus.EXECUTING and started == [1]
+        assert fake_slack.channel_messages() == []
+        transport.gate.set()
+        message = fake_slack.wait_for(lambda f: next(iter(f.channel_messages()), None), timeout=10)
+        fake_slack.wait_for(lambda f: "support*: <@" in str(message.blocks), timeout=10)
+        assert "product*: <@" in str(message.blocks)  # the last state, not an older one
+        assert len(fake_slack.channel_messages()) == 1
+    finally:
+        transport.gate.set()
+        stopping.set()
+
+
+class HeldNotifier:
+    """Records the reason each refresh shows; the first one waits until it is released.
+    `moved` is set when a later refresh has handed its state over."""
+
+    def __init__(self, moved: threading.Event) -> None:
+        self.shown: list[str] = []
+        self.holding, self.release, self.moved = threading.Event(), threading.Event(), moved
+
+    def refresh(self, view: RequestView) -> tuple[str, str] | None:
+        if not self.holding.is_set():
+            self.holding.set()
+            self.release.wait(30)
+        else:
+            self.moved.set()
+        self.shown.append(view.request.reason)
+        return None
+
+
+class ObservedLock:
+    """A lock that sets `waited` when someone has to wait for it."""
+
+    def __init__(self, waited: threading.Event) -> None:
+        self.lock, self.waited = threading.Lock(), waited
+
+    def __enter__(self) -> None:
+        if not self.lock.acquire(blocking=False):
+            self.waited.set()
+            self.lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.lock.release()
+
+
+def test_of_two_refreshes_the_newer_state_is_handed_over_last(services) -> None:
+    """A refresh that read the request first and is slow to hand it over holds the next
+    one back: an older state never follows a newer one into the outbox."""
+    services.rollback.open(SRE, ["checkout", "broken"])
+    store, moved = RequestStore(services.engine, services.playbook), threading.Event()
+    notifier = HeldNotifier(moved)
+    display = RequestDisplay(store, notifier)  # type: ignore[arg-type]
+    display._locks[1] = ObservedLock(moved)  # type: ignore[assignment]
+    first = threading.Thread(target=display.refresh, args=(1,))
+    first.start()
+    assert notifier.holding.wait(10)  # it has read the request as it was
+    older = store.view(1).request.reason
+    store.update(1, {"reason": "worse"})
+    second = threading.Thread(target=display.refresh, args=(1,))
+    second.start()
+    assert moved.wait(10)  # the second waits behind the first, or has gone ahead of it
+    notifier.release.set()
+    first.join(10)
+    second.join(10)
+    assert notifier.shown == [older, "worse"]

@@ -1,15 +1,17 @@
-"""Keeps each request's war-room message current without making the caller wait on Slack.
+"""Shows each request where people look, in the caller's thread.
 
-One worker thread runs the posts in the order asked, so a thread reply goes out after the
-message it belongs to is posted (and its ts recorded), and an older state never overwrites
-a newer one: a refresh loads the request when it runs, and a refresh still queued for a
-request makes another one unnecessary."""
+The notifier hands every post and update to the outbox (bot/slack_out/outbox.py), which
+stores it and returns: that is the one queue to Slack, so nothing here waits on Slack. The
+outbox sends one channel's posts in order (a thread reply after the message it belongs to,
+which it may name by its outbox handle until Slack answers) and merges the updates of one
+message still waiting into the last one. What is left here is to hand over the request as
+it is at the call, one call per request at a time, so an older state never follows a newer
+one into the outbox."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 
 from bot.rollback.model import RequestView
@@ -25,69 +27,33 @@ class RequestDisplay:
     def __init__(self, store: RequestStore, notifier: RollbackNotifier) -> None:
         self.store = store
         self.notifier = notifier
-        self._lock = threading.Lock()
-        self._rendering = threading.Lock()  # one post at a time, the worker's or show_now's
-        self._changed = threading.Condition(self._lock)
-        self._tasks: deque[Callable[[], None]] = deque()
-        self._queued_refresh: set[int] = set()
-        self._busy = 0
-        self._worker: threading.Thread | None = None
+        self._guard = threading.Lock()
+        self._locks: dict[int, threading.Lock] = {}
 
     def refresh(self, request_id: int) -> None:
-        """Render the request's latest state into its message, soon."""
-        with self._lock:
-            if request_id in self._queued_refresh:
-                return
-            self._queued_refresh.add(request_id)
-        self._enqueue(lambda: self._refresh(request_id))
+        """Render the request's state now into its message: posted the first time, with its
+        ts (or its outbox handle) recorded before this returns, and updated after."""
 
-    def show_now(self, request_id: int) -> None:
-        """Post or update the message before returning: a new request's message exists, with
-        its ts recorded, before anything is said in its thread."""
-        with self._rendering:
-            self._refresh(request_id)
+        def show(view: RequestView) -> None:
+            posted = self.notifier.refresh(view)
+            if posted and not view.request.message_ts:
+                channel, ts = posted
+                self.store.update(request_id, {"channel": channel, "message_ts": ts})
+
+        self._hand_over(request_id, show)
 
     def say(self, request_id: int, say: Say) -> None:
-        """A notifier call with the request as it is when the call runs."""
-        self._enqueue(lambda: say(self.notifier, self.store.view(request_id)))
+        """A notifier call with the request as it is now (its message's ts included)."""
+        self._hand_over(request_id, lambda view: say(self.notifier, view))
 
-    def drain(self, timeout: float = 30) -> bool:
-        """Wait until every queued post is done; False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._busy == 0, timeout)
-
-    def _refresh(self, request_id: int) -> None:
-        with self._lock:
-            self._queued_refresh.discard(request_id)
-        view = self.store.view(request_id)
-        posted = self.notifier.refresh(view)
-        if posted and not view.request.message_ts:
-            channel, ts = posted
-            self.store.update(request_id, {"channel": channel, "message_ts": ts})
-
-    def _enqueue(self, task: Callable[[], None]) -> None:
-        with self._lock:
-            self._tasks.append(task)
-            self._busy += 1
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._work, daemon=True, name="rollback-display"
-                )
-                self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                if not self._tasks:
-                    self._worker = None  # started again by the next post
-                    return
-                task = self._tasks.popleft()
+    def _hand_over(self, request_id: int, show: Callable[[RequestView], None]) -> None:
+        """The request is read and handed over under its lock: of two threads showing it,
+        the one that hands over last read it last. A failure is logged and the caller goes
+        on: the change it shows is recorded, and the next refresh shows it."""
+        with self._guard:
+            lock = self._locks.setdefault(request_id, threading.Lock())
+        with lock:
             try:
-                with self._rendering:
-                    task()
-            except Exception:  # noqa: BLE001 - a failed post is logged; the record stands
-                log.exception("rollback.display")
-            finally:
-                with self._changed:
-                    self._busy -= 1
-                    self._changed.notify_all()
+                show(self.store.view(request_id))
+            except Exception:  # noqa: BLE001 - a failed hand-over must not undo the change
+                log.exception("rollback.display", extra={"fields": {"request": request_id}})

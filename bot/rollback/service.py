@@ -145,7 +145,7 @@ class RollbackService:
             ),
         )
         log_event(log, "rollback.request", who=requested_by, request=request_id, flags=flags)
-        self.display.show_now(request_id)
+        self.display.refresh(request_id)  # the message and its ts before any thread reply
         return self.store.view(request_id)
 
     # ---- sign-off ------------------------------------------------------------------------
@@ -348,11 +348,9 @@ class RollbackService:
 
     def housekeeping(self) -> None:
         """Run every lease period by the runbook's watch: close expired requests (so their
-        message says so without anyone clicking) and post the due post-mortem reminders; the
-        round ends when its messages are out."""
+        message says so without anyone clicking) and post the due post-mortem reminders."""
         self.expire_due()
         self.remind_postmortems()
-        self.display.drain()
 
     def remind_postmortems(self) -> list[int]:
         owners = [
