@@ -83,7 +83,10 @@ class Alertmanager:
             stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Started by the constructor, waited for here: Prometheus can start meanwhile."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
@@ -91,7 +94,7 @@ class Alertmanager:
             except httpx.HTTPError:
                 pass
             assert self.proc.poll() is None, "alertmanager exited"
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise TimeoutError("alertmanager never became ready")
 
     def stop(self) -> None:
@@ -155,7 +158,7 @@ class Prometheus:
                     return
             except (httpx.HTTPError, ValueError):
                 pass
-            time.sleep(0.3)
+            time.sleep(0.1)
         raise TimeoutError(f"no sample of {query} from Prometheus")
 
     def stop(self) -> None:

@@ -42,8 +42,10 @@ def exporter() -> Iterator[Exporter]:
 @pytest.fixture
 def playbook() -> Playbook:
     # a `for` longer than a scrape and an evaluation, so that Alertmanager's startsAt (when
-    # the alert fired) and the breach's start are told apart
-    return integrations_playbook(window="6s")
+    # the alert fired) and the breach's start are told apart: startsAt is at least 5 s after
+    # activeAt, which is at most 0.5 s before the truth, so startsAt - truth >= 4.5 s, outside
+    # the 3.5 s the test allows the breach start
+    return integrations_playbook(window="5s")
 
 
 @pytest.fixture
@@ -79,6 +81,7 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
     alertmanager = Alertmanager(tmp_path, f"{served_bot.url}/hooks/alertmanager", TOKEN)
     prometheus = Prometheus(tmp_path, exporter.port, rules_yaml(playbook), alertmanager.url)
     try:
+        alertmanager.wait_ready()
         prometheus.wait_for_sample("warroom_test_error_rate")
         # the bot reads this Prometheus: the breach start is the alert's activeAt there
         served_bot.services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
@@ -86,7 +89,7 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
         truth = datetime.now(UTC)
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and not served_bot.services.rollback.recent():
-            time.sleep(0.3)
+            time.sleep(0.1)
         requests = served_bot.services.rollback.recent()
         assert len(requests) == 1, (tmp_path / "alertmanager.log").read_text()
         assert requests[0].request.evidence["source"] == "alertmanager"
@@ -99,12 +102,18 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
         served_bot.fake.wait_for(
             lambda f: any("`error_rate` is 8" in m.text for m in f.channel_messages()), timeout=20
         )
-        # the bot's evaluator sees the same breach: no second rollback
+        # the bot's evaluator sees the same breach, for its own `for`, and fires: no second
+        # rollback (it must get to "fired": twelve rounds 0.3 s apart ended while it was
+        # still pending, and a second rollback there went unseen)
         reader_services = served_bot.services
         reader_services.evaluator.reader = PrometheusReader(prometheus.url, playbook)
-        for _ in range(12):
-            reader_services.evaluator.evaluate()
-            time.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while not any(
+            (o.trigger, o.event) == ("error_rate_critical", "fired")
+            for o in reader_services.evaluator.evaluate()
+        ):
+            assert time.monotonic() < deadline, "the bot's evaluator never fired"
+            time.sleep(0.1)
         assert len(served_bot.services.rollback.recent()) == 1
         firing = [m.text for m in served_bot.fake.channel_messages() if "firing" in m.text]
         assert len(firing) == 1 and "(alertmanager)" in firing[0]
@@ -114,7 +123,7 @@ def test_prometheus_rules_through_alertmanager_open_one_rollback(
             "resolved" in m.text for m in served_bot.fake.channel_messages()
         ):
             reader_services.evaluator.evaluate()
-            time.sleep(0.3)
+            time.sleep(0.1)
         assert any(
             "Trigger `error_rate_critical` resolved" in m.text
             for m in served_bot.fake.channel_messages()

@@ -1,7 +1,7 @@
 """OFREP over the real app on a real socket: the spec's status and error codes, the bulk
 ETag, and the OpenFeature Python SDK with its OFREP provider (a client no one here wrote):
-a quarter of 10,000 keys at 25 %, the same answer for the same key, monotonic buckets,
-and the new state seen after a rollback."""
+key by key the answers flagd's own bucketing gives (a quarter at 25 %), the same answer for
+the same key, monotonic buckets, and the new state seen after a rollback."""
 
 from __future__ import annotations
 
@@ -28,8 +28,35 @@ from tests.conftest import SRE, free_socket
 OFREP_TOKEN = "ofrep-test-token-4242"
 FLAG = "SMART_PRICING"
 KEYS = [f"user-{i}" for i in range(10_000)]
-# 10,000 independent keys at p = 0.25: sd = sqrt(n p (1 - p)) ≈ 43; ±150 is 3.5 sd.
-TOLERANCE = 150
+# What a client sees is checked key by key against `flagd_on` (flagd's own bucketing, not
+# ours), so the check is exact, not a count: a bug that answers a share f of the keys wrong
+# survives n keys with probability (1 - f)^n — for SAMPLE's 1,000 keys, 4e-5 at f = 1 % and
+# 2e-9 at f = 2 % (the count over 10,000 keys this replaced, ±150, missed every bug moving
+# fewer than 1.5 % of the keys, and any moving them both ways). The count is still asserted,
+# so the split is still a quarter: 1,000 keys at p = 0.25, sd = sqrt(n p (1 - p)) ≈ 13.7,
+# ±55 is 4 sd; at p = 0.1, sd ≈ 9.5, ±40 is 4.2 sd. Checks of something all-or-nothing (a
+# segment gated off, the same answers again) take SMALL: an answer wrong for 10 % of the
+# keys passes 250 keys with probability 0.9^250 ≈ 4e-12.
+SAMPLE = KEYS[:1000]
+SMALL = KEYS[:250]
+QUARTER_TOLERANCE, TENTH_TOLERANCE = 55, 40
+
+
+def flagd_on(keys: list[str], percent: int) -> set[str]:
+    """The keys flagd's `fractional` (its code) puts in `on` at `percent`: a correct
+    server's exact answers for a context in one of the flag's segments."""
+    from openfeature.contrib.tools.flagd.core.targeting.custom_ops import fractional
+
+    return {
+        key
+        for key in keys
+        if fractional(
+            {"targetingKey": key, "$flagd": {"flagKey": FLAG}},
+            ["on", percent],
+            ["off", 100 - percent],
+        )
+        == "on"
+    }
 
 
 @dataclass
@@ -194,13 +221,17 @@ def sdk_client(url: str):
     ofrep = pytest.importorskip("openfeature.contrib.provider.ofrep", reason="no OFREP provider")
     from openfeature import api
 
-    api.set_provider(
-        ofrep.OFREPProvider(url, headers_factory=lambda: {"Authorization": f"Bearer {OFREP_TOKEN}"})
+    provider = ofrep.OFREPProvider(
+        url, headers_factory=lambda: {"Authorization": f"Bearer {OFREP_TOKEN}"}
     )
+    # a loopback server: no proxy applies, and requests would read the proxy variables of
+    # the whole environment again on every evaluation (a quarter of each one's time)
+    provider.session.trust_env = False
+    api.set_provider(provider)
     return api.get_client()
 
 
-def enabled_keys(client, segment: str = "internal_beta", keys: list[str] = KEYS) -> set[str]:
+def enabled_keys(client, segment: str = "internal_beta", keys: list[str] = SAMPLE) -> set[str]:
     from openfeature.evaluation_context import EvaluationContext
 
     return {
@@ -211,22 +242,21 @@ def enabled_keys(client, segment: str = "internal_beta", keys: list[str] = KEYS)
 
 
 def test_python_sdk_quarter_same_monotonic_and_rollback(ofrep_bot: OfrepBot) -> None:
-    """10,000 keys at 25 % (the Node test does 10 % and 25 % over all 10,000); the other
-    checks on the first 2,000 (about 1 s per 1,000 evaluations through this SDK)."""
+    """Each answer is flagd's (see SAMPLE for why 1,000 keys catch what 10,000 counted did)."""
     client = sdk_client(ofrep_bot.url)
-    few = KEYS[:2000]
-    at_10 = enabled_keys(client, keys=few)
+    at_10 = enabled_keys(client)
+    assert at_10 == flagd_on(SAMPLE, 10)
+    assert abs(len(at_10) - 100) <= TENTH_TOLERANCE, len(at_10)
     set_25(ofrep_bot)
     at_25 = enabled_keys(client)
-    assert abs(len(at_25) - 2500) <= TOLERANCE, len(at_25)
-    assert abs(len(at_10) - 200) <= 60, len(at_10)  # n = 2,000, p = 0.1: sd ≈ 13
+    assert at_25 == flagd_on(SAMPLE, 25)
+    assert abs(len(at_25) - 250) <= QUARTER_TOLERANCE, len(at_25)
     assert at_10 <= at_25  # monotonic: no key enabled at 10 % is lost at 25 %
-    assert enabled_keys(client, keys=few) == {k for k in at_25 if k in set(few)}  # same answers
-    external = enabled_keys(client, "external_beta", few)
-    assert abs(len(external) - 500) <= 80, len(external)  # n = 2,000, p = 0.25: sd ≈ 19
+    assert enabled_keys(client, keys=SMALL) == at_25 & set(SMALL)  # the same answers
+    assert enabled_keys(client, "external_beta", SMALL) == at_25 & set(SMALL)
     rollback(ofrep_bot)  # this replica's change drops the cache at once
-    assert not enabled_keys(client, "external_beta", few)
-    assert enabled_keys(client, keys=few) == at_10
+    assert not enabled_keys(client, "external_beta", SMALL)
+    assert enabled_keys(client) == at_10
 
 
 def test_another_replicas_change_is_seen_within_the_cache_second(

@@ -1,11 +1,13 @@
 """OFREP with the Node OpenFeature server SDK and its OFREP provider (npm, no one here wrote
-them): a quarter of 10,000 keys at 25 %, the same answers twice, monotonic 10 % → 25 %,
+them), one client kept open through the test: key by key the answers flagd's own bucketing
+gives at 10 % and 25 % (a quarter at 25 %), the same answers twice, monotonic 10 % → 25 %,
 the bulk endpoint's ETag through ofrep-core's client, and the reverted state after a
 rollback (this provider has no cache: the next evaluation sees it)."""
 
 from __future__ import annotations
 
 import json
+import select
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -19,8 +21,12 @@ from bot.settings import Settings
 from tests.test_ofrep import (
     FLAG,
     OFREP_TOKEN,
-    TOLERANCE,
+    QUARTER_TOLERANCE,
+    SAMPLE,
+    SMALL,
+    TENTH_TOLERANCE,
     OfrepBot,
+    flagd_on,
     rollback,
     running_bot,
     set_25,
@@ -38,37 +44,87 @@ def ofrep_bot(
         yield bot
 
 
-def node(*args: str) -> str:
+def node_or_skip() -> str:
     if NODE is None:
         pytest.skip("node is not installed")
     if not (HERE / "node_modules" / "@openfeature" / "ofrep-provider").exists():
         pytest.skip(f"the npm packages are not installed: run `npm ci` in {HERE}")
+    return NODE
+
+
+def node(*args: str) -> str:
     done = subprocess.run(
-        [NODE, str(HERE / "check.mjs"), *args], capture_output=True, text=True, timeout=120
+        [node_or_skip(), str(HERE / "check.mjs"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
-def enabled(bot: OfrepBot, segment: str = "internal_beta", count: int = 10_000) -> set[int]:
-    bits = node("evaluate", bot.url, OFREP_TOKEN, FLAG, segment, str(count))
-    assert len(bits) == count
-    return {i for i, bit in enumerate(bits) if bit == "1"}
+class NodeClient:
+    """`check.mjs session`: one Node process and one OFREP provider for the whole test."""
+
+    def __init__(self, bot: OfrepBot) -> None:
+        self.process = subprocess.Popen(
+            [node_or_skip(), str(HERE / "check.mjs"), "session", bot.url, OFREP_TOKEN, FLAG],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def enabled(self, keys: list[str], segment: str = "internal_beta") -> set[str]:
+        """The keys (user-0 … user-<n-1>) the SDK evaluates to on."""
+        assert keys == [f"user-{i}" for i in range(len(keys))]
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(f"{segment} {len(keys)}\n")
+        stdin.flush()
+        ready, _, _ = select.select([stdout], [], [], 120)
+        line = stdout.readline() if ready else ""
+        assert len(line) == len(keys) + 1, self.failure()
+        return {key for key, bit in zip(keys, line, strict=False) if bit == "1"}
+
+    def failure(self) -> str:
+        self.process.kill()
+        assert self.process.stderr is not None
+        return self.process.stderr.read()[-2000:]
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            code = self.process.wait(timeout=10)  # stdin closed: the session ends
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 0, self.failure()
+        for pipe in (self.process.stdout, self.process.stderr):
+            assert pipe is not None
+            pipe.close()
 
 
 def test_node_sdk_quarter_same_monotonic_rollback(ofrep_bot: OfrepBot) -> None:
-    at_10 = enabled(ofrep_bot)
-    assert abs(len(at_10) - 1000) <= TOLERANCE, len(at_10)  # p = 0.1: sd = 30
-    assert not enabled(ofrep_bot, "external_beta", 2000)
-    set_25(ofrep_bot)
-    at_25 = enabled(ofrep_bot)
-    assert abs(len(at_25) - 2500) <= TOLERANCE, len(at_25)  # p = 0.25: sd ≈ 43
-    assert at_10 <= at_25  # a key enabled at 10 % stays enabled at 25 %
-    assert enabled(ofrep_bot) == at_25  # the same key, the same answer
-    assert abs(len(enabled(ofrep_bot, "external_beta")) - 2500) <= TOLERANCE
-    rollback(ofrep_bot)
-    assert enabled(ofrep_bot) == at_10
-    assert not enabled(ofrep_bot, "external_beta", 2000)
+    """Each answer is flagd's (see tests.test_ofrep.SAMPLE for why 1,000 keys suffice)."""
+    sdk = NodeClient(ofrep_bot)
+    try:
+        at_10 = sdk.enabled(SAMPLE)
+        assert at_10 == flagd_on(SAMPLE, 10)
+        assert abs(len(at_10) - 100) <= TENTH_TOLERANCE, len(at_10)
+        assert not sdk.enabled(SMALL, "external_beta")
+        set_25(ofrep_bot)
+        at_25 = sdk.enabled(SAMPLE)
+        assert at_25 == flagd_on(SAMPLE, 25)
+        assert abs(len(at_25) - 250) <= QUARTER_TOLERANCE, len(at_25)
+        assert at_10 <= at_25  # a key enabled at 10 % stays enabled at 25 %
+        assert sdk.enabled(SMALL) == at_25 & set(SMALL)  # the same key, the same answer
+        assert sdk.enabled(SMALL, "external_beta") == at_25 & set(SMALL)
+        rollback(ofrep_bot)  # the same provider instance: no cache may hide the change
+        assert sdk.enabled(SAMPLE) == at_10
+        assert not sdk.enabled(SMALL, "external_beta")
+    finally:
+        sdk.close()
 
 
 def test_node_bulk_etag(ofrep_bot: OfrepBot) -> None:

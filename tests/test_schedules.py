@@ -4,8 +4,7 @@ inside and beyond the grace period, several replicas on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import multiprocessing
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.settings import Settings
 from storage import migrate
 from storage.db import make_engine
 from storage.models import ScheduledRun
+from tests import replica_ticker
 from tests.conftest import PRODUCT, SRE, SRE2
 
 MADRID = load_playbook().zone
@@ -179,25 +179,25 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     first.rollout.launch(PRODUCT, "2026-12-01 10:00")
     posts_before = len(fake_slack.channel_messages())
     start, end = (t - timedelta(hours=25)).isoformat(), (t + timedelta(hours=49)).isoformat()
-    barrier = tmp_path / "barrier"  # the three start ticking together (tests/replica_ticker.py)
-    barrier.mkdir()
+    # three processes of their own, ticking in lockstep (tests/replica_ticker.py), forked
+    # from one that imported the bot once (a fresh interpreter spends about 2 s of CPU on it)
+    forks = multiprocessing.get_context("forkserver")
+    forks.set_forkserver_preload(["tests.replica_ticker"])
+    barrier = forks.Barrier(3)
+    args = (pg_url, fake_slack.api_url, start, end)
     replicas = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.replica_ticker",
-                pg_url,
-                fake_slack.api_url,
-                start,
-                end,
-                f"replica-{i}",
-                str(barrier),
-            ]
+        forks.Process(
+            target=replica_ticker.main, args=(*args, f"replica-{i}", str(tmp_path), barrier)
         )
         for i in range(3)
     ]
-    assert [p.wait(timeout=180) for p in replicas] == [0, 0, 0]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.join(timeout=180)
+        if replica.exitcode is None:
+            replica.kill()
+    assert [p.exitcode for p in replicas] == [0, 0, 0]
     posts = [m for m in fake_slack.channel_messages()[posts_before:] if not m.thread_ts]
     runs = all_runs(first)
     made = [r for r in runs if r.message_ts]
@@ -214,7 +214,7 @@ def test_three_replica_processes_on_postgresql_post_each_once(
     assert all(n == 1 for n in reminders.values())
     # each replica saw every occurrence come due (they ticked in lockstep), and what they
     # made is disjoint and together is every run: each post was made by exactly one of them
-    reports = [json.loads((barrier / f"replica-{i}.json").read_text()) for i in range(3)]
+    reports = [json.loads((tmp_path / f"replica-{i}.json").read_text()) for i in range(3)]
     as_runs = [{(k, datetime.fromisoformat(at)) for k, at in r["made"]} for r in reports]
     due = [{(k, datetime.fromisoformat(at)) for k, at in r["due"]} for r in reports]
     every_run = {(r.job_key, r.fire_at) for r in runs}

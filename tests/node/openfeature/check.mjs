@@ -1,12 +1,15 @@
 // The Node OpenFeature clients against warroom, for tests/test_ofrep_node.py:
-//   node check.mjs evaluate <baseUrl> <token> <flag> <segment> <count>
-//     the server SDK with the OFREP provider, keys user-0 … user-<count-1>: prints one
-//     character per key, 1 (on) or 0 (off)
+//   node check.mjs session <baseUrl> <token> <flag>
+//     the server SDK with the OFREP provider, one client kept open: each stdin line
+//     `<segment> <count>` is answered by one stdout line, one character per key user-0 …
+//     user-<count-1>, 1 (on) or 0 (off). One start-up for every step of a test, and one
+//     provider instance throughout, so a change is seen only if the provider does not cache
 //   node check.mjs bulk <baseUrl> <token> <targetingKey> <segment> [etag]
 //     OFREP's bulk evaluation (ofrep-core's API client) with If-None-Match: status, etag, flags
 //   node check.mjs validate <file>
 //     flagd's own schema validation (flagd-core, strict): exits 1 with the errors
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OFREPApi } from '@openfeature/ofrep-core';
@@ -14,10 +17,22 @@ import { MemoryStorage } from '@openfeature/flagd-core';
 
 const [mode, ...args] = process.argv.slice(2);
 
-async function evaluate(baseUrl, token, flag, segment, count) {
+async function openClient(baseUrl, token) {
   const provider = new OFREPProvider({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
   await OpenFeature.setProviderAndWait(provider);
-  const client = OpenFeature.getClient();
+  return OpenFeature.getClient();
+}
+
+async function session(baseUrl, token, flag) {
+  const client = await openClient(baseUrl, token);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [segment, count] = line.trim().split(/\s+/);
+    process.stdout.write(`${await bitsFor(client, flag, segment, count)}\n`);
+  }
+  await OpenFeature.close();
+}
+
+async function bitsFor(client, flag, segment, count) {
   const bits = new Array(Number(count));
   const batch = 64;
   for (let start = 0; start < bits.length; start += batch) {
@@ -35,8 +50,7 @@ async function evaluate(baseUrl, token, flag, segment, count) {
     }
     await Promise.all(jobs);
   }
-  process.stdout.write(bits.join(''));
-  await OpenFeature.close();
+  return bits.join('');
 }
 
 async function bulk(baseUrl, token, targetingKey, segment, etag) {
@@ -59,7 +73,7 @@ function validate(file) {
   process.stdout.write(JSON.stringify({ valid: true }));
 }
 
-if (mode === 'evaluate') await evaluate(...args);
+if (mode === 'session') await session(...args);
 else if (mode === 'bulk') await bulk(...args);
 else if (mode === 'validate') validate(...args);
 else {
