@@ -23,10 +23,14 @@ from tests.conftest import LiveBot
 from tests.prom_support import ALERTMANAGER, PROMETHEUS, Alertmanager, Exporter, Prometheus
 from tests.test_metrics_live import integrations_playbook
 
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None or ALERTMANAGER is None,
-    reason="prometheus and prometheus-alertmanager are not installed (.ci/run installs them)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("Prometheus and Alertmanager are the point"),
+    pytest.mark.skipif(
+        PROMETHEUS is None or ALERTMANAGER is None,
+        reason="prometheus and prometheus-alertmanager are not installed (.ci/run installs them)",
+    ),
+]
 
 TOKEN = "am-bearer-token"
 

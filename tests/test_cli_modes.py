@@ -22,6 +22,8 @@ from storage.db import make_engine
 from storage.models import FlagState
 from tests.conftest import SECRET, SRE, TOKEN
 
+pytestmark = pytest.mark.slow
+
 
 def _port() -> int:
     with socket.socket() as s:

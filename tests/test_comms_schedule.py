@@ -46,7 +46,8 @@ def test_each_post_once_at_its_time_across_a_daylight_saving_change(
     services.rollout.launch(PRODUCT, launch)
     start = local(launch[:10] + " 08:00")  # before Day 0's timeline step
     end = t + timedelta(days=3, hours=12)  # after Day 3's
-    posts = run_window(services, clock, start, end, step=timedelta(minutes=5))
+    # a communication is noticed an hour before it is due and escalated an hour after
+    posts = run_window(services, clock, start, end, follow=timedelta(hours=2, minutes=15))
     mine = [(at, key) for at, key, _ in posts if key.split(":")[0] in ("comm", "phase2")]
     mine += [(at, key) for at, key, _ in posts if key == "staffing"]
     keys = Counter(key for _, key in mine)

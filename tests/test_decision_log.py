@@ -84,6 +84,7 @@ def test_verify_names_the_first_broken_record(engine: Engine) -> None:
     assert "content does not match its hash" in report.problem
 
 
+@pytest.mark.slow  # a process
 def test_audit_verify_cli(engine: Engine, db_url: str, tmp_path: Path) -> None:
     _fill(engine, 3)
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url}

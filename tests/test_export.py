@@ -8,12 +8,19 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.services import Services
 from bot.settings import Settings
 from tests.conftest import SRE
 from tests.test_cli_modes import _cli
 from tests.test_reports import load_fixed_day, local
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("the export is a process reading the file the services wrote"),
+]
 
 
 def export(settings: Settings, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ from tests.flag_service import http_provider
 from tests.unleash_server import Unleash
 from tests.unleash_support import LAUNCH_FLAGS, unleash_provider, unleash_server  # noqa: F401
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the flag providers are the point")]
+
 FLAG = "SMART_PRICING"
 
 

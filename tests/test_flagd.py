@@ -32,6 +32,8 @@ from tests.test_ofrep import (
     set_25,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("flagd's evaluator is the point")]
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import Playbook
@@ -23,6 +25,8 @@ from tests.flag_service import (
     flag_service,  # noqa: F401 - the fixture
     http_services,
 )
+
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the flag providers are the point")]
 
 ROOT = Path(__file__).resolve().parents[1]
 

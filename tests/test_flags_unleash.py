@@ -30,6 +30,8 @@ from tests.unleash_support import (
     unleash_server,  # noqa: F401 - the fixture
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("Unleash is the point")]
+
 EXTERNAL = ["internal_beta", "external_beta"]
 
 

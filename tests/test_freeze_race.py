@@ -16,6 +16,8 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.conftest import SRE
 
+pytestmark = pytest.mark.slow
+
 TRIALS = 12
 
 

@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.clock import FakeClock, OffsetClock
 from bot.local.workspace import LocalWorkspace
 from bot.playbook import load_playbook
@@ -73,6 +75,7 @@ def test_bad_workspace_input_is_named(db_url: str) -> None:
     assert "Unknown subcommand `sett`. Did you mean `set`?" in out
 
 
+@pytest.mark.slow  # a process
 def test_warroom_local_runs_from_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SLACK_BOT_TOKEN", None)
@@ -239,6 +242,7 @@ def test_skip_accepts_durations_of_several_parts() -> None:
             skip_duration(bad)
 
 
+@pytest.mark.slow  # a process
 def test_as_nobody_is_refused_on_the_command_line_as_in_the_session(tmp_path: Path) -> None:
     from tests.test_cli_modes import _cli
 

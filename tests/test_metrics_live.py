@@ -20,10 +20,14 @@ from bot.settings import Settings
 from storage.models import TriggerEpisode
 from tests.prom_support import PROMETHEUS, Exporter, Prometheus
 
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None,
-    reason="prometheus is not installed (Debian package `prometheus`; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("Prometheus is the point"),
+    pytest.mark.skipif(
+        PROMETHEUS is None,
+        reason="prometheus is not installed (Debian package `prometheus`; .ci/run installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

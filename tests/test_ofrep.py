@@ -25,6 +25,8 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.conftest import SRE, free_socket
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the OpenFeature SDKs are the point")]
+
 OFREP_TOKEN = "ofrep-test-token-4242"
 FLAG = "SMART_PRICING"
 KEYS = [f"user-{i}" for i in range(10_000)]

@@ -32,6 +32,8 @@ from tests.test_ofrep import (
     set_25,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the Node OpenFeature SDK is the point")]
+
 HERE = Path(__file__).parent / "node" / "openfeature"
 NODE = shutil.which("node")
 

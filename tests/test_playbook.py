@@ -90,6 +90,7 @@ def test_yaml_syntax_and_missing_file_are_reported(tmp_path: Path) -> None:
         load_playbook(tmp_path / "absent.yml")
 
 
+@pytest.mark.slow  # a process
 def test_warroom_check_refuses_a_bad_playbook_and_lists_problems(tmp_path: Path) -> None:
     env = {"WARROOM_PLAYBOOK": str(_bad_playbook(tmp_path)), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
@@ -104,6 +105,7 @@ def test_warroom_check_refuses_a_bad_playbook_and_lists_problems(tmp_path: Path)
     assert "shifts[0].at" in result.stderr
 
 
+@pytest.mark.slow  # a process
 def test_warroom_check_says_what_is_configured(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-secret-value-123"}
     result = subprocess.run(

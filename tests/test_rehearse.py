@@ -24,6 +24,11 @@ from bot.rehearse.grade_checks import utc
 from bot.rehearse.scenario import load_scenario
 from storage.models import FeedbackItem, RollbackRequest, TriggerEpisode
 
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("a rehearsal always plays on its own SQLite file"),
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -24,7 +24,7 @@ from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN, LiveBot
 from tests.rollback_support import click, request_message, rollback_playbook
 from tests.test_schedules import local
 
-pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 
 
 @pytest.fixture

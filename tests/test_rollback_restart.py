@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from sqlmodel import Session, select
 
@@ -24,6 +25,8 @@ from storage.models import DecisionRecord, RollbackRequest, RunbookStep
 from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN
 from tests.rollback_support import rollback_playbook
 from tests.test_cli_modes import _port
+
+pytestmark = pytest.mark.slow
 
 CHANNEL = "#phase1-war-room"
 SLOW_E2E = f"{sys.executable} -c \"import time; time.sleep(3); print('e2e ok')\""

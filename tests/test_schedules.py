@@ -45,18 +45,32 @@ def run_window(
     clock: FakeClock,
     start: datetime,
     end: datetime,
-    step: timedelta = timedelta(minutes=5),
+    step: timedelta = timedelta(minutes=15),
+    follow: timedelta = timedelta(hours=1),
 ) -> list[tuple[datetime, str, str]]:
-    """Tick like the watchdog: at every scheduled post's exact time, and every `step`
-    between them; returns (clock at post, key, status) of each post."""
+    """Tick like the watchdog where something can fall due: at every scheduled post's exact
+    time, and every `step` for `follow` after each post made (the follow-ups: a checklist's
+    reminder and escalation 15 and 30 min on, a communication's 15 and 60 min after it is
+    due); the quiet hours between are skipped. Returns (clock at post, key, status)."""
     posts = []
     clock.set(start)
+    busy_until = start
     while clock.now() <= end:
-        for run in services.schedule.tick():
-            posts.append((clock.now(), run.job_key, run.status))
+        made = services.schedule.tick()
         now = clock.now()
-        following = (o.fire_at for o in services.schedule.plan() if o.fire_at > now)
-        clock.set(min(now + step, min(following, default=now + step)))
+        for run in made:
+            posts.append((now, run.job_key, run.status))
+        if made:
+            busy_until = now + follow
+        following = min(
+            (o.fire_at for o in services.schedule.plan() if o.fire_at > now), default=None
+        )
+        candidates = [
+            at for at in (following, now + step if now + step <= busy_until else None) if at
+        ]
+        if not candidates:
+            break
+        clock.set(min(candidates))
     return posts
 
 
@@ -167,6 +181,7 @@ def test_a_changed_launch_time_leaves_no_stale_post(
     assert runs["milestone:-24h"].fire_at == local("2026-12-01 10:00")
 
 
+@pytest.mark.slow  # a process
 def test_three_replica_processes_on_postgresql_post_each_once(
     pg_url: str, fake_slack: FakeSlack, clock: FakeClock, tmp_path: Path
 ) -> None:

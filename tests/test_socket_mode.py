@@ -16,12 +16,15 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 from aiohttp import WSMsgType, web
 
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from tests.conftest import SRE, TOKEN
 from tests.prom_support import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the Socket Mode transport is the point")]
 
 
 class SocketModeServer:

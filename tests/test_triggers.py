@@ -143,6 +143,7 @@ UNIT_TESTS = {
 }
 
 
+@pytest.mark.slow  # a process
 @needs_promtool
 def test_promtool_checks_and_unit_tests_the_rules(tmp_path: Path) -> None:
     generated = rules_yaml(load_playbook())
@@ -170,6 +171,7 @@ def test_promtool_checks_and_unit_tests_the_rules(tmp_path: Path) -> None:
     assert test.returncode == 0, test.stdout + test.stderr
 
 
+@pytest.mark.slow  # a process
 @needs_promtool
 def test_promtool_would_catch_a_wrong_threshold(tmp_path: Path) -> None:
     """The unit tests can fail: with the critical threshold at 6 %, 5 % must not fire."""

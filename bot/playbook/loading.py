@@ -3,6 +3,7 @@ listed at once."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ def _problem(error: Any) -> str:
 
 
 def parse_playbook(text: str, source: str = "playbook") -> Playbook:
+    """The playbook `text` holds, validated; a text parsed before is not parsed again (each
+    caller gets its own deep copy: nested lists and dicts are not shared)."""
+    return _parsed(text, source).model_copy(deep=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> Playbook:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,6 +14,11 @@ import pytest
 from bot.edge import MAX_BODY_BYTES
 from tests.conftest import LiveBot
 
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("connection limits of the socket are the point"),
+]
+
 MIB = 1024 * 1024
 
 

@@ -13,6 +13,8 @@ import pytest
 from bot.local import payloads
 from tests.conftest import SECRET, SRE, LiveBot
 
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the HTTP probes are the point")]
+
 
 @pytest.fixture
 def hanging_slack() -> Iterator[str]:
