@@ -37,9 +37,13 @@ def test_bad_or_stale_signature_is_refused_and_nothing_runs(live_bot: LiveBot) -
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert unsigned.status_code == 401
-    time.sleep(0.3)
+    # a signed command after them, answered: had a refused one run, it would be seen by then
+    assert live_bot.command("status").status_code == 200
+    live_bot.ephemeral_after(0)
+    [answer] = live_bot.fake.ephemerals(SRE)
+    assert "SMART_PRICING" in answer.text
     assert live_bot.services.rollout.freeze_state().frozen is False
-    assert live_bot.fake.messages == []
+    assert [m.ephemeral_to for m in live_bot.fake.messages] == [SRE]
 
 
 def test_set_is_recorded_announced_and_confirmed(live_bot: LiveBot) -> None:
@@ -128,10 +132,13 @@ def test_event_retry_is_handled_once(live_bot: LiveBot) -> None:
         extra={"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"},
     )
     assert retry.status_code == 200
-    time.sleep(0.5)
+    # another mention after the retry, answered: a reply to the retry would be in by then
+    later = {**event, "ts": "1700000002.000300", "event_ts": "1700000002.000300"}
+    body = payloads.event_callback(later, event_id="Ev0LATER0001")
+    assert live_bot.post(body, content_type="application/json").status_code == 200
+    live_bot.fake.wait_for(lambda f: len(f.calls_to("chat.postMessage")) >= 2)
     replies = live_bot.fake.calls_to("chat.postMessage")
-    assert len(replies) == 1
-    assert replies[0].params["thread_ts"] == "1700000001.000200"
+    assert [r.params["thread_ts"] for r in replies] == ["1700000001.000200", "1700000002.000300"]
 
 
 def test_rate_limited_and_failing_slack_calls_are_retried(
