@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import httpx2
 import psycopg
 import pytest
 import uvicorn
@@ -24,7 +25,7 @@ from starlette.testclient import TestClient
 from bot.app import build_asgi
 from bot.clock import FakeClock
 from bot.local import payloads
-from bot.local.fake_slack import FakeSlack
+from bot.local.fake_slack import FakeSlack, Message
 from bot.playbook import Playbook, load_playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -37,6 +38,11 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SRE, SRE2 = "U0SRE00001", "U0SRE00002"
 PRODUCT, SUPPORT, GTM, ONCALL = "U0PROD0001", "U0SUPP0001", "U0GTM00001", "U0ONCL0001"
 OUTSIDER = "U0NOBODY01"
+
+# Starlette's TestClient is an httpx2.Client (httpx's fork), a served socket's an httpx.Client:
+# one interface, two classes
+HttpClient = httpx.Client | httpx2.Client
+HttpResponse = httpx.Response | httpx2.Response
 
 
 @pytest.fixture
@@ -212,7 +218,7 @@ class LiveBot:
     url: str
     services: Services
     fake: FakeSlack
-    http: httpx.Client  # a TestClient in process, or a client of the served socket
+    http: HttpClient  # a TestClient in process, or a client of the served socket
 
     def post(
         self,
@@ -221,17 +227,17 @@ class LiveBot:
         secret: str = SECRET,
         timestamp: int | None = None,
         extra: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> HttpResponse:
         headers = payloads.signed_headers(secret, body, timestamp, content_type)
         headers.update(extra or {})
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
-    def command(self, text: str, user: str = SRE, command: str = "/rollout") -> httpx.Response:
+    def command(self, text: str, user: str = SRE, command: str = "/rollout") -> HttpResponse:
         channel = self.services.playbook.channels.war_room
         response_url = self.fake.response_url(channel, user)
         return self.post(payloads.slash_command(command, text, user, channel, response_url))
 
-    def ephemeral_after(self, count: int, user: str = SRE, timeout: float = 5):
+    def ephemeral_after(self, count: int, user: str = SRE, timeout: float = 5) -> Message:
         """Wait for the user's (count+1)-th ephemeral reply and return it."""
         return self.fake.wait_for(
             lambda f: len(f.ephemerals(user)) > count and f.ephemerals(user)[count], timeout

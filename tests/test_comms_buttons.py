@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.clock import FakeClock
 from bot.ids.comms import CommsAction, CommsBlock, CommsView
 from bot.local import payloads
 from bot.local.fake_slack import Message
@@ -18,7 +19,7 @@ from bot.slack_out.messages.home import home_view
 from bot.tickets import TicketEvent
 from storage.models import CommunicationState, DecisionRecord, ScheduledRun
 from storage.status import CommStatus, RollbackStatus
-from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SUPPORT, LiveBot
+from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SUPPORT, HttpResponse, LiveBot
 from tests.rollback_support import click, request_message, rollback_playbook
 from tests.test_comms_schedule import notices
 from tests.test_schedule_interactions import button, launch, send
@@ -37,7 +38,7 @@ def ephemeral_texts(bot: LiveBot, user: str) -> str:
     return "\n".join(m.text for m in bot.fake.ephemerals(user))
 
 
-def notice_at(bot: LiveBot, clock, title: str) -> Message:  # type: ignore[no-untyped-def]
+def notice_at(bot: LiveBot, clock: FakeClock, title: str) -> Message:
     clock.set(local("2026-12-01 09:00"))
     bot.services.schedule.tick()
     return notices(bot.fake)[title]
@@ -48,12 +49,14 @@ def records(bot: LiveBot, action: str) -> list[DecisionRecord]:
         return list(session.exec(select(DecisionRecord).where(DecisionRecord.action == action)))
 
 
-def submit_link(bot: LiveBot, user: str, modal: dict, link: str):  # type: ignore[no-untyped-def]
+def submit_link(bot: LiveBot, user: str, modal: dict, link: str) -> HttpResponse:
     body = payloads.view_submission(user, modal, {CommsBlock.LINK: {CommsBlock.LINK_INPUT: link}})
     return bot.post(body)
 
 
-def test_mark_sent_is_role_checked_and_records_the_link(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_mark_sent_is_role_checked_and_records_the_link(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     launch(live_bot, clock)
     notice = notice_at(live_bot, clock, "Launch email to external beta users")
     mark = button(notice, CommsAction.MARK_SENT)
@@ -97,7 +100,7 @@ def test_mark_sent_is_role_checked_and_records_the_link(live_bot: LiveBot, clock
     )
 
 
-def test_a_rollback_pauses_the_communications_not_sent(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_rollback_pauses_the_communications_not_sent(live_bot: LiveBot, clock: FakeClock) -> None:
     launch(live_bot, clock)
     email = notice_at(live_bot, clock, "Launch email to external beta users")
     banner = notices(live_bot.fake)["Dashboard banner"]
@@ -151,7 +154,7 @@ def test_a_rollback_pauses_the_communications_not_sent(live_bot: LiveBot, clock)
     assert live_bot.services.comms.pause_for_rollback(1) == []  # again: nothing left to pause
 
 
-def staffing_check(bot: LiveBot, clock) -> Message:  # type: ignore[no-untyped-def]
+def staffing_check(bot: LiveBot, clock: FakeClock) -> Message:
     clock.set(local("2026-12-01 09:00"))
     bot.services.schedule.tick()
     return bot.fake.wait_for(
@@ -161,7 +164,7 @@ def staffing_check(bot: LiveBot, clock) -> Message:  # type: ignore[no-untyped-d
 
 def test_support_confirms_the_staffing_and_the_sla_flag_says_who_is_on_duty(
     live_bot: LiveBot,
-    clock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     launch(live_bot, clock)
     check = staffing_check(live_bot, clock)

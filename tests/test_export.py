@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ pytestmark = [
 ]
 
 
-def export(settings: Settings, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+def export(settings: Settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database_url}
     if "PYTHONPATH" in os.environ:  # the code under test, not the installed copy
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -38,7 +39,7 @@ def test_export_feedback_decisions_checklists_and_reports(
         clock.set(local(f"2026-12-01 {at}"))
         made = services.schedule.tick()
         if at == "13:00":
-            services.checklists.acknowledge(made[-1].id, SRE)
+            services.checklists.acknowledge(made[-1].id or 0, SRE)
     feedback = export(settings, tmp_path, "feedback", "--format", "csv")
     assert feedback.returncode == 0, feedback.stderr
     rows = list(csv.DictReader(io.StringIO(feedback.stdout)))

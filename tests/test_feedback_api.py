@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from tests.conftest import LiveBot
+from tests.conftest import HttpResponse, LiveBot
 
 TOKEN = "feedback-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -30,7 +29,9 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"warroom_feedback_token": SecretStr(TOKEN)})
 
 
-def post(bot: LiveBot, body, headers=AUTH) -> httpx.Response:  # type: ignore[no-untyped-def]
+def post(
+    bot: LiveBot, body: bytes | dict[str, object], headers: dict[str, str] = AUTH
+) -> HttpResponse:
     if isinstance(body, bytes):
         return bot.http.post(
             f"{bot.url}/api/feedback",
@@ -54,10 +55,10 @@ def post(bot: LiveBot, body, headers=AUTH) -> httpx.Response:  # type: ignore[no
 )
 def test_bad_payloads_get_field_errors_and_nothing_is_stored(
     live_bot: LiveBot,
-    body,
-    status,
-    field,
-    message,  # type: ignore[no-untyped-def]
+    body: bytes | dict[str, object],
+    status: int,
+    field: str,
+    message: str,
 ) -> None:
     response = post(live_bot, body)
     assert response.status_code == status
@@ -92,7 +93,9 @@ def test_the_same_idempotency_key_twice_is_stored_once(live_bot: LiveBot) -> Non
         ("Is there a dark mode?", "product_request", "product", "#phase1-product", "<@U0PROD0001>"),
     ],
 )
-def test_routing(live_bot: LiveBot, text, category, route, channel, who) -> None:  # type: ignore[no-untyped-def]
+def test_routing(
+    live_bot: LiveBot, text: str, category: str | None, route: str, channel: str, who: str
+) -> None:
     response = post(live_bot, {**GOOD, "text": text, "category": category})
     assert response.status_code == 201 and response.json()["route"] == route
     message = live_bot.fake.wait_for(lambda f: f.channel_messages(channel))[0]

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import httpx
 import pytest
@@ -18,7 +19,9 @@ import pytest
 from bot.clock import FakeClock
 from bot.flags.evaluation import FlagRules
 from bot.flags.flagd import flagd_document
+from bot.flags.flagd_mirror import MirroredProvider
 from bot.playbook import Playbook
+from bot.services import Services
 from bot.settings import Settings
 from tests.test_ofrep import (
     FLAG,
@@ -31,6 +34,10 @@ from tests.test_ofrep import (
     running_bot,
     set_25,
 )
+
+if TYPE_CHECKING:
+    from openfeature.client import OpenFeatureClient
+    from openfeature.contrib.provider.flagd import FlagdProvider
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("flagd's evaluator is the point")]
 
@@ -45,7 +52,7 @@ def ofrep_bot(
         yield bot
 
 
-def flagd_client(path: Path):
+def flagd_client(path: Path) -> tuple[OpenFeatureClient, FlagdProvider]:
     flagd = pytest.importorskip("openfeature.contrib.provider.flagd", reason="no flagd provider")
     from openfeature import api
     from openfeature.contrib.provider.flagd.config import ResolverType
@@ -64,7 +71,7 @@ def flagd_client(path: Path):
     return client, provider
 
 
-def flagd_answers(client, keys: list[str], segment: str) -> list[bool]:
+def flagd_answers(client: OpenFeatureClient, keys: list[str], segment: str) -> list[bool]:
     from openfeature.evaluation_context import EvaluationContext
 
     return [
@@ -89,7 +96,8 @@ def test_flagd_file_agrees_with_ofrep_key_by_key(ofrep_bot: OfrepBot) -> None:
     """Key by key on SAMPLE (why 1,000 keys suffice: tests.test_ofrep); the external
     segment on the last 250 keys, which hold the per-user rule."""
     set_25(ofrep_bot)
-    ofrep_bot.services.rollout.flags.add_user_rule(FLAG, "external_beta", "user-9999")
+    flags = cast(MirroredProvider, ofrep_bot.services.rollout.flags)  # embedded: add_user_rule
+    flags.add_user_rule(FLAG, "external_beta", "user-9999")
     client, provider = flagd_client(ofrep_bot.flagd_file)
     try:
         internal = flagd_answers(client, SAMPLE, "internal_beta")
@@ -172,16 +180,17 @@ def test_export_command(tmp_path: Path, db_url: str) -> None:
     assert bad.returncode == 2 and "invalid choice: 'yaml'" in bad.stderr
 
 
-def test_mirror_runs_hooks_after_a_change_only(services, caplog) -> None:
+def test_mirror_runs_hooks_after_a_change_only(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
     from bot.flags.base import FlagProviderError
-    from bot.flags.flagd_mirror import MirroredProvider
 
     calls: list[str] = []
 
     def boom() -> None:
         raise OSError("disk full")
 
-    inner = services.rollout.flags.inner
+    inner = cast(MirroredProvider, services.rollout.flags).inner  # the embedded one, mirrored
     mirrored = MirroredProvider(inner, [boom, lambda: calls.append("after")])
     view = mirrored.set(FLAG, 25, ["internal_beta"], "U0SRE00001")
     assert view.percent == 25 and inner.get(FLAG).percent == 25  # the hook's failure undid nothing

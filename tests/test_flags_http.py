@@ -3,6 +3,10 @@ contract, the playbook's field mapping, retries, a service that is down, conflic
 
 from __future__ import annotations
 
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
 import pytest
 from pydantic import SecretStr
 
@@ -17,6 +21,7 @@ from tests.flag_service import (
     NESTED,
     READ_TOKEN,
     WRITE_TOKEN,
+    Flag,
     FlagService,
     ServedHttpProvider,
     fast_settings,
@@ -175,12 +180,14 @@ def test_a_write_that_landed_before_its_answer_was_lost_is_done(
     seen = provider.get("SMART_PRICING")
     original = provider.service.write
 
-    def lands_then_500(h, key, flag, body):  # type: ignore[no-untyped-def]
+    def lands_then_500(
+        h: BaseHTTPRequestHandler, key: str, flag: Flag, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         original(h, key, flag, body)
-        provider.service.write = original  # type: ignore[method-assign]
+        provider.service.write = original
         return 500, {"error": "lost answer"}, {}
 
-    provider.service.write = lands_then_500  # type: ignore[method-assign]
+    provider.service.write = lands_then_500
     after = provider.set("SMART_PRICING", 25, ["external_beta"], "U1", seen.version)
     assert after.percent == 25 and provider.service.flags["SMART_PRICING"].rev == 2
 
@@ -202,7 +209,7 @@ def test_health(provider: ServedHttpProvider, flag_service: FlagService) -> None
 
 def test_the_factory_builds_it_from_the_playbook_and_the_environment(
     playbook: Playbook,
-    tmp_path,
+    tmp_path: Path,
     clock: FakeClock,
     flag_service: FlagService,  # noqa: F811
 ) -> None:

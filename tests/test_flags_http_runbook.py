@@ -18,6 +18,7 @@ from bot.settings import Settings
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.flag_service import (
+    Flag,
     FlagService,
     flag_service,  # noqa: F401 - the fixture
     http_services,
@@ -93,10 +94,12 @@ def test_empty_rules_by_hand_names_the_segments_and_flags(
     services = build(settings, rollback_playbook(), clock, flag_service)
     original = flag_service.clear
 
-    def down_on_clear(*args):  # type: ignore[no-untyped-def]
+    def down_on_clear(
+        key: str, flag: Flag, rest: str, body: object
+    ) -> tuple[int, dict[str, str], dict[str, str]]:
         return 503, {"error": "rules store unavailable"}, {}
 
-    flag_service.clear = down_on_clear  # type: ignore[method-assign]
+    flag_service.clear = down_on_clear
     services.rollback.open(SRE, ["SMART_PRICING", "pricing", "wrong"])
     sign(services)
     step = next(s for s in services.rollback.view(1).steps if s.name == "empty_rules")
@@ -105,7 +108,7 @@ def test_empty_rules_by_hand_names_the_segments_and_flags(
         "By hand: In the flag provider (http), delete every per-user rule of segment "
         "`external_beta` on `SMART_PRICING`; keep the rules of other segments."
     ) in step.error
-    flag_service.clear = original  # type: ignore[method-assign]
+    flag_service.clear = original
     services.runbook.retry(1, SRE)
     services.runbook.wait_idle()
     assert services.rollback.view(1).request.status == RollbackStatus.DONE

@@ -66,7 +66,7 @@ def race(url: str, settings: Settings, playbook: Playbook, clock: FakeClock) -> 
     on_url = settings.model_copy(update={"database_url": url})
     a, b = build_services(on_url, playbook, clock), build_services(on_url, playbook, clock)
     provider = WriteThenWait(a.rollout.flags)
-    a.rollout.flags = provider  # type: ignore[assignment]
+    a.rollout.flags = provider
     try:
         for n in range(TRIALS):
             trial(a, b, provider, 10 + n)

@@ -3,11 +3,14 @@ checklist ticks from the records and, where people vouch, from role-checked butt
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 
 from bot.clock import FakeClock
+from bot.completion import ItemState
 from bot.ids.home import HomeAction
 from bot.local import payloads
 from bot.playbook import Playbook, load_playbook
@@ -92,8 +95,8 @@ def test_todays_checklists_show_who_acknowledged(live_bot: LiveBot, clock: FakeC
     services.rollout.launch(PRODUCT, "2026-12-01 10:00")
     clock.set(local("2026-12-01 13:00"))
     run = next(r for r in services.schedule.tick() if r.job_key == "shift:1:2026-12-01")
-    services.checklists.acknowledge(run.id, SRE)
-    services.checklists.set_ticks(run.id, SRE, [0, 1])
+    services.checklists.acknowledge(run.id or 0, SRE)
+    services.checklists.set_ticks(run.id or 0, SRE, [0, 1])
     shown = texts(open_home(live_bot, SUPPORT))
     assert "• 13:00 SRE shift B: 2/3 ticked, acknowledged by <@U0SRE00001>" in shown
 
@@ -128,7 +131,9 @@ def test_confirm_is_role_checked_and_recorded(live_bot: LiveBot) -> None:
 
 
 def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: FakeClock) -> None:
-    done = lambda: {s.item.key: s.done for s in services.completion.states()}  # noqa: E731
+    done: Callable[[], dict[str, bool]] = lambda: {  # noqa: E731
+        s.item.key: s.done for s in services.completion.states()
+    }
     assert not any(done().values())
     version = services.rollback.plan_version()
     services.rollback.sign_plan(PRODUCT, version)
@@ -143,7 +148,7 @@ def test_the_checklist_ticks_itself_from_the_records(services: Services, clock: 
     assert not done()["external_rollout"]  # the flags are out; the messages not confirmed
     services.completion.confirm(GTM, "external_rollout")
     assert done()["external_rollout"]
-    clock.set(services.rollout.launch_at() + timedelta(hours=24))
+    clock.set(cast(datetime, services.rollout.launch_at()) + timedelta(hours=24))  # launched
     services.schedule.tick()
     assert done()["first_report"]
     state = next(s for s in services.completion.states() if s.item.key == "first_report")
@@ -177,7 +182,7 @@ def test_after_the_window_home_says_it_is_over_not_to_set_t(
     services = live_bot.services
     assert "set the launch time: `/rollout launch`" in texts(open_home(live_bot, SRE))
     services.rollout.launch(PRODUCT, "2026-12-01 10:00")
-    clock.set(services.rollout.launch_at() + timedelta(days=4))  # past the council
+    clock.set(cast(datetime, services.rollout.launch_at()) + timedelta(days=4))  # past the council
     shown = texts(open_home(live_bot, SRE))
     assert (
         "*Next scheduled posts*\nnone left: the launch window of T (Tue 01 Dec 10:00 CET) is over"
@@ -190,7 +195,7 @@ def test_after_the_window_home_says_it_is_over_not_to_set_t(
 def test_the_external_rollout_ticks_when_the_flags_are_out_and_the_messages_sent(
     services: Services, clock: FakeClock
 ) -> None:
-    def state():  # type: ignore[no-untyped-def]
+    def state() -> ItemState:
         return next(s for s in services.completion.states() if s.item.key == "external_rollout")
 
     assert not state().needs_confirmation  # no button: the bot sees the evidence

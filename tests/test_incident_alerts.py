@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from bot.metrics.rules import INCIDENT_LABEL
+from bot.settings import Settings
 from storage.models import RollbackRequest, TriggerEpisode
 from tests.conftest import LiveBot
 
@@ -18,7 +19,7 @@ TOKEN = "am-incident-token"
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"warroom_alertmanager_token": SecretStr(TOKEN)})
 
 

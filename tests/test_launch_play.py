@@ -22,6 +22,7 @@ from bot.playbook import Playbook
 from bot.rollback.model import step_actions, step_fully_done
 from bot.rollback.steps import STEP_TITLES
 from bot.services import Services
+from bot.settings import Settings
 from bot.slack_out.messages.rollback import action_text
 from storage.models import (
     ChecklistState,
@@ -50,7 +51,7 @@ def playbook() -> Playbook:
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "warroom_feedback_token": SecretStr(FEEDBACK),
@@ -362,7 +363,9 @@ def runbook_as_recorded(services: Services, play: Play) -> None:
     )
     with Session(services.engine) as session:
         steps = session.exec(
-            select(RunbookStep).where(RunbookStep.request_id == 1).order_by(RunbookStep.position)
+            select(RunbookStep)
+            .where(RunbookStep.request_id == 1)
+            .order_by(col(RunbookStep.position))
         ).all()
     assert len(steps) == len(STEP_TITLES)
     not_done = []

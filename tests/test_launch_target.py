@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.authz import SYSTEM_ACTOR
 from bot.clock import FakeClock
 from bot.errors import Refusal
+from bot.flags.base import FlagView
 from bot.ids.schedule import ScheduleAction
 from bot.local.fake_slack import Message
 from bot.services import Services
@@ -82,12 +83,12 @@ def test_two_clicks_at_once_make_one_change(services: Services, clock: FakeClock
     provider = services.rollout.flags
     real_get, inside, release = provider.get, threading.Event(), threading.Event()
 
-    def slow_get(flag: str):  # type: ignore[no-untyped-def]
+    def slow_get(flag: str) -> FlagView:
         inside.set()  # the first click is reading a flag to change it…
         assert release.wait(10)
         return real_get(flag)
 
-    provider.get = slow_get  # type: ignore[method-assign]
+    provider.get = slow_get
     first = threading.Thread(target=services.milestones.apply_launch_target, args=(run.id, SRE))
     first.start()
     assert inside.wait(10)
@@ -95,7 +96,7 @@ def test_two_clicks_at_once_make_one_change(services: Services, clock: FakeClock
         services.milestones.apply_launch_target(run.id or 0, PRODUCT)  # …when the second lands
     release.set()
     first.join(10)
-    provider.get = real_get  # type: ignore[method-assign]
+    provider.get = real_get
     assert set(flags(services).values()) == {TARGET}
     assert actions(services).count("rollout.set") == 2
     with pytest.raises(Refusal, match="already applied"):

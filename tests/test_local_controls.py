@@ -4,7 +4,7 @@ the Block Kit the bot posts, used with `tick N` and `choose N OPTION`."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, select
 
@@ -56,7 +56,7 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text}, "value": value}
 
 
-MENUS = [
+MENUS: list[dict[str, Any]] = [
     {
         "type": "actions",
         "block_id": "pick",
@@ -126,7 +126,7 @@ def test_selects_radio_buttons_and_overflow_menus_are_numbered_and_chosen_from()
         controls.choose("choose 1 SP"),
         controls.choose("choose 1 smart pricing"),
     )
-    picked = [p.action["selected_option"] for p in (by_number, by_value, by_label)]  # type: ignore[union-attr]
+    picked = [cast(Press, p).action["selected_option"] for p in (by_number, by_value, by_label)]
     assert picked == [_option("Smart pricing", "SP")] * 3
     assert isinstance(by_label, Press)
     assert {k: by_label.action[k] for k in ("type", "action_id", "block_id")} == {
@@ -140,7 +140,7 @@ def test_selects_radio_buttons_and_overflow_menus_are_numbered_and_chosen_from()
     assert controls.choose("choose 2 slow") == (
         "error: [2] offers 1) Fast · 2) Safe: say `choose 2 1`"
     )
-    assert controls.choose("choose 3 x").startswith("error: say `choose N OPTION`")
+    assert cast(str, controls.choose("choose 3 x")).startswith("error: say `choose N OPTION`")
     assert controls.click("click 1") == "error: [1] is a menu: say `choose 1 OPTION`"
 
 

@@ -6,11 +6,13 @@ import ast
 import asyncio
 import json
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 import handlers
@@ -61,17 +63,18 @@ def test_manifest_validates_against_slacks_schema(manifest: dict) -> None:
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
 
 
-async def _status_of(app, body: str, content_type: str) -> int:  # type: ignore[no-untyped-def]
-    request = AsyncBoltRequest(
-        body=body, headers=payloads.signed_headers(SECRET, body, content_type=content_type)
-    )
+async def _status_of(app: AsyncApp, body: str, content_type: str) -> int:
+    headers: dict[str, str | Sequence[str]] = {
+        **payloads.signed_headers(SECRET, body, content_type=content_type)
+    }
+    request = AsyncBoltRequest(body=body, headers=headers)
     status = (await app.async_dispatch(request)).status
     # the listeners Bolt runs after the ack
     await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
     return status
 
 
-def _fallback_saw(caplog: pytest.LogCaptureFixture, run) -> bool:  # type: ignore[no-untyped-def]
+def _fallback_saw(caplog: pytest.LogCaptureFixture, run: Callable[..., int]) -> bool:
     """Whether what `run` sent reached no surface (the fallback logged it), status 200."""
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="handlers.fallback"):

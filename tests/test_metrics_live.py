@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pydantic import SecretStr
 
-from bot.clock import FakeClock, SystemClock
+from bot.clock import Clock, FakeClock, SystemClock
+from bot.integrations.metrics import MetricsReader
 from bot.local.fake_slack import FakeSlack
 from bot.metrics.alertmanager import handle_alerts
+from bot.metrics.evaluator import Outcome
 from bot.metrics.prometheus import PrometheusReader
 from bot.playbook import Alert, EvaluationSettings, Metric, Playbook, Trigger, load_playbook
 from bot.services import Services, build_services
@@ -45,7 +48,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exporter, P
 
 
 @pytest.fixture
-def settings(settings: Settings, live) -> Settings:  # type: ignore[no-untyped-def]
+def settings(settings: Settings, live: tuple[Exporter, Prometheus]) -> Settings:
     """Every test here reads the module's Prometheus."""
     return settings.model_copy(update={"prometheus_url": live[1].url})
 
@@ -74,7 +77,7 @@ def integrations_playbook(window: str = "3s") -> Playbook:
     )
 
 
-def bot(settings: Settings, prometheus: Prometheus, clock=None) -> Services:  # type: ignore[no-untyped-def]
+def bot(settings: Settings, prometheus: Prometheus, clock: Clock | None = None) -> Services:
     settings = settings.model_copy(
         update={
             "prometheus_url": prometheus.url,
@@ -84,7 +87,13 @@ def bot(settings: Settings, prometheus: Prometheus, clock=None) -> Services:  # 
     return build_services(settings, integrations_playbook(), clock or SystemClock())
 
 
-def wait_value(reader: PrometheusReader, metric: str, predicate, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+def wait_value(
+    reader: MetricsReader | None,
+    metric: str,
+    predicate: Callable[[float], bool],
+    timeout: float = 15,
+) -> None:
+    assert reader is not None  # the bot's settings name a Prometheus
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reading = reader.read(metric)
@@ -94,7 +103,7 @@ def wait_value(reader: PrometheusReader, metric: str, predicate, timeout: float 
     raise TimeoutError(f"{metric} never satisfied the condition")
 
 
-def evaluate_until(services: Services, event: str, timeout: float = 20):  # type: ignore[no-untyped-def]
+def evaluate_until(services: Services, event: str, timeout: float = 20) -> Outcome:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for outcome in services.evaluator.evaluate():
@@ -105,9 +114,9 @@ def evaluate_until(services: Services, event: str, timeout: float = 20):  # type
 
 
 def test_a_breach_through_the_window_fires_once_and_recovery_resolves(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     exporter, prometheus = live
     services = bot(settings, prometheus)
@@ -136,9 +145,9 @@ def test_a_breach_through_the_window_fires_once_and_recovery_resolves(
 
 
 def test_one_good_sample_in_the_window_does_not_fire(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     exporter = live[0]
     services = build_services(
@@ -159,14 +168,15 @@ def test_one_good_sample_in_the_window_does_not_fire(
 
 
 def test_no_data_warns_after_the_gap_and_does_not_fire(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
     fake_slack: FakeSlack,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     _, prometheus = live
     services = bot(settings, prometheus, clock)
-    assert services.evaluator.reader.read("absent") is None  # no data, not an error
+    reader = cast(MetricsReader, services.evaluator.reader)  # the bot reads Prometheus
+    assert reader.read("absent") is None  # no data, not an error
     services.evaluator.evaluate()
     clock.advance(timedelta(minutes=4))
     services.evaluator.evaluate()
@@ -179,7 +189,9 @@ def test_no_data_warns_after_the_gap_and_does_not_fire(
     assert services.rollback.recent() == []
 
 
-def test_query_errors_are_errors_not_no_data(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_query_errors_are_errors_not_no_data(
+    live: tuple[Exporter, Prometheus], settings: Settings
+) -> None:
     from bot.integrations import IntegrationError
 
     _, prometheus = live
@@ -196,9 +208,9 @@ def test_query_errors_are_errors_not_no_data(live, settings: Settings) -> None: 
 
 
 def test_alertmanager_and_evaluator_open_one_rollback_between_them(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     exporter, prometheus = live
     services = bot(settings, prometheus)
@@ -238,9 +250,9 @@ def test_alertmanager_and_evaluator_open_one_rollback_between_them(
 
 
 def test_a_failing_query_is_reported_once_until_it_works(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     book = integrations_playbook()
     broken = book.model_copy(
@@ -255,8 +267,8 @@ def test_a_failing_query_is_reported_once_until_it_works(
 
 
 def test_alertmanager_repeats_do_not_reopen_a_resolved_episode(
-    live,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    live: tuple[Exporter, Prometheus],
+    settings: Settings,
 ) -> None:
     _, prometheus = live
     services = bot(settings, prometheus)
@@ -276,7 +288,9 @@ def test_alertmanager_repeats_do_not_reopen_a_resolved_episode(
     assert len(services.rollback.recent()) == 2
 
 
-def test_backtest_replays_past_data(live, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_backtest_replays_past_data(
+    live: tuple[Exporter, Prometheus], settings: Settings, tmp_path: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -314,7 +328,7 @@ def test_backtest_replays_past_data(live, settings: Settings, tmp_path: Path) ->
     assert events[-3:] == ["pending", "fired", "resolved"], result.stdout
 
 
-def test_kpis_show_marks_and_numbers(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_kpis_show_marks_and_numbers(live: tuple[Exporter, Prometheus], settings: Settings) -> None:
     from bot.metrics.kpis import kpi_lines
 
     exporter, prometheus = live
@@ -337,9 +351,9 @@ def test_kpis_show_marks_and_numbers(live, settings: Settings) -> None:  # type:
 
 
 def test_the_runbook_verifies_with_prometheus_over_its_window(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     from bot.playbook import MetricCheck, RollbackVerify
     from tests.conftest import PRODUCT, SRE, SUPPORT
@@ -384,9 +398,9 @@ def test_the_runbook_verifies_with_prometheus_over_its_window(
 
 
 def test_pagerduty_is_paged_once_per_episode_and_resolved(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     from tests.sinks import HttpSink
 
@@ -420,10 +434,10 @@ def test_pagerduty_is_paged_once_per_episode_and_resolved(
 
 
 def test_a_shift_checklist_shows_its_live_values(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
     clock: FakeClock,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     from bot.playbook import Shift
     from tests.conftest import PRODUCT
@@ -463,10 +477,10 @@ def test_a_shift_checklist_shows_its_live_values(
 
 
 def test_first_hour_snapshots_carry_live_values(
-    live,
+    live: tuple[Exporter, Prometheus],
     settings: Settings,
     clock: FakeClock,
-    fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+    fake_slack: FakeSlack,
 ) -> None:
     from tests.conftest import PRODUCT
     from tests.test_schedules import local
@@ -491,7 +505,9 @@ def test_first_hour_snapshots_carry_live_values(
     assert "checkout_completion: 93 % (as of" in str(snapshot.blocks)
 
 
-def test_the_report_reads_the_days_values_from_prometheus(live, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_reads_the_days_values_from_prometheus(
+    live: tuple[Exporter, Prometheus], settings: Settings
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from bot.reports.chart import render_png

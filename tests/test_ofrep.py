@@ -5,12 +5,14 @@ the same key, monotonic buckets, and the new state seen after a rollback."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -23,7 +25,10 @@ from bot.flags.evaluation import FlagRules, bucket, evaluate
 from bot.playbook import Playbook
 from bot.services import Services, build_services
 from bot.settings import Settings
-from tests.conftest import SRE, free_socket
+from tests.conftest import SRE, LiveBot, free_socket
+
+if TYPE_CHECKING:
+    from openfeature.client import OpenFeatureClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the OpenFeature SDKs are the point")]
 
@@ -87,7 +92,7 @@ class OfrepBot:
         )
 
 
-def serve(services: Services) -> tuple[str, uvicorn.Server, threading.Thread, object]:
+def serve(services: Services) -> tuple[str, uvicorn.Server, threading.Thread, socket.socket]:
     sock = free_socket()
     server = uvicorn.Server(
         uvicorn.Config(build_asgi(services), log_level="warning", lifespan="off")
@@ -119,7 +124,7 @@ def running_bot(
         yield OfrepBot(url, services, flagd_file, http)
     server.should_exit = True
     thread.join(timeout=10)
-    sock.close()  # type: ignore[attr-defined]
+    sock.close()
 
 
 @pytest.fixture
@@ -192,7 +197,7 @@ def test_errors_and_status_codes(ofrep_bot: OfrepBot) -> None:
     assert ok.json()["key"] == FLAG and ok.json()["variant"] in {"on", "off"}
 
 
-def test_closed_when_no_token_is_set(live_bot) -> None:
+def test_closed_when_no_token_is_set(live_bot: LiveBot) -> None:
     response = live_bot.http.post(
         f"{live_bot.url}/ofrep/v1/evaluate/flags/{FLAG}",
         json={"context": {"targetingKey": "u1"}},
@@ -219,7 +224,7 @@ def test_bulk_etag_304_until_a_change(ofrep_bot: OfrepBot) -> None:
 # ---- a client no one here wrote ------------------------------------------------------------
 
 
-def sdk_client(url: str):
+def sdk_client(url: str) -> OpenFeatureClient:
     ofrep = pytest.importorskip("openfeature.contrib.provider.ofrep", reason="no OFREP provider")
     from openfeature import api
 
@@ -233,7 +238,9 @@ def sdk_client(url: str):
     return api.get_client()
 
 
-def enabled_keys(client, segment: str = "internal_beta", keys: list[str] = SAMPLE) -> set[str]:
+def enabled_keys(
+    client: OpenFeatureClient, segment: str = "internal_beta", keys: list[str] = SAMPLE
+) -> set[str]:
     from openfeature.evaluation_context import EvaluationContext
 
     return {

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import SectionBlock
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.clock import FakeClock
 from bot.ids.rollback import RollbackAction
@@ -49,7 +49,7 @@ def outbox(db_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Outbox:
 
 def rows(box: Outbox) -> list[OutboxMessage]:
     with Session(box.engine) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 30) -> None:
@@ -216,7 +216,7 @@ def test_the_runbook_finishes_while_slack_is_down_and_the_war_room_hears_once(
     assert not any(m.text.startswith("Rollback executed") for m in live_bot.fake.messages)
     live_bot.fake.faults.clear()
 
-    def executed() -> list:  # type: ignore[type-arg]
+    def executed() -> list:
         return [m for m in live_bot.fake.channel_messages() if "executed" in m.text.lower()]
 
     def slack_back() -> bool:  # the outbox's next tries, as the watchdog's ticks make them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_phase2_and_lessons_hold_the_seed_and_refuse_what_they_cannot_use(tmp_pa
     assert [h.key for h in book.lessons.headings] == ["adoption", "risks", "stability", "process"]
     path = tmp_path / "bad.yml"
 
-    def problems(change) -> list[str]:  # type: ignore[no-untyped-def]
+    def problems(change: Callable[[dict], object]) -> list[str]:
         data = yaml.safe_load(BUNDLED_PLAYBOOK.read_text())
         change(data)
         path.write_text(yaml.safe_dump(data))

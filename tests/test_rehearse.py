@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 
 from bot.playbook import Playbook, load_playbook, parse_duration
 from bot.rehearse.driver import Rehearsal, Run
-from bot.rehearse.grade import Grade, Promise, grade, static_promises
-from bot.rehearse.grade_checks import utc
+from bot.rehearse.grade import Grade, grade, static_promises
+from bot.rehearse.grade_checks import Promise, utc
 from bot.rehearse.scenario import load_scenario
 from storage.models import FeedbackItem, RollbackRequest, TriggerEpisode
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from bot.app import build_asgi
@@ -30,8 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgresql"]
 @pytest.fixture
 def replicas(db_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[list[LiveBot]]:
     settings = Settings(
-        slack_bot_token=TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SECRET,  # type: ignore[arg-type]
+        slack_bot_token=SecretStr(TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
         slack_api_url=fake_slack.api_url,
         database_url=db_url,
         warroom_replica_id="replica-a",

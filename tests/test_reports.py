@@ -202,7 +202,9 @@ def kpi(metric: str, mark: str, value: float | None = 1.0) -> KpiFigure:
         ([kpi("error_rate", "✅")], ["error_rate_critical"], "rollback", "rollback trigger"),
     ],
 )
-def test_the_proposal(kpis, firing, proposal, first_reason) -> None:  # type: ignore[no-untyped-def]
+def test_the_proposal(
+    kpis: list[KpiFigure], firing: list[str], proposal: str, first_reason: str
+) -> None:
     start = local("2026-12-01 10:00")
     figures = Figures(
         "t", start, start + timedelta(days=1), FeedbackFigures(), 0, 0, 0, 0, kpis, [], firing, []

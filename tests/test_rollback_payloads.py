@@ -10,13 +10,15 @@ from datetime import timedelta
 import pytest
 
 from bot import decision_log
+from bot.clock import FakeClock
 from bot.errors import Refusal, WarroomError
 from bot.ids.rollback import RollbackAction, RollbackBlock
 from bot.local import payloads
+from bot.local.fake_slack import Message
 from bot.playbook import MetricCheck, Playbook, RollbackVerify
 from bot.services import build_services
 from bot.settings import Settings
-from tests.conftest import PRODUCT, SRE, SUPPORT, LiveBot
+from tests.conftest import PRODUCT, SRE, SUPPORT, HttpResponse, LiveBot
 from tests.rollback_support import E2E_OK, click, request_message, rollback_playbook
 
 
@@ -29,14 +31,14 @@ def actions(bot: LiveBot, action: str) -> int:
     return [r.action for r in decision_log.recent(bot.services.engine, 100)].count(action)
 
 
-def reject_form(bot: LiveBot):  # type: ignore[no-untyped-def]
+def reject_form(bot: LiveBot) -> tuple[Message, dict]:
     bot.command("checkout errors at 5 %", user=SRE, command="/rollback")
     message = request_message(bot)
     click(bot, SUPPORT, RollbackAction.REJECT, "1", message)
     return message, bot.fake.wait_for(lambda f: f.views)[0]
 
 
-def submit(bot: LiveBot, modal: dict, reason: str, metadata: str | None = None):  # type: ignore[no-untyped-def]
+def submit(bot: LiveBot, modal: dict, reason: str, metadata: str | None = None) -> HttpResponse:
     if metadata is not None:
         modal = {**modal, "private_metadata": metadata}
     body = payloads.view_submission(
@@ -84,7 +86,9 @@ def test_a_tampered_button_value_is_refused_clearly(live_bot: LiveBot, value: st
     assert not any("went wrong" in m.text for m in live_bot.fake.ephemerals(PRODUCT))
 
 
-def test_fifty_metrics_ok_clicks_make_one_confirmation(settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_metrics_ok_clicks_make_one_confirmation(
+    settings: Settings, clock: FakeClock
+) -> None:
     checks = [MetricCheck(metric="saga_success_rate", op=">", value=95)]
     book = rollback_playbook(verify=RollbackVerify(checks=checks, e2e_command=E2E_OK))
     services = build_services(settings, book, clock, sleep=lambda seconds: None)
@@ -117,7 +121,9 @@ def test_fifty_metrics_ok_clicks_make_one_confirmation(settings: Settings, clock
     assert services.rollback.view(1).request.status == "done"
 
 
-def test_no_severity_on_an_expired_or_rejected_request(settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+def test_no_severity_on_an_expired_or_rejected_request(
+    settings: Settings, clock: FakeClock
+) -> None:
     services = build_services(settings, rollback_playbook(), clock)
     services.rollback.open(SRE, ["checkout", "broken"])
     services.rollback.reject(1, SUPPORT, "recovered")

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -50,7 +51,7 @@ def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     raise TimeoutError(log.read_text())
 
 
-def wait_until(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], timeout: float = 30) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

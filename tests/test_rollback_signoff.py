@@ -5,26 +5,28 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.ids.rollback import RollbackAction, RollbackBlock, RollbackView
 from bot.local import payloads
-from bot.local.fake_slack import FakeSlack
+from bot.local.fake_slack import FakeSlack, Message
 from bot.playbook import Playbook
 from bot.rollback.display import RequestDisplay
 from bot.rollback.model import RequestView
+from bot.rollback.notify import RollbackNotifier
 from bot.rollback.requests import TRANSITIONS, sources
 from bot.rollback.service import RollbackService
 from bot.rollback.store import RequestStore
-from bot.services import build_services
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack_out.outbox import Outbox
 from bot.slack_out.poster import SlackTransport
 from bot.slack_out.rollback_notifier import SlackRollbackNotifier
 from storage.status import ROLLBACK_CLOSED, RollbackStatus
-from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, LiveBot
+from tests.conftest import GTM, ONCALL, PRODUCT, SRE, SUPPORT, HttpResponse, LiveBot
 from tests.rollback_support import PRODUCT2, buttons, click, request_message, rollback_playbook
 
 APPROVE = RollbackAction.APPROVE
@@ -35,7 +37,7 @@ def playbook() -> Playbook:
     return rollback_playbook()
 
 
-def open_request(bot: LiveBot, user: str = SRE, text: str = "checkout errors at 5 %"):
+def open_request(bot: LiveBot, user: str = SRE, text: str = "checkout errors at 5 %") -> Message:
     bot.command(text, user=user, command="/rollback")
     return request_message(bot)
 
@@ -63,7 +65,13 @@ SIGN_OFF_CASES = [
 
 
 @pytest.mark.parametrize(("requester", "clickers", "status", "refusal"), SIGN_OFF_CASES)
-def test_sign_off_rules(live_bot: LiveBot, requester, clickers, status, refusal) -> None:
+def test_sign_off_rules(
+    live_bot: LiveBot,
+    requester: str,
+    clickers: list[str],
+    status: RollbackStatus,
+    refusal: tuple[str, str] | None,
+) -> None:
     message = open_request(live_bot, user=requester)
 
     def answered(user: str) -> int:
@@ -137,7 +145,7 @@ def test_reject_through_the_modal_with_a_reason(live_bot: LiveBot) -> None:
     modal = live_bot.fake.wait_for(lambda f: f.views)[0]
     assert modal["callback_id"] == RollbackView.REJECT and modal["private_metadata"] == "1"
 
-    def submit(reason: str):
+    def submit(reason: str) -> HttpResponse:
         body = payloads.view_submission(
             SUPPORT,
             modal,
@@ -157,7 +165,9 @@ def test_reject_through_the_modal_with_a_reason(live_bot: LiveBot) -> None:
     live_bot.fake.wait_for(lambda f: "was rejected" in ephemeral_texts(live_bot, PRODUCT))
 
 
-def test_an_expired_request_refuses_sign_off_and_says_so(live_bot: LiveBot, clock) -> None:
+def test_an_expired_request_refuses_sign_off_and_says_so(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     message = open_request(live_bot)
     click(live_bot, PRODUCT, APPROVE, "1", message)
     live_bot.fake.wait_for(lambda f: "product*: <@" in str(message.blocks))
@@ -170,7 +180,7 @@ def test_an_expired_request_refuses_sign_off_and_says_so(live_bot: LiveBot, cloc
 
 
 def test_a_critical_request_that_expires_unsigned_is_escalated_to_oncall(
-    live_bot: LiveBot, clock
+    live_bot: LiveBot, clock: FakeClock
 ) -> None:
     live_bot.command("incident 2 checkout down", user=SRE, command="/rollback")  # critical
     message = request_message(live_bot)
@@ -187,7 +197,9 @@ def test_a_critical_request_that_expires_unsigned_is_escalated_to_oncall(
     assert any(f"<@{ONCALL}>" in m.text and "Break glass" in m.text for m in in_thread)
 
 
-def test_an_ordinary_request_that_expires_is_not_escalated(live_bot: LiveBot, clock) -> None:
+def test_an_ordinary_request_that_expires_is_not_escalated(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     message = open_request(live_bot)  # not critical: nothing to break glass on
     clock.advance(timedelta(minutes=31))
     live_bot.services.rollback.housekeeping()
@@ -307,12 +319,14 @@ class GatedTransport:
 
 
 def test_an_approve_click_does_not_wait_on_slack(
-    settings: Settings, clock, fake_slack: FakeSlack
+    settings: Settings, clock: FakeClock, fake_slack: FakeSlack
 ) -> None:
     services = build_services(settings, rollback_playbook(), clock)
     transport = GatedTransport(services.poster.transport)
-    outbox = Outbox(services.engine, transport, clock, "r1")  # type: ignore[arg-type]
-    store, started = RequestStore(services.engine, services.playbook), []
+    # a stand-in with SlackTransport's interface
+    outbox = Outbox(services.engine, cast(SlackTransport, transport), clock, "r1")
+    store = RequestStore(services.engine, services.playbook)
+    started: list[int] = []
     playbook = services.playbook
     notifier = SlackRollbackNotifier(outbox, playbook.zone, playbook.channels.war_room)
     rollback = RollbackService(
@@ -377,14 +391,14 @@ class ObservedLock:
         self.lock.release()
 
 
-def test_of_two_refreshes_the_newer_state_is_handed_over_last(services) -> None:
+def test_of_two_refreshes_the_newer_state_is_handed_over_last(services: Services) -> None:
     """A refresh that read the request first and is slow to hand it over holds the next
     one back: an older state never follows a newer one into the outbox."""
     services.rollback.open(SRE, ["checkout", "broken"])
     store, moved = RequestStore(services.engine, services.playbook), threading.Event()
     notifier = HeldNotifier(moved)
-    display = RequestDisplay(store, notifier)  # type: ignore[arg-type]
-    display._locks[1] = ObservedLock(moved)  # type: ignore[assignment]
+    display = RequestDisplay(store, cast(RollbackNotifier, notifier))  # only refresh is called
+    display._locks[1] = cast(threading.Lock, ObservedLock(moved))  # a lock, observed
     first = threading.Thread(target=display.refresh, args=(1,))
     first.start()
     assert notifier.holding.wait(10)  # it has read the request as it was

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,14 +10,17 @@ import pytest
 from bot import decision_log
 from bot.clock import FakeClock
 from bot.errors import DependencyError, NotAuthorized, Refusal
-from bot.flags.base import FlagProviderError
+from bot.flags.base import FlagProvider, FlagProviderError, FlagView, ProviderHealth
 from bot.local.fake_slack import FakeSlack
+from bot.playbook import Playbook
 from bot.rollout import RolloutService
 from bot.services import Services
 from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SUPPORT
 
 
-def test_set_records_before_after_reason_and_announces(services: Services, fake_slack: FakeSlack):
+def test_set_records_before_after_reason_and_announces(
+    services: Services, fake_slack: FakeSlack
+) -> None:
     change = services.rollout.set_flag(SRE, "smart_pricing", "25%", "external_beta", "green")
     record = change.record
     assert (record.action, record.subject, record.actor) == ("rollout.set", "SMART_PRICING", SRE)
@@ -38,7 +42,9 @@ def test_set_records_before_after_reason_and_announces(services: Services, fake_
         (("SMART_PRICING", "25", ","), "No segment given"),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(services: Services, args, message) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    services: Services, args: tuple[str, ...], message: str
+) -> None:
     with pytest.raises(Refusal, match=message):
         services.rollout.set_flag(SRE, *args)
     assert services.rollout.flags.get("SMART_PRICING").percent == 10
@@ -145,20 +151,30 @@ class BrokenProvider:
     name = "broken"
     recorded_changes_only = False
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: FlagProvider) -> None:
         self.inner = inner
 
-    def list_flags(self):
+    def list_flags(self) -> list[FlagView]:
         return self.inner.list_flags()
 
-    def get(self, flag):
+    def get(self, flag: str) -> FlagView:
         return self.inner.get(flag)
 
-    def set(self, flag, percent, segments, actor, expected_version=None):
+    def set(
+        self,
+        flag: str,
+        percent: int,
+        segments: list[str],
+        actor: str,
+        expected_version: str | None = None,
+    ) -> FlagView:
         raise FlagProviderError("connection refused", flag)
 
-    def clear_user_rules(self, flag, segments, actor):
+    def clear_user_rules(self, flag: str, segments: list[str], actor: str) -> int:
         raise FlagProviderError("connection refused", flag)
+
+    def health(self, flags: Sequence[str]) -> ProviderHealth:  # for the FlagProvider protocol
+        return self.inner.health(flags)
 
 
 def test_provider_failure_is_reported_recorded_and_changes_nothing(services: Services) -> None:
@@ -193,7 +209,7 @@ def test_status_snapshot_follows_every_recorded_change(services: Services) -> No
 
 
 def test_the_whole_service_runs_on_postgresql_by_url_alone(
-    pg_url: str, fake_slack: FakeSlack, playbook, clock: FakeClock
+    pg_url: str, fake_slack: FakeSlack, playbook: Playbook, clock: FakeClock
 ) -> None:
     from bot.services import build_services
     from bot.settings import Settings

@@ -4,6 +4,7 @@ flag whoever made it, a rollback's revert included."""
 
 from __future__ import annotations
 
+from bot.clock import FakeClock
 from bot.ids.schedule import ScheduleAction
 from tests.conftest import PRODUCT, SRE, SUPPORT, LiveBot
 from tests.test_schedule_interactions import button, launch, post_at, send
@@ -13,7 +14,9 @@ def records(bot: LiveBot, action: str) -> int:
     return [r.action for r in bot.services.rollout.history("50")].count(action)
 
 
-def test_a_second_advance_click_changes_and_records_nothing(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_advance_click_changes_and_records_nothing(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     launch(live_bot, clock)
     council = post_at(live_bot, clock, "2026-12-03 18:00", "Control council")
     for user in (SRE, PRODUCT):

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from pydantic import SecretStr
 
 from bot import decision_log
 from bot.clock import FakeClock
-from bot.flags.base import FlagProviderError
+from bot.flags.base import FlagProvider, FlagProviderError, FlagView
+from bot.flags.flagd_mirror import MirroredProvider
 from bot.local.fake_slack import FakeSlack
 from bot.playbook import (
     EmailSettings,
@@ -22,11 +24,13 @@ from bot.playbook import (
     Playbook,
     RollbackVerify,
 )
-from bot.rollback.model import MttrGoal
+from bot.rollback.model import MttrGoal, RequestView
+from bot.rollback.steps.base import StepResult
 from bot.rollback.steps.empty_rules import EmptyRules
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack_out.messages.rollback import completed_text
+from storage.models import RunbookStep
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
 from tests.rollback_support import E2E_OK, rollback_playbook
@@ -89,9 +93,9 @@ def test_the_whole_runbook_with_every_integration(
 ) -> None:
     services = build(settings, integrated_playbook(sink, smtp), clock)
     services.rollout.set_flag(SRE, "SMART_PRICING", "25", "internal_beta,external_beta")
-    flags = services.rollout.flags
-    flags.add_user_rule("SMART_PRICING", "external_beta", "customer-42")  # type: ignore[attr-defined]
-    flags.add_user_rule("SMART_PRICING", "internal_beta", "employee-7")  # type: ignore[attr-defined]
+    flags = cast(MirroredProvider, services.rollout.flags)  # the embedded one: add_user_rule
+    flags.add_user_rule("SMART_PRICING", "external_beta", "customer-42")
+    flags.add_user_rule("SMART_PRICING", "internal_beta", "employee-7")
     services.rollback.open_from_trigger(
         "error_rate_critical",
         "error_rate 5.2 % for 5 min",
@@ -123,7 +127,7 @@ def test_the_whole_runbook_with_every_integration(
     mail = smtp.inbox.messages[0]
     assert mail["To"] == "support@example.com" and "Rollback #1" in mail["Subject"]
     ics = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
-    assert "BEGIN:VEVENT" in ics.get_payload(decode=True).decode()
+    assert "BEGIN:VEVENT" in cast(bytes, ics.get_payload(decode=True)).decode()  # not multipart
 
     thread = [m.text for m in fake_slack.channel_messages() if m.thread_ts]
     assert any("OPS-101" in t for t in thread)  # the Jira key is linked in the thread
@@ -138,13 +142,20 @@ class FlakyProvider:
     name = "flaky"
     recorded_changes_only = True
 
-    def __init__(self, inner, failures: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner: FlagProvider, failures: int) -> None:
         self.inner, self.failures = inner, failures
 
-    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def set(self, flag, percent, segments, actor, expected_version=None):  # type: ignore[no-untyped-def]
+    def set(
+        self,
+        flag: str,
+        percent: int,
+        segments: list[str],
+        actor: str,
+        expected_version: str | None = None,
+    ) -> FlagView:
         if self.failures > 0:
             self.failures -= 1
             raise FlagProviderError("503 from the flag service", flag)
@@ -166,7 +177,9 @@ def test_flag_provider_failing_twice_is_retried(
     assert len(failed) == 2  # each failed attempt is on the record
 
 
-def test_jira_500_then_201(settings, sink: HttpSink, smtp: SmtpSink, clock: FakeClock) -> None:
+def test_jira_500_then_201(
+    settings: Settings, sink: HttpSink, smtp: SmtpSink, clock: FakeClock
+) -> None:
     sink.fail["/rest/api/3/issue"] = [500]
     services = build(settings, integrated_playbook(sink, smtp), clock)
     services.rollback.open(SRE, ["checkout", "broken"])
@@ -264,8 +277,11 @@ def test_two_rollbacks_of_the_same_flag_do_not_run_at_once(
     services.runbook.wait_idle(60)
     first, second = services.rollback.view(1).request, services.rollback.view(2).request
     assert (first.status, second.status) == (RollbackStatus.DONE, RollbackStatus.DONE)
-    step_times = [s.started_at for s in services.rollback.view(2).steps]
-    assert min(step_times) >= max(s.ended_at for s in services.rollback.view(1).steps)  # type: ignore[type-var]
+    # both are done: every step started and ended
+    step_times = [cast(datetime, s.started_at) for s in services.rollback.view(2).steps]
+    assert min(step_times) >= max(
+        cast(datetime, s.ended_at) for s in services.rollback.view(1).steps
+    )
 
 
 def test_housekeeping_expires_requests_and_reminds_the_postmortem_once(
@@ -298,10 +314,11 @@ def test_an_unforeseen_fault_in_a_step_stops_the_runbook_with_a_message(
     services = build(settings, rollback_playbook(), clock)
 
     class Broken(EmptyRules):
-        def run(self, view, step):  # type: ignore[no-untyped-def]
+        def run(self, view: RequestView, step: RunbookStep) -> StepResult:
             raise KeyError("segments")
 
-    services.runbook.steps["empty_rules"] = Broken(services.runbook.steps["empty_rules"].kit)  # type: ignore[attr-defined]
+    empty_rules = cast(EmptyRules, services.runbook.steps["empty_rules"])
+    services.runbook.steps["empty_rules"] = Broken(empty_rules.kit)
     services.rollback.open(SRE, ["checkout", "broken"])
     sign(services)
     view = services.rollback.view(1)

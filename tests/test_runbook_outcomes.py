@@ -10,8 +10,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.local.fake_slack import FakeSlack
-from bot.playbook import Integrations
-from bot.services import build_services
+from bot.playbook import Integrations, Playbook
+from bot.services import Services, build_services
 from bot.settings import Settings
 from storage.status import RollbackStatus
 from tests.conftest import PRODUCT, SRE, SUPPORT
@@ -31,7 +31,7 @@ def request_blocks(fake_slack: FakeSlack) -> str:
     return json.dumps(message.blocks)
 
 
-def run_rollback(settings: Settings, clock: FakeClock, book) -> object:  # type: ignore[no-untyped-def]
+def run_rollback(settings: Settings, clock: FakeClock, book: Playbook) -> Services:
     services = build_services(settings, book, clock, sleep=lambda seconds: None)
     services.rollback.open(SRE, ["checkout", "broken"])
     services.rollback.approve(1, PRODUCT)
@@ -44,7 +44,7 @@ def test_unconfigured_actions_are_shown_skipped_and_the_steps_are_not_ticked(
     settings: Settings, clock: FakeClock, fake_slack: FakeSlack
 ) -> None:
     services = run_rollback(settings, clock, rollback_playbook())  # no integration configured
-    view = services.rollback.view(1)  # type: ignore[attr-defined]
+    view = services.rollback.view(1)
     assert view.request.status == RollbackStatus.DONE
     blocks = request_blocks(fake_slack)
     for title in ("6. Communicate", "7. Post-actions"):
@@ -68,7 +68,7 @@ def test_a_failed_action_says_why_and_the_others_keep_their_outcome(
     book = rollback_playbook()
     book = book.model_copy(update={"integrations": Integrations(banner_url=sink.url + "/banner")})
     services = run_rollback(settings, clock, book)
-    view = services.rollback.view(1)  # type: ignore[attr-defined]
+    view = services.rollback.view(1)
     assert view.request.status == RollbackStatus.FAILED
     blocks = request_blocks(fake_slack)
     assert ":x: 6. Communicate" in blocks

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.clock import FakeClock
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
 from bot.local import payloads
 from bot.local.fake_slack import Message
@@ -14,12 +15,12 @@ from tests.conftest import GTM, ONCALL, OUTSIDER, PRODUCT, SRE, SRE2, LiveBot
 from tests.test_schedules import local
 
 
-def launch(bot: LiveBot, clock, at: str = "2026-12-01 10:00") -> None:  # type: ignore[no-untyped-def]
+def launch(bot: LiveBot, clock: FakeClock, at: str = "2026-12-01 10:00") -> None:
     clock.set(local(at) - timedelta(days=2))
     bot.services.rollout.launch(PRODUCT, at)
 
 
-def post_at(bot: LiveBot, clock, when: str, starts: str) -> Message:  # type: ignore[no-untyped-def]
+def post_at(bot: LiveBot, clock: FakeClock, when: str, starts: str) -> Message:
     clock.set(local(when))
     bot.services.schedule.tick()
     message: Message = bot.fake.wait_for(
@@ -74,7 +75,7 @@ def button(message: Message, action_id: str) -> dict[str, Any]:
     return {**element, "block_id": block["block_id"], "type": "button"}
 
 
-def test_tick_untick_complete_and_acknowledge(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_tick_untick_complete_and_acknowledge(live_bot: LiveBot, clock: FakeClock) -> None:
     launch(live_bot, clock)
     checklist = post_at(live_bot, clock, "2026-12-01 13:00", "SRE shift B")
     assert "<@U0SRE00001> <@U0SRE00002>" in str(checklist.blocks)  # owners mentioned
@@ -113,7 +114,9 @@ def test_tick_untick_complete_and_acknowledge(live_bot: LiveBot, clock) -> None:
     assert not [m for m in live_bot.fake.channel_messages() if m.thread_ts == checklist.ts]
 
 
-def test_reminder_then_escalation_when_nobody_acknowledges(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_reminder_then_escalation_when_nobody_acknowledges(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     launch(live_bot, clock)
     checklist = post_at(live_bot, clock, "2026-12-01 17:00", "SRE shift C")
 
@@ -132,7 +135,7 @@ def test_reminder_then_escalation_when_nobody_acknowledges(live_bot: LiveBot, cl
     assert len(thread()) == 2 and f"<@{ONCALL}>" in thread()[1]
 
 
-def test_checkpoint_and_council_vote(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_and_council_vote(live_bot: LiveBot, clock: FakeClock) -> None:
     launch(live_bot, clock)
     checkpoint = post_at(live_bot, clock, "2026-12-01 14:00", "T+4h")
     send(live_bot, GTM, checkpoint, button(checkpoint, ScheduleAction.DECIDE_CONTINUE))
@@ -167,7 +170,9 @@ def test_checkpoint_and_council_vote(live_bot: LiveBot, clock) -> None:  # type:
     assert "council.close" in actions and "checkpoint.decide" in actions
 
 
-def test_only_the_shift_owners_and_oncall_tick_and_acknowledge(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_shift_owners_and_oncall_tick_and_acknowledge(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     launch(live_bot, clock)
     checklist = post_at(live_bot, clock, "2026-12-01 13:00", "SRE shift B")  # owners: sre
 
@@ -195,7 +200,9 @@ def checklist_run_id(message: Message) -> str:
     return str(button(message, ScheduleAction.CHECKLIST_ACK)["value"])
 
 
-def test_a_checkpoint_button_with_another_runs_id_is_refused(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_checkpoint_button_with_another_runs_id_is_refused(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     launch(live_bot, clock)
     checklist = post_at(live_bot, clock, "2026-12-01 13:00", "SRE shift B")
     run_id = checklist_run_id(checklist)
@@ -225,7 +232,7 @@ def test_a_refusal_names_three_roles_as_a_person_would(live_bot: LiveBot) -> Non
     assert "` or `oncall` or `" not in denied.text
 
 
-def test_launch_answer_names_the_posts_already_past(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_launch_answer_names_the_posts_already_past(live_bot: LiveBot, clock: FakeClock) -> None:
     clock.set(local("2026-12-01 00:00"))  # T−24h and T−12h are gone, T−1h is not
     live_bot.command("launch 2026-12-01 10:00", user=PRODUCT)
     answer = live_bot.ephemeral_after(0, PRODUCT)
@@ -236,7 +243,9 @@ def test_launch_answer_names_the_posts_already_past(live_bot: LiveBot, clock) ->
     assert "already past" not in live_bot.ephemeral_after(1, PRODUCT).text
 
 
-def test_rollout_schedule_says_how_many_more_posts_there_are(live_bot: LiveBot, clock) -> None:  # type: ignore[no-untyped-def]
+def test_rollout_schedule_says_how_many_more_posts_there_are(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
     clock.set(local("2026-11-28 00:00"))
     live_bot.command("launch 2026-12-01 10:00", user=PRODUCT)
     live_bot.ephemeral_after(0, PRODUCT)

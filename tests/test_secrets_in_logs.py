@@ -33,7 +33,7 @@ def test_a_full_flow_logs_no_secret(live_bot: LiveBot, caplog: pytest.LogCapture
 def test_structured_line_has_who_what_outcome() -> None:
     logger = logging.getLogger("t")
     record = logger.makeRecord("t", logging.INFO, __file__, 1, "rollout.freeze", (), None)
-    record.fields = {"who": "U1", "outcome": "applied"}  # type: ignore[attr-defined]
+    record.fields = {"who": "U1", "outcome": "applied"}
     line = JsonLineFormatter().format(record)
     assert '"event": "rollout.freeze"' in line and '"who": "U1"' in line
     log_event(logger, "x")  # does not raise without handlers

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 from urllib.parse import parse_qs
 
 import httpx
@@ -60,7 +61,7 @@ class SocketModeServer:
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = cast(asyncio.Server, site._server).sockets[0].getsockname()[1]  # started
             started.set()
 
         threading.Thread(target=self.loop.run_forever, daemon=True).start()

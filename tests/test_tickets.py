@@ -9,8 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from bot.clock import FakeClock
+from bot.local.fake_slack import FakeSlack
 from bot.playbook import load_playbook
-from bot.services import build_services
+from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.conftest import LiveBot
 
@@ -62,8 +63,8 @@ def test_only_beta_tickets_are_kept_and_events_apply_once(live_bot: LiveBot) -> 
 
 
 def test_an_unanswered_beta_ticket_is_flagged_after_four_hours_once(
-    settings: Settings, clock: FakeClock, fake_slack
-) -> None:  # type: ignore[no-untyped-def]
+    settings: Settings, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
     from bot.tickets import TicketEvent
 
     # two replicas share the database; both tick, one flags
@@ -96,8 +97,8 @@ def test_an_unanswered_beta_ticket_is_flagged_after_four_hours_once(
 
 
 def test_an_sla_flag_slack_did_not_take_is_posted_later(
-    services, clock: FakeClock, fake_slack
-) -> None:  # type: ignore[no-untyped-def]
+    services: Services, clock: FakeClock, fake_slack: FakeSlack
+) -> None:
     from bot.tickets import TicketEvent
 
     services.tickets.record(TicketEvent(event="created", ticket_id="Z-7", tags=["phase1-beta"]))

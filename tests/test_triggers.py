@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.metrics.rules import rules_yaml
-from bot.metrics.triggers import Machine, breaching, step
+from bot.metrics.triggers import Machine, TriggerEvent, breaching, step
 from bot.playbook import Trigger, load_playbook
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ FIVE_MIN = Trigger(
 
 def run(
     samples: list[float], trigger: Trigger = FIVE_MIN, every: int = 30
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, TriggerEvent]]:
     machine, events = Machine(), []
     for i, value in enumerate(samples):
         machine, event = step(
@@ -52,9 +52,9 @@ def test_a_trigger_without_window_fires_on_the_first_breaching_sample() -> None:
     assert run([90, 87.5, 87.9, 95], low) == [(30, "fired"), (90, "resolved")]
 
 
-PROMTOOL = shutil.which("promtool")
+PROMTOOL = shutil.which("promtool") or ""
 needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None,
+    not PROMTOOL,
     reason="promtool is not installed (Debian package `prometheus`; .ci/run installs it)",
 )
 

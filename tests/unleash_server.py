@@ -57,7 +57,7 @@ class Unleash:
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": self.admin_token})
 
-    def client_features(self) -> dict[str, dict]:  # type: ignore[type-arg]
+    def client_features(self) -> dict[str, dict]:
         """What a service's SDK sees: the client API for the production environment."""
         answer = httpx.get(
             f"{self.url}/api/client/features", headers={"Authorization": self.client_token}

@@ -50,7 +50,7 @@ def reset_flags(server: Unleash, flags: list[str], percent: int = 10) -> None:
 
 def strategy_body(
     flag: str, percent: int, segments: list[str], title: str, users: list[str] | None = None
-) -> dict:  # type: ignore[type-arg]
+) -> dict:
     constraints = [{"contextName": "segment", "operator": "IN", "values": segments}]
     if users:
         constraints.append({"contextName": "userId", "operator": "IN", "values": users})

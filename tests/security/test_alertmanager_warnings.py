@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from bot.metrics.rules import METRIC_LABEL, rules
 from bot.playbook import Playbook
+from bot.settings import Settings
 from tests.conftest import LiveBot
 
 TOKEN = "am-warnings-token"
@@ -16,7 +17,7 @@ WARNED = ("error_rate", "checkout_completion", "response_time_p95")
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"warroom_alertmanager_token": SecretStr(TOKEN)})
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import LiveBot
+from bot.settings import Settings
+from tests.conftest import HttpResponse, LiveBot
 
 TOKEN = "edge-token-0123456789"
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "warroom_feedback_token": SecretStr(TOKEN),
@@ -26,7 +27,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 ROUTES = ["/api/feedback", "/api/tickets", "/hooks/alertmanager"]
 
 
-def _no_traceback(response) -> None:  # type: ignore[no-untyped-def]
+def _no_traceback(response: HttpResponse) -> None:
     assert response.status_code < 500, response.text
     assert "Traceback" not in response.text
     assert "Error(" not in response.text

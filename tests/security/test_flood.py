@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from bot.edge import MAX_BODY_BYTES
+from bot.settings import Settings
 from tests.conftest import LiveBot
 
 pytestmark = [
@@ -23,7 +24,7 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"warroom_body_timeout_seconds": 1.0})
 
 

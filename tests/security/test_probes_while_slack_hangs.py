@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.local import payloads
+from bot.settings import Settings
 from tests.conftest import SECRET, SRE, LiveBot
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only("the HTTP probes are the point")]
@@ -42,7 +43,7 @@ def hanging_slack() -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(settings, hanging_slack: str):  # type: ignore[no-untyped-def]
+def settings(settings: Settings, hanging_slack: str) -> Settings:
     return settings.model_copy(update={"slack_api_url": hanging_slack})
 
 

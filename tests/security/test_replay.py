@@ -3,11 +3,14 @@ is acknowledged and dropped (the key is the signature, kept in the database)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from bot.clock import FakeClock
+from bot.ids.rollback import RollbackAction
 from bot.local import payloads
 from bot.playbook import Playbook
-from handlers.rollback import RollbackAction
 from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, LiveBot
 from tests.rollback_support import request_message, rollback_playbook
 
@@ -85,9 +88,9 @@ def test_delivery_keys_are_forgotten_once_no_replay_can_match(live_bot: LiveBot)
     live_bot.command("status")
     live_bot.ephemeral_after(0)
     assert keys() >= 1
-    clock = live_bot.services.clock
+    clock = cast(FakeClock, live_bot.services.clock)  # the clock fixture
     assert forget_old_deliveries(live_bot.services.engine, clock) == 0  # still inside
-    clock.advance(DELIVERY_MEMORY + timedelta(minutes=1))  # type: ignore[attr-defined]
+    clock.advance(DELIVERY_MEMORY + timedelta(minutes=1))
     live_bot.command("status")  # a fresh key, at the new time
     live_bot.ephemeral_after(1)
     assert forget_old_deliveries(live_bot.services.engine, clock) >= 1
