@@ -3,9 +3,10 @@ the Block Kit the bot posts, used with `tick N` and `choose N OPTION`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.ids.schedule import ScheduleAction, ScheduleBlock
@@ -16,17 +17,23 @@ from bot.playbook import load_playbook
 from bot.services import build_services
 from bot.settings import Settings
 from storage.models import ChecklistEvent
-from tests.test_local_workspace import REAL_NOW, run_session
+from tests.test_local_workspace import run_session
+
+pytestmark = pytest.mark.sqlite_only(
+    "the local workspace plays on a SQLite file; `warroom local` refuses any other database"
+)
 
 
 def test_a_shift_checklist_shows_its_items_and_its_owner_ticks_them(db_url: str) -> None:
-    soon = (REAL_NOW + timedelta(minutes=10)).astimezone(load_playbook().zone)
+    # 08:40 in Madrid, launched for 08:50: SRE shift A's checklist (three items) at 09:00
+    now = datetime(2026, 12, 1, 7, 40, tzinfo=UTC)
+    soon = (now + timedelta(minutes=10)).astimezone(load_playbook().zone)
     out = run_session(
         db_url,
         [
             "tick 1",  # nothing shown yet
             f"/rollout launch {soon:%Y-%m-%d %H:%M}",
-            "skip 10h",  # at least one shift's checklist falls due
+            "skip 30m",  # shift A's checklist falls due
             "as sre",
             "tick 1",
             "tick 2 3",
@@ -34,6 +41,7 @@ def test_a_shift_checklist_shows_its_items_and_its_owner_ticks_them(db_url: str)
             "tick 9",
         ],
         user="product",
+        now=now,
     )
     assert "error: no checkboxes shown yet" in out
     assert "  [ ] 1. " in out and "(type `tick N` to tick or untick item N)" in out

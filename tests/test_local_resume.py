@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.playbook import load_playbook
 from bot.services import Services
@@ -27,6 +29,7 @@ def test_the_planner_never_offers_again_a_post_already_made(
     assert cadence == ["Daily sync", "Launch"]  # 09:30 and 10:00, not yet posted
 
 
+@pytest.mark.sqlite_only("the local workspace plays on a SQLite file")
 def test_a_reopened_database_resumes_its_virtual_clock_and_says_so(db_url: str) -> None:
     zone = load_playbook().zone
     soon = (LATE_MORNING + timedelta(hours=2)).astimezone(zone)

@@ -17,6 +17,10 @@ from bot.local.workspace import LocalWorkspace
 from bot.playbook import load_playbook
 from bot.settings import Settings
 
+pytestmark = pytest.mark.sqlite_only(
+    "the local workspace plays on a SQLite file; `warroom local` refuses any other database"
+)
+
 # Where a session's clock stands: a fixed instant, so what a session shows never depends on
 # the hour, the weekday or the time zone the suite runs in (a Tuesday morning in Madrid).
 REAL_NOW = datetime(2026, 12, 1, 8, 20, tzinfo=UTC)
