@@ -86,6 +86,8 @@ def build_app(services: Services, signing_secret: str | None = None) -> AsyncApp
     )
     client = async_client(token or "", settings.api_url, services.metrics)
     app = AsyncApp(
+        # named here: unnamed, Bolt walks the whole call stack (inspect.stack) to name it
+        name="warroom",
         signing_secret=secret,
         # Socket Mode has no signatures to verify; HTTP mode always verifies.
         request_verification_enabled=secret is not None,

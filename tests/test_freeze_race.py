@@ -75,14 +75,8 @@ def race(url: str, settings: Settings, playbook: Playbook, clock: FakeClock) -> 
         b.engine.dispose()
 
 
-def test_freeze_and_set_on_sqlite(
+def test_freeze_and_set(
     db_url: str, settings: Settings, playbook: Playbook, clock: FakeClock
 ) -> None:
+    """On SQLite and on PostgreSQL (db_url's parameter)."""
     race(db_url, settings, playbook, clock)
-
-
-@pytest.mark.usefixtures("pg_url")
-def test_freeze_and_set_on_postgresql(
-    pg_url: str, settings: Settings, playbook: Playbook, clock: FakeClock
-) -> None:
-    race(pg_url, settings, playbook, clock)

@@ -151,7 +151,9 @@ class FakeSlack:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("the fake Slack never saw what was awaited")
-                self._cond.wait(remaining)
+                # woken by every call; a predicate that reads the bot's own state (a row, a
+                # status) changes without one, so it is asked again at least every 20 ms
+                self._cond.wait(min(remaining, 0.02))
 
     def channel_messages(self, channel: str | None = None) -> list[Message]:
         with self._cond:
