@@ -202,6 +202,8 @@ class CommsCalendar:
                         col(CommunicationState.due_at) <= now - remind,
                         col(CommunicationState.message_ts) != "",
                     )
+                    # the same order on every database: by due time, then as created
+                    .order_by(col(CommunicationState.due_at), col(CommunicationState.id))
                 )
             )
         for row in rows:
