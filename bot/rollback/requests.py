@@ -137,12 +137,22 @@ def sign_off_role(view: RequestView, user: str, user_roles: Collection[str]) -> 
     return free[0]
 
 
-def signed_with(view: RequestView, role: str) -> bool:
-    """Whether the request is fully signed once `role` approves too."""
-    return all(
-        r == role or ((a := view.approval_for(r)) is not None and a.decision == "approve")
-        for r in view.sign_off_roles
-    )
+def refuse_approval(
+    outcome: str, role: str, view: RequestView, local: Callable[[datetime], str]
+) -> None:
+    """Why an approval did not go in (RequestStore.approve's outcome), as it is now."""
+    if outcome == "signed":
+        signer = view.approval_for(role)
+        raise Refusal(
+            f"The `{role}` sign-off was just given by <@{signer.user if signer else '?'}>.",
+            "Nothing was changed.",
+        )
+    if outcome == "already":
+        raise Refusal(
+            "You have already signed this request; the other sign-off must come from someone else.",
+            "",
+        )
+    require_signable(view.request, local)  # closed: expired or rejected meanwhile
 
 
 def require_break_glass(request: RollbackRequest) -> None:
