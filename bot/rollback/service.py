@@ -73,18 +73,12 @@ class RollbackService(PlanSignOff):
         critical: bool = False,
         breach_started_at: datetime | None = None,
     ) -> RequestView:
-        """`words` as typed after /rollback: leading flag names, then the reason."""
+        """`words` as typed after /rollback: leading flag names (`all`, or none: every flag
+        of the playbook), then the reason."""
         flags, reason = requests.parse_request(words, self.playbook.flags)
         if actor != SYSTEM_ACTOR and not actor.startswith("trigger:"):
             self.authz.require(actor, "rollback.request")
-        return self._open(
-            actor,
-            flags or list(self.playbook.flags),
-            reason,
-            evidence or {},
-            critical,
-            breach_started_at,
-        )
+        return self._open(actor, flags, reason, evidence or {}, critical, breach_started_at)
 
     def open_from_trigger(
         self,

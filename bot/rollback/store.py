@@ -65,6 +65,7 @@ class RequestStore(StepRows, SignOffRows):
                 list(steps),
                 list(self.playbook.rollback.sign_off_roles),
                 self._targets(request),
+                list(self.playbook.flags),
             )
 
     def _targets(self, request: RollbackRequest) -> dict[str, dict[str, Any]]:
