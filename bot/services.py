@@ -86,10 +86,12 @@ class Services:
         return kpi_lines(self.playbook, self.reader)
 
     def start_background(self, scheduler: bool = True) -> None:
-        """Resume in-flight runbooks now, keep watching for those a dead replica left behind,
-        route feedback, and run the schedule (the local workspace drives the schedule itself,
-        on its own clock, and routes feedback as it is filed)."""
+        """Resume in-flight runbooks now and begin signed requests left unstarted, keep
+        watching for those a dead replica left behind, route feedback, and run the schedule
+        (the local workspace drives the schedule itself, on its own clock, and routes
+        feedback as it is filed)."""
         self.runbook.resume_in_flight()
+        self.rollback.start_signed()
         self.runbook.watch(self.background.stopping, self.rollback.housekeeping, self._forget)
         if scheduler:
             self.poster.start(self.background.stopping)  # posts leave through the outbox

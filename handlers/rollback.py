@@ -189,8 +189,9 @@ class RollbackSurface:
         view = await call_service(self.rollback.open, user, words)
         await ephemeral(
             respond,
-            f"Rollback #{view.request.id} opened in {self.playbook.channels.war_room}; it needs "
-            f"the sign-off of {' and '.join(view.sign_off_roles)}.",
+            f"Rollback #{view.request.id} ({view.flags_text}) opened in "
+            f"{self.playbook.channels.war_room}; it needs the sign-off of "
+            f"{' and '.join(view.sign_off_roles)}.",
             [],
         )
 

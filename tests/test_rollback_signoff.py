@@ -219,12 +219,10 @@ def test_break_glass_needs_a_critical_request_and_collects_sign_offs_after(
         lambda f: "needs the `sre` or `oncall` role" in ephemeral_texts(live_bot, PRODUCT)
     )
     click(live_bot, ONCALL, RollbackAction.BREAK_GLASS, "1", message)
-    live_bot.services.rollback.view(1)
-    live_bot.fake.wait_for(
-        lambda f: (
-            live_bot.services.rollback.view(1).request.status
-            in (RollbackStatus.EXECUTING, RollbackStatus.DONE)
-        )
+    live_bot.fake.wait_for(  # not "executing, then wait_idle": the runbook is handed to the
+        # runner just after the status commits, so wait_idle could come before it
+        lambda f: live_bot.services.rollback.view(1).request.status == RollbackStatus.DONE,
+        timeout=20,
     )
     live_bot.services.runbook.wait_idle()
     view = live_bot.services.rollback.view(1)

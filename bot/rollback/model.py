@@ -111,6 +111,15 @@ class RequestView:
     steps: list[RunbookStep]
     sign_off_roles: list[str]
     targets: dict[str, dict[str, Any]]  # flag → {"before": {...}, "after": {...}}
+    launch_flags: list[str]  # every flag of the playbook
+
+    @property
+    def flags_text(self) -> str:
+        """What the request rolls back, said in full: "all flags: A, B" or "A only"."""
+        flags = ", ".join(self.request.flags)
+        if set(self.launch_flags) <= set(self.request.flags):
+            return f"all flags: {flags}"
+        return f"{flags} only"
 
     @property
     def id(self) -> int:

@@ -9,14 +9,17 @@ while the request is critical; the sign-offs are still collected afterwards.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Collection
 from datetime import datetime
 
 from bot.errors import Refusal
 from bot.playbook import Playbook
 from bot.rollback.model import RequestView
+from bot.rollout import unknown_flag
 from storage.models import RollbackRequest, RunbookSignature
 from storage.status import RollbackStatus
 
@@ -41,19 +44,56 @@ def sources(target: RollbackStatus) -> list[RollbackStatus]:
     return [status for status, follows in TRANSITIONS.items() if target in follows]
 
 
+ALL_FLAGS = "all"
+FLAG_LIKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # SMART_PRICNG, CHECKOUT_V2
+NAME = re.compile(r"[A-Za-z0-9_]+")
+WORDS = re.compile(r"[\w %.,:;!?'()/+-]*")  # a reason echoed in a refusal: no markup
+NEAR_A_FLAG = 0.8  # smart_pricng, SMARTPRICING; not "checkout" (0.64 to ADVANCED_CHECKOUT)
+
+
 def parse_request(words: list[str], known_flags: Collection[str]) -> tuple[list[str], str]:
-    """`words` as typed after /rollback: leading flag names, then the reason."""
-    flags: list[str] = []
+    """`words` as typed after /rollback: the flags (leading flag names; `all` or none named:
+    every flag, in the playbook's order), then the reason. A leading word that looks like a
+    flag name but is none (ALL_CAPS_WITH_UNDERSCORES, or close to a known name) is refused
+    with the closest name, as /rollout does, rather than rolling back every flag with the
+    typo as the reason."""
+    known = list(known_flags)
     rest = list(words)
-    while rest and rest[0].upper() in known_flags:
-        flags.append(rest.pop(0).upper())
+    flags: list[str] = []
+    if rest and rest[0].lower() == ALL_FLAGS:
+        rest.pop(0)
+    else:
+        while rest and (rest[0].upper() in known or _flag_like(rest[0], known)):
+            word = rest.pop(0)
+            if word.upper() not in known:
+                raise _unknown_flag(word, flags, " ".join(rest), known)
+            flags.append(word.upper())
     reason = " ".join(rest).strip()
     if not reason:
         raise Refusal(
             "Say why you ask for a rollback.",
-            "Try `/rollback SMART_PRICING checkout errors at 5 %` (no flag = every launch flag).",
+            "Try `/rollback SMART_PRICING checkout errors at 5 %` (`all`, or no flag: every "
+            "launch flag).",
         )
-    return flags, reason
+    return list(dict.fromkeys(flags)) or known, reason
+
+
+def _unknown_flag(word: str, flags: list[str], reason: str, known: list[str]) -> Refusal:
+    """/rollout's refusal of an unknown flag, with the /rollback command to type instead
+    (the reason echoed only when it carries no markup)."""
+    said = reason if reason and WORDS.fullmatch(reason) else "REASON"
+    return unknown_flag(word, known, lambda f: " ".join(["/rollback", *flags, f, said])[:120])
+
+
+def _flag_like(word: str, known: list[str]) -> bool:
+    if FLAG_LIKE.fullmatch(word):
+        return True
+    if not NAME.fullmatch(word):
+        return False  # punctuation or markup: part of the reason, escaped where it is shown
+    upper = word.upper()
+    return any(
+        difflib.SequenceMatcher(None, upper, k.upper()).ratio() >= NEAR_A_FLAG for k in known
+    )
 
 
 ID_MAX = 2**31 - 1  # the largest id a row can have (a 32-bit column on every backend)
@@ -137,12 +177,22 @@ def sign_off_role(view: RequestView, user: str, user_roles: Collection[str]) -> 
     return free[0]
 
 
-def signed_with(view: RequestView, role: str) -> bool:
-    """Whether the request is fully signed once `role` approves too."""
-    return all(
-        r == role or ((a := view.approval_for(r)) is not None and a.decision == "approve")
-        for r in view.sign_off_roles
-    )
+def refuse_approval(
+    outcome: str, role: str, view: RequestView, local: Callable[[datetime], str]
+) -> None:
+    """Why an approval did not go in (RequestStore.approve's outcome), as it is now."""
+    if outcome == "signed":
+        signer = view.approval_for(role)
+        raise Refusal(
+            f"The `{role}` sign-off was just given by <@{signer.user if signer else '?'}>.",
+            "Nothing was changed.",
+        )
+    if outcome == "already":
+        raise Refusal(
+            "You have already signed this request; the other sign-off must come from someone else.",
+            "",
+        )
+    require_signable(view.request, local)  # closed: expired or rejected meanwhile
 
 
 def require_break_glass(request: RollbackRequest) -> None:

@@ -19,9 +19,10 @@ from bot.rollback import requests
 from bot.rollback.display import RequestDisplay, Say
 from bot.rollback.model import RequestView
 from bot.rollback.notify import RollbackNotifier
+from bot.rollback.plan_signoff import PlanSignOff
 from bot.rollback.store import RequestStore
 from bot.rollout import RolloutService
-from storage.models import RollbackApproval, RollbackRequest, RunbookSignature
+from storage.models import RollbackApproval, RollbackRequest
 from storage.status import RollbackStatus
 
 __all__ = ["RollbackNotifier", "RollbackService"]
@@ -32,7 +33,7 @@ Status = RollbackStatus
 POSTMORTEM_ROLES = ("sre",)  # besides the sign-off roles, whose first members are reminded
 
 
-class RollbackService:
+class RollbackService(PlanSignOff):
     def __init__(
         self,
         store: RequestStore,
@@ -72,18 +73,12 @@ class RollbackService:
         critical: bool = False,
         breach_started_at: datetime | None = None,
     ) -> RequestView:
-        """`words` as typed after /rollback: leading flag names, then the reason."""
+        """`words` as typed after /rollback: leading flag names (`all`, or none: every flag
+        of the playbook), then the reason."""
         flags, reason = requests.parse_request(words, self.playbook.flags)
         if actor != SYSTEM_ACTOR and not actor.startswith("trigger:"):
             self.authz.require(actor, "rollback.request")
-        return self._open(
-            actor,
-            flags or list(self.playbook.flags),
-            reason,
-            evidence or {},
-            critical,
-            breach_started_at,
-        )
+        return self._open(actor, flags, reason, evidence or {}, critical, breach_started_at)
 
     def open_from_trigger(
         self,
@@ -158,12 +153,34 @@ class RollbackService:
         return view
 
     def approve(self, request_id: int, user: str) -> RequestView:
+        """One sign-off. Recording it and deciding "every role signed → start" are one
+        transaction on the locked request (RequestStore.approve), so of any clicks at the
+        same instant exactly one starts the runbook."""
         view = self._signable(request_id)
         role = requests.sign_off_role(view, user, self.authz.roles_of(user))
-        late = view.request.status != Status.OPEN  # break glass ran first: signed after
-        self._add_approval(view, role, user, "approve", "", late)
-        if not late and requests.signed_with(view, role):
-            self._begin(request_id, user, break_glass=False)
+        approval = RollbackApproval(
+            request_id=request_id, role=role, user=user, decision="approve", at=self.clock.now()
+        )
+        outcome = self.store.approve(
+            approval,
+            record=lambda late: Decision(
+                actor=user,
+                action="rollback.approve",
+                subject=f"rollback#{request_id}",
+                before=None,
+                after={"role": role, "after_execution": late},
+                reason="",
+            ),
+            begin=lambda status: self._decision(
+                user, "rollback.approved", request_id, status, "signed off"
+            ),
+        )
+        if outcome.outcome != "added":  # someone else's click went in first
+            requests.refuse_approval(
+                outcome.outcome, role, self.store.view(request_id), self.rollout.local
+            )
+        if outcome.started == Status.EXECUTING:
+            self._started(request_id)
         self.display.refresh(request_id)
         return self.store.view(request_id)
 
@@ -199,33 +216,6 @@ class RollbackService:
             )
         self.display.refresh(request_id)
         return self.store.view(request_id)
-
-    def _add_approval(
-        self, view: RequestView, role: str, user: str, decision: str, reason: str, late: bool
-    ) -> None:
-        approval = RollbackApproval(
-            request_id=view.id,
-            role=role,
-            user=user,
-            decision=decision,
-            reason=reason,
-            at=self.clock.now(),
-            after_execution=late,
-        )
-        record = Decision(
-            actor=user,
-            action=f"rollback.{decision}",
-            subject=f"rollback#{view.id}",
-            before=None,
-            after={"role": role, "after_execution": late},
-            reason=reason,
-        )
-        if not self.store.add_approval(approval, record):
-            signer = self.store.view(view.id).approval_for(role)
-            raise Refusal(
-                f"The `{role}` sign-off was just given by <@{signer.user if signer else '?'}>.",
-                "Nothing was changed.",
-            )
 
     def break_glass(self, request_id: int, user: str) -> RequestView:
         view = self._signable(request_id)
@@ -272,9 +262,12 @@ class RollbackService:
         self.display.refresh(view.id)
         return self.store.view(view.id)
 
-    def _begin(self, request_id: int, by: str, break_glass: bool) -> None:
+    def _begin(
+        self, request_id: int, by: str, break_glass: bool, signed: bool = False
+    ) -> RollbackStatus | None:
         """open → executing, exactly once; or → approved while another rollback of the same
-        flags is executing (it starts when that one ends)."""
+        flags is executing (it starts when that one ends). `signed`: only if every sign-off
+        is in (a request found signed but not begun)."""
         action, reason = (
             ("rollback.break_glass", "executed at once while critical; sign-offs collected after")
             if break_glass
@@ -285,10 +278,33 @@ class RollbackService:
             at=self.clock.now(),
             values={"break_glass_by": by} if break_glass else {},
             decision=lambda status: self._decision(by, action, request_id, status, reason),
+            signed=signed,
         )
         if target == Status.EXECUTING:
+            self._started(request_id)
+        return target
+
+    def _started(self, request_id: int) -> None:
+        """The one caller that moved the request to executing hands it to the runbook."""
+        self.start_runbook(request_id)
+        self._pause_communications(request_id)
+
+    def start_signed(self) -> list[int]:
+        """Begin what is signed but not running: an open request with every sign-off in
+        (none is left so by a click; a crash between steps or an older version could), and
+        an approved one whose flags no rollback holds any more (the one it waited for ended
+        while no replica was there to promote it). Run at start and by the housekeeping."""
+        started = []
+        for request_id in self.store.ids_in(Status.OPEN):
+            if self.store.view(request_id).signed and self._begin(
+                request_id, SYSTEM_ACTOR, break_glass=False, signed=True
+            ):
+                self.display.refresh(request_id)
+                started.append(request_id)
+        for request_id in self.store.promote_waiting(self.clock.now()):
             self.start_runbook(request_id)
-            self._pause_communications(request_id)
+            started.append(request_id)
+        return started
 
     def _pause_communications(self, request_id: int) -> None:
         """Never in the way of the rollback: a failure here is logged, the runbook runs."""
@@ -317,9 +333,8 @@ class RollbackService:
 
     def _expire(self, request_id: int) -> bool:
         now = self.clock.now()
-        expired = self.store.transition(
+        outcome = self.store.expire(
             request_id,
-            allowed=requests.sources(Status.EXPIRED),
             values={
                 "status": Status.EXPIRED,
                 "closed_at": now,
@@ -330,10 +345,14 @@ class RollbackService:
                 SYSTEM_ACTOR, "rollback.expired", request_id, Status.EXPIRED, "no sign-off in time"
             ),
         )
-        if expired:
+        if outcome == "signed":  # every sign-off is in: it runs, it does not expire
+            self._begin(request_id, SYSTEM_ACTOR, break_glass=False, signed=True)
             self.display.refresh(request_id)
-            self._escalate_expired(request_id)
-        return expired
+        if outcome != "expired":
+            return False
+        self.display.refresh(request_id)
+        self._escalate_expired(request_id)
+        return True
 
     def _escalate_expired(self, request_id: int) -> None:
         """A critical request that expired unsigned goes to on-call: the launch is still at
@@ -348,7 +367,9 @@ class RollbackService:
 
     def housekeeping(self) -> None:
         """Run every lease period by the runbook's watch: close expired requests (so their
-        message says so without anyone clicking) and post the due post-mortem reminders."""
+        message says so without anyone clicking), begin what is signed but not running, and
+        post the due post-mortem reminders."""
+        self.start_signed()
         self.expire_due()
         self.remind_postmortems()
 
@@ -365,31 +386,6 @@ class RollbackService:
             self.display.say(postmortem.request_id, _postmortem_due(postmortem.at, owners))
             reminded.append(postmortem.request_id)
         return reminded
-
-    # ---- the runbook's joint sign-off ----------------------------------------------------
-    def plan_version(self) -> str:
-        return requests.plan_version(self.playbook)
-
-    def plan_signatures(self) -> list[RunbookSignature]:
-        return self.store.plan_signatures(self.plan_version())
-
-    def sign_plan(self, user: str, version: str) -> list[RunbookSignature]:
-        role = requests.plan_role(
-            self.playbook, user, self.authz.roles_of(user), version, self.plan_signatures()
-        )
-        now = self.clock.now()
-        signature = RunbookSignature(version=version, role=role, user=user, at=now)
-        record = Decision(
-            actor=user,
-            action="runbook.sign",
-            subject=f"runbook@{version}",
-            before=None,
-            after={"role": role},
-            reason="rollback runbook validated",
-        )
-        if not self.store.add_signature(signature, record):
-            raise Refusal(f"`{role}` has just signed this version.", "")
-        return self.plan_signatures()
 
 
 def _postmortem_due(at: datetime, owners: list[str]) -> Say:

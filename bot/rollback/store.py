@@ -1,11 +1,12 @@
 """Where rollback requests live: a request is read as one RequestView, and every change of
-its status is a conditional transition with its decision (bot/transitions.py)."""
+its status is a conditional transition with its decision (bot/transitions.py); the
+sign-offs and the transitions they decide are in signoff_rows.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from bot.errors import Refusal
 from bot.playbook import Playbook
 from bot.replica import is_gone
 from bot.rollback.model import STEP_NAMES, RequestView
+from bot.rollback.signoff_rows import SignOffRows, busy_flags
 from bot.rollback.step_rows import StepRows
 from bot.transitions import transition, transition_in
 from storage.claims import claim
@@ -31,12 +33,10 @@ from storage.models import (
 )
 from storage.status import RollbackStatus
 
-RejectOutcome = Literal["rejected", "closed", "signed"]
-
 Status = RollbackStatus
 
 
-class RequestStore(StepRows):
+class RequestStore(StepRows, SignOffRows):
     def __init__(self, engine: Engine, playbook: Playbook) -> None:
         self.engine = engine
         self.playbook = playbook
@@ -65,6 +65,7 @@ class RequestStore(StepRows):
                 list(steps),
                 list(self.playbook.rollback.sign_off_roles),
                 self._targets(request),
+                list(self.playbook.flags),
             )
 
     def _targets(self, request: RollbackRequest) -> dict[str, dict[str, Any]]:
@@ -120,42 +121,13 @@ class RequestStore(StepRows):
             decision=decision,
         )
 
-    def begin(
-        self,
-        request_id: int,
-        *,
-        at: datetime,
-        values: Mapping[str, Any],
-        decision: Callable[[RollbackStatus], Decision],
-    ) -> RollbackStatus | None:
-        """open → executing, or → approved while another rollback of its flags is running;
-        None when the request was no longer open."""
-        with session_scope(self.engine) as session:
-            request = session.get(RollbackRequest, request_id)
-            assert request is not None
-            busy = self._busy_flags(session, request_id) & set(request.flags)
-            target = Status.APPROVED if busy else Status.EXECUTING
-            changes = {**values, "status": target}
-            if target == Status.EXECUTING:
-                changes["executing_since"] = at
-            changed = transition_in(
-                session,
-                RollbackRequest,
-                request_id,
-                allowed=[Status.OPEN],
-                values=changes,
-                at=at,
-                decision=decision(target),
-            )
-        return target if changed else None
-
     def promote_waiting(self, at: datetime) -> list[int]:
         """approved → executing for the requests whose flags no other rollback holds now."""
         started = []
         for request_id in self.ids_in(Status.APPROVED):
             with session_scope(self.engine) as session:
                 request = session.get(RollbackRequest, request_id)
-                if request is None or self._busy_flags(session, request_id) & set(request.flags):
+                if request is None or busy_flags(session, request_id) & set(request.flags):
                     continue
                 if transition_in(
                     session,
@@ -167,16 +139,6 @@ class RequestStore(StepRows):
                 ):
                     started.append(request_id)
         return started
-
-    @staticmethod
-    def _busy_flags(session: Session, except_id: int) -> set[str]:
-        running = session.exec(
-            select(RollbackRequest).where(
-                col(RollbackRequest.status).in_([Status.EXECUTING, Status.FAILED]),
-                RollbackRequest.id != except_id,
-            )
-        )
-        return {flag for r in running for flag in r.flags}
 
     def due_open_ids(self, now: datetime) -> list[int]:
         with Session(self.engine) as session:
@@ -251,40 +213,6 @@ class RequestStore(StepRows):
         return claim(
             self.engine, RollbackRequest, where, {"lease_owner": owner, "lease_until": now + lease}
         )
-
-    # ---- sign-offs -----------------------------------------------------------------------
-    def add_approval(self, approval: RollbackApproval, decision: Decision) -> bool:
-        """False when that role was signed meanwhile (the unique key)."""
-        return self._insert_once(approval, decision, approval.at)
-
-    def reject(
-        self,
-        approval: RollbackApproval,
-        *,
-        allowed: Collection[str],
-        values: Mapping[str, Any],
-        decision: Decision,
-    ) -> RejectOutcome:
-        """The reject sign-off and the request closed, with ONE decision, in one transaction:
-        "rejected"; "closed" when the request had left `allowed`; "signed" when that role
-        signed meanwhile (nothing is written then)."""
-        try:
-            with session_scope(self.engine) as session:
-                if not transition_in(
-                    session,
-                    RollbackRequest,
-                    approval.request_id,
-                    allowed=allowed,
-                    values=values,
-                    at=approval.at,
-                    decision=decision,
-                ):
-                    return "closed"
-                session.add(approval)
-                session.flush()
-        except IntegrityError:
-            return "signed"
-        return "rejected"
 
     def plan_signatures(self, version: str) -> list[RunbookSignature]:
         with Session(self.engine) as session:

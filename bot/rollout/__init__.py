@@ -1,6 +1,6 @@
 """Rollout control: the flags' percentages and segments, the launch time T and the freeze."""
 
-from bot.rollout.inputs import HISTORY_DEFAULT, HISTORY_MAX, closest
+from bot.rollout.inputs import HISTORY_DEFAULT, HISTORY_MAX, closest, unknown_flag
 from bot.rollout.model import Announcer, Change, FreezeState, RolloutStatus
 from bot.rollout.service import RolloutService, Unchanged
 
@@ -14,4 +14,5 @@ __all__ = [
     "RolloutStatus",
     "Unchanged",
     "closest",
+    "unknown_flag",
 ]

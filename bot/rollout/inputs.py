@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
 from bot.errors import Refusal
 
@@ -21,11 +22,17 @@ def resolve_flag(text: str, known: list[str]) -> str:
     for flag in known:
         if flag == text.upper():
             return flag
+    raise unknown_flag(text, known, lambda flag: f"/rollout set {flag} 25")
+
+
+def unknown_flag(text: str, known: list[str], example: Callable[[str], str]) -> Refusal:
+    """The refusal of a flag name nobody knows: the known ones, the closest as "Did you
+    mean", and `example(flag)`, the command to type with it."""
     guess = closest(text, known)
     hint = f"Did you mean `{guess}`? " if guess else ""
-    raise Refusal(
-        f"Unknown flag `{text}`. Known flags: {', '.join(f'`{f}`' for f in known)}.",
-        f"{hint}Try `/rollout set {guess or known[0]} 25`.",
+    return Refusal(
+        f"Unknown flag `{text[:60]}`. Known flags: {', '.join(f'`{f}`' for f in known)}.",
+        f"{hint}Try `{example(guess or known[0])}`.",
     )
 
 

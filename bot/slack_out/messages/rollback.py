@@ -52,7 +52,8 @@ STATUS_LABEL: dict[str, str] = {
 }
 LOCAL = "%Y-%m-%d %H:%M %Z"
 HELP = """*`/rollback` — roll the launch back, with Product + Support sign-off*
-• `/rollback [FLAG ...] REASON` — ask for a rollback (no flag = every launch flag)
+• `/rollback FLAG [FLAG ...] REASON` — ask for a rollback of the named flags only
+• `/rollback [all] REASON` — ask for a rollback of every launch flag
 • `/rollback status` — open and recent requests
 • `/rollback plan` — the runbook as configured, and its joint sign-off
 • `/rollback incident SEV REASON` — declare an incident: on the open request, or (Sev2 or worse) open a critical one
@@ -77,7 +78,8 @@ def request_message(
         header(title),
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*Reason:* {user_text(r.reason)}\n*Asked by* {_who(r.requested_by)} at "
+                text=f"*Reason:* {user_text(r.reason)}\n*Flags:* {view.flags_text}\n"
+                f"*Asked by* {_who(r.requested_by)} at "
                 f"{local_time(r.opened_at, zone, '%H:%M %Z')}{critical}{sev}"
             )
         ),
@@ -277,7 +279,7 @@ def status_message(views: list[RequestView], zone: ZoneInfo) -> tuple[str, list[
             or "no sign-off"
         )
         lines.append(
-            f"*#{r.id}* {STATUS_LABEL.get(r.status, r.status)} · {', '.join(r.flags)} · "
+            f"*#{r.id}* {STATUS_LABEL.get(r.status, r.status)} · {v.flags_text} · "
             f"{local_time(r.opened_at, zone, '%d %b %H:%M')} · {signed} — {user_text(r.reason, 200)}"
         )
     return f"{len(views)} rollback request(s)", [
