@@ -8,15 +8,20 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
+from typing import cast
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.clock import FakeClock
 from bot.errors import Refusal
 from bot.ids.rollback import RollbackAction
+from bot.local.fake_slack import Message
 from bot.playbook import Playbook
 from bot.rollback.display import RequestDisplay
 from bot.rollback.model import RequestView
+from bot.rollback.notify import RollbackNotifier
 from bot.services import Services
 from storage.db import session_scope
 from storage.models import DecisionRecord, RollbackApproval
@@ -114,13 +119,13 @@ class Unseen:
 def test_simultaneous_last_sign_offs_start_the_runbook_once(services: Services) -> None:
     starts = count_starts(services, close=True)
     rollback, opened = services.rollback, []
-    rollback.display = RequestDisplay(rollback.store, Unseen())  # type: ignore[arg-type]
+    rollback.display = RequestDisplay(rollback.store, cast(RollbackNotifier, Unseen()))
     for _ in range(SERVICE_TRIALS):
         request_id = rollback.open(SRE, ["checkout", "errors"]).id
         opened.append(request_id)
         results = at_once(
-            lambda i=request_id: rollback.approve(i, PRODUCT),
-            lambda i=request_id: rollback.approve(i, SUPPORT),
+            partial(rollback.approve, request_id, PRODUCT),
+            partial(rollback.approve, request_id, SUPPORT),
         )
         assert not [r for r in results if isinstance(r, Refusal)], results
     missed = [i for i in opened if starts[i] != 1]
@@ -148,8 +153,8 @@ def test_simultaneous_sign_off_clicks_through_the_app(live_bot: LiveBot) -> None
         live_bot.command(f"checkout errors, trial {trial}", user=SRE, command="/rollback")
         message = request_message(live_bot, trial)
         at_once(
-            lambda m=message, i=trial: click(live_bot, PRODUCT, APPROVE, str(i), m),
-            lambda m=message, i=trial: click(live_bot, SUPPORT, APPROVE, str(i), m),
+            partial(click, live_bot, PRODUCT, APPROVE, str(trial), message),
+            partial(click, live_bot, SUPPORT, APPROVE, str(trial), message),
         )
         try:
             live_bot.fake.wait_for(
@@ -188,13 +193,13 @@ def test_a_burst_of_twelve_clicks_starts_one_runbook(live_bot: LiveBot) -> None:
     assert decisions.count("rollback.approve") == 2
 
 
-def open_one(bot: LiveBot):
+def open_one(bot: LiveBot) -> Message:
     bot.command("checkout errors at 5 %", user=SRE, command="/rollback")
     return request_message(bot)
 
 
 def test_a_request_signed_but_never_started_is_started_by_the_housekeeping(
-    services: Services, clock
+    services: Services, clock: FakeClock
 ) -> None:
     """As a crash or an older version could leave one: both sign-offs in, still open, and
     past its expiry. It is begun, never closed as expired."""

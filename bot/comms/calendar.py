@@ -197,7 +197,8 @@ class CommsCalendar:
         with Session(self.engine) as session:
             rows = list(
                 session.exec(
-                    select(CommunicationState).where(
+                    select(CommunicationState)
+                    .where(
                         CommunicationState.status == CommStatus.POSTED,
                         col(CommunicationState.due_at) <= now - remind,
                         col(CommunicationState.message_ts) != "",
