@@ -67,7 +67,13 @@ class RunbookRunner:
         future = self._pool.submit(self._run_once_here, request_id)
         with self._lock:
             self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        # runs in the runbook's thread as it ends: under the lock, or wait_idle's look at
+        # the set could see it change size mid-iteration
+        with self._lock:
+            self._futures.discard(future)
 
     def wait_idle(self, timeout: float = 30) -> None:
         """Until every runbook started here has stopped; its messages are in the outbox by
