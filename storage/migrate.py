@@ -13,10 +13,13 @@ from sqlalchemy.engine import Engine
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic's configuration: the scripts here, and the engine to run them on (none
+    needed to read the scripts alone)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
@@ -31,9 +34,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 @functools.cache
 def head_revision() -> str | None:
     """The newest revision the migration scripts define (read once per process)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

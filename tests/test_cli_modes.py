@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic.script import ScriptDirectory
 from sqlmodel import Session, select
 
 from bot.local import payloads
@@ -163,8 +162,7 @@ def test_warroom_schedule_prints_the_posts_for_a_launch_time(tmp_path: Path) -> 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     result = _cli("db", "upgrade", env=env, cwd=tmp_path)
-    engine = make_engine(env["DATABASE_URL"])
-    head = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
+    head = migrate.head_revision()
     assert result.returncode == 0 and f"revision {head}" in result.stdout
 
 
