@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,15 +272,23 @@ def free_socket() -> socket.socket:
     return sock
 
 
+@contextmanager
+def in_process(
+    services: Services, fake: FakeSlack, host: str = "warroom.test"
+) -> Iterator[LiveBot]:
+    """The real ASGI app (signature check, delivery log, Bolt, every route) in process:
+    requests go through Starlette's TestClient, whose event loop lives as long as the
+    context, so what the app starts after acking runs to its end as under a server."""
+    with TestClient(
+        build_asgi(services), base_url=f"http://{host}", raise_server_exceptions=False
+    ) as http:
+        yield LiveBot(str(http.base_url).rstrip("/"), services, fake, http)
+
+
 @pytest.fixture
 def live_bot(services: Services, fake_slack: FakeSlack) -> Iterator[LiveBot]:
-    """The real ASGI app (signature check, delivery log, Bolt, every route) in process:
-    requests go through Starlette's TestClient, whose event loop lives as long as the test,
-    so what the app starts after acking runs to its end as under a server."""
-    with TestClient(
-        build_asgi(services), base_url="http://warroom.test", raise_server_exceptions=False
-    ) as http:
-        yield LiveBot(str(http.base_url).rstrip("/"), services, fake_slack, http)
+    with in_process(services, fake_slack) as bot:
+        yield bot
 
 
 @pytest.fixture

@@ -12,16 +12,14 @@ from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
-from starlette.testclient import TestClient
 
-from bot.app import build_asgi
 from bot.clock import FakeClock
 from bot.ids.rollback import RollbackAction
 from bot.local import payloads
 from bot.local.fake_slack import FakeSlack
 from bot.services import Services, build_services
 from bot.settings import Settings
-from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN, LiveBot
+from tests.conftest import PRODUCT, SECRET, SRE, SUPPORT, TOKEN, LiveBot, in_process
 from tests.rollback_support import click, request_message, rollback_playbook
 from tests.test_schedules import local
 
@@ -42,17 +40,11 @@ def replicas(db_url: str, fake_slack: FakeSlack, clock: FakeClock) -> Iterator[l
     built.append(
         build_services(settings.model_copy(update={"warroom_replica_id": "replica-b"}), book, clock)
     )
-    clients = [
-        TestClient(
-            build_asgi(s), base_url=f"http://replica-{n}.test", raise_server_exceptions=False
-        )
-        for n, s in zip("ab", built, strict=True)
-    ]
-    with clients[0] as a, clients[1] as b:
-        yield [
-            LiveBot(str(c.base_url).rstrip("/"), s, fake_slack, c)
-            for c, s in zip((a, b), built, strict=True)
-        ]
+    with (
+        in_process(built[0], fake_slack, "replica-a.test") as a,
+        in_process(built[1], fake_slack, "replica-b.test") as b,
+    ):
+        yield [a, b]
     for services in built:
         services.runbook.wait_idle()
         services.engine.dispose()
